@@ -1,0 +1,1 @@
+"""Subcommands of the ``dialog-gym`` command, one module each."""

@@ -1,0 +1,81 @@
+"""``dialog-gym bench-env``: environment speed against Gymnasium's Taxi, measured in the same run.
+
+Single-environment steps per second through ``gym.make``. Both environments are stepped by the same
+loop, with actions drawn uniformly from those their ``info["action_mask"]`` allows (Taxi-v4 provides
+one too), resetting at episode ends. Measurements alternate between the two environments and are
+repeated; the medians and their ratio are reported (ratio >= 1.0: a dialogue step costs no more than a
+Taxi step). Timings on a shared machine are noisy: compare the ratio, not absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+from agents.commands.common import positive_int, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench-env", help="steps per second of an environment against Taxi-v4",
+                       description=__doc__.splitlines()[2])
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", default="dialog_gym/Restaurant-v0")
+    p.add_argument("--reference", default="Taxi-v4")
+    p.add_argument("--steps", type=positive_int, default=100_000, help="steps per measurement")
+    p.add_argument("--repeats", type=positive_int, default=5, help="measurements per environment")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def steps_per_second(env_id: str, steps: int, seed: int = 0) -> float:
+    import gymnasium as gym
+    import numpy as np
+
+    import dialog_gym  # noqa: F401  (registers the environments)
+
+    env = gym.make(env_id)
+    rng = np.random.default_rng(seed)
+    _, info = env.reset(seed=seed)
+    start = time.perf_counter()
+    for _ in range(steps):
+        allowed = np.flatnonzero(info["action_mask"])
+        _, _, terminated, truncated, info = env.step(int(allowed[rng.integers(len(allowed))]))
+        if terminated or truncated:
+            _, info = env.reset()
+    elapsed = time.perf_counter() - start
+    env.close()
+    return steps / elapsed
+
+
+def measure(env_id: str, reference: str, steps: int, repeats: int) -> dict:
+    import gymnasium as gym
+
+    ours, ref = [], []
+    for i in range(repeats):  # interleaved, so a drifting machine load hits both alike
+        ours.append(steps_per_second(env_id, steps, seed=i))
+        ref.append(steps_per_second(reference, steps, seed=i))
+    return {
+        "env": env_id, "reference": reference, "steps": steps, "repeats": repeats,
+        "env_steps_per_second": statistics.median(ours), "reference_steps_per_second": statistics.median(ref),
+        "ratio": statistics.median(ours) / statistics.median(ref),
+        "ratios": [o / r for o, r in zip(ours, ref, strict=True)],
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "python": platform.python_version(), "gymnasium": gym.__version__,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    result = measure(args.env, args.reference, args.steps, args.repeats)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{args.env}: {result['env_steps_per_second']:,.0f} steps/s (median of {args.repeats})")
+        print(f"{args.reference}: {result['reference_steps_per_second']:,.0f} steps/s")
+        print(f"ratio: {result['ratio']:.2f} (target >= 1.0); per repeat: "
+              + ", ".join(f"{r:.2f}" for r in result["ratios"]))
+    return 0

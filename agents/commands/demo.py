@@ -1,0 +1,47 @@
+"""``dialog-gym demo``: the rule policy and a random policy on every environment, as a table."""
+
+from __future__ import annotations
+
+import argparse
+
+from agents.commands.common import format_table, pct, positive_int, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the rule and random policies on the environments (quick)",
+                       description="Run the rule policy and a mask-respecting random policy on each "
+                                   "environment and print success rate, turns and reward.")
+    p.add_argument("--episodes", type=positive_int, default=200, help="dialogues per agent and environment")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--suite", default="all", help="'all' (every registered id), 'pydial' or 'default'")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agents.evaluation_sim import evaluate_agent
+    from agents.loading import make_agent
+    from dialog_gym import SUITES, env_ids
+    from dialog_gym.errors import DialogGymError
+
+    if args.suite == "all":
+        ids = env_ids()
+    elif args.suite in SUITES:
+        ids = SUITES[args.suite]
+    else:
+        raise DialogGymError(f"unknown suite {args.suite!r} (all, {', '.join(SUITES)})")
+    rows, results = [], []
+    for eid in ids:
+        for agent in ("rule", "random"):
+            s = evaluate_agent(lambda env, a=agent: make_agent(a, env, seed=args.seed), eid, args.episodes,
+                               seeds=[args.seed])
+            results.append({"env": eid, "agent": agent, **s})
+            rows.append([eid.split("/")[-1], agent, pct(s["success_rate"], s["success_ci95"]),
+                         f"{s['mean_turns']:.1f}", f"{s['mean_bot_actions']:.1f}", f"{s['mean_reward']:.2f}"])
+    if args.json:
+        print_json({"results": results})
+    else:
+        print(format_table(["env", "agent", "success [95% CI]", "user turns", "bot actions", "mean reward"], rows))
+        print(f"\n{args.episodes} dialogues per row, seed {args.seed}. The random agent picks uniformly among "
+              "the actions the mask allows (all actions where masks are off).")
+    return 0

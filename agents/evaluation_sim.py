@@ -1,0 +1,38 @@
+"""Simulated evaluation of any agent in a dialog_gym environment: N dialogues per seed, several seeds.
+
+The numbers are the environment's: success is ``info["success"]`` (the one success definition), the
+reward is the environment's return; :func:`dialog_gym.metrics.summarize_seeds` reports the pooled
+success rate with its 95% Wilson interval and the across-seed mean with its 95% t-interval.
+Episode ``i`` under seed ``s`` is reset with seed ``s * 100_000 + i``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+
+from dialog_gym.metrics import EpisodeResult, summarize_seeds
+from dialog_gym.rollout import ActFn, run_episodes
+
+AgentFactory = Callable[[gym.Env], ActFn]
+SEED_STRIDE = 100_000
+
+
+def episode_seed(seed: int, index: int) -> int:
+    return seed * SEED_STRIDE + index
+
+
+def evaluate_agent(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),
+                   env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run ``episodes`` dialogues for each seed (a fresh env and agent per seed) and summarise them."""
+    per_seed: list[list[EpisodeResult]] = []
+    for seed in seeds:
+        env = gym.make(env_id, **(env_kwargs or {}))
+        results, _ = run_episodes(env, make_agent(env), episodes, seed=episode_seed(seed, 0))
+        per_seed.append(results)
+        env.close()
+    summary = summarize_seeds(per_seed)
+    summary.update({"env": env_id, "seeds_used": list(seeds)})
+    return summary

@@ -1,0 +1,134 @@
+"""Action masks: which bot actions are *sensible* in the current dialogue state (PyDial's spirit).
+
+Rules, applied in this order (roles as bound in ``dialog_gym/roles.py``):
+
+1. After an act that hands the turn to the user (a question, a suggestion, the reservation check, a
+   rephrase request) only ``action_listen`` is sensible; ``action_listen`` is sensible only then.
+2. After a successful reservation (the user confirmed it) only ``goodbye``.
+3. ``ask_slot(s)`` while slot ``s`` is unset; ``ask_howcanhelp`` once, before any goal slot is set.
+4. ``ask_moreupdates`` and ``search`` once every goal slot is set; ``search`` not again until a slot
+   changes.
+5. ``suggest`` after a search whose results are still fresh (no slot changed since) and not used up.
+6. ``ack_makereservation`` right after the user affirmed a suggestion.
+7. ``goodbye`` once a reservation has been acknowledged and the user has answered.
+8. Fillers: ``greet`` as the bot's first act; ``on_it`` once, right after a user inform;
+   ``ack_dosearch`` at the start of a bot turn when ``search`` is sensible; ``ack_findalternatives``
+   right after the user denied a suggestion; ``ask_rephrase`` right after the user spoke.
+9. ``restart`` and ``default`` never.
+
+Some action is always sensible: outside rules 1–2 either a goal slot is unset (rule 3) or all are
+set (rule 4). With masks off the mask is all ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dialog_gym.roles import (
+    ACK_DOSEARCH,
+    ACK_FINDALTERNATIVES,
+    ACK_MAKERESERVATION,
+    ASK_HOWCANHELP,
+    ASK_MOREUPDATES,
+    ASK_REPHRASE,
+    GOODBYE,
+    GREET,
+    LISTEN,
+    ON_IT,
+    SEARCH,
+    SUGGEST,
+    ActionRoles,
+)
+
+
+@dataclass(slots=True)
+class DialogueProgress:
+    """The facts about the dialogue so far that the masks (and the info dict) need."""
+
+    bot_acted: bool = False          # the bot has done something other than listen
+    awaiting_reply: bool = False     # a turn-handing act since the user last spoke
+    just_heard: bool = True          # the user spoke and the bot has not acted since
+    last_intent: str | None = "greet"  # intent role of the user's latest message (as the NLU heard it)
+    question: str | None = None      # role of the bot's act the user's latest message answered
+    asked_howcanhelp: bool = False
+    said_on_it: bool = False
+    results_fresh: bool = False      # a search happened and no goal slot changed since
+    reservation_acked: bool = False
+    reservation_answered: bool = False
+    user_confirmed: bool = False     # the user thanked for the reservation (success)
+
+
+class ActionMasker:
+    """Computes the int8 mask of sensible actions from a :class:`DialogueProgress` and the slots."""
+
+    def __init__(self, roles: ActionRoles, num_actions: int, enabled: bool = True) -> None:
+        self.roles = roles
+        self.enabled = enabled
+        self.num_actions = num_actions
+        idx = roles.index
+        self._listen = idx(LISTEN)
+        self._ask = [(slot, i) for slot, i in roles.ask_index.items()]
+        self._howcanhelp = idx(ASK_HOWCANHELP)
+        self._moreupdates = idx(ASK_MOREUPDATES)
+        self._search = idx(SEARCH)
+        self._suggest = idx(SUGGEST)
+        self._reservation = idx(ACK_MAKERESERVATION)
+        self._goodbye = idx(GOODBYE)
+        self._greet = idx(GREET)
+        self._on_it = idx(ON_IT)
+        self._dosearch = idx(ACK_DOSEARCH)
+        self._findalternatives = idx(ACK_FINDALTERNATIVES)
+        self._rephrase = idx(ASK_REPHRASE)
+        self._all = np.ones(num_actions, dtype=np.int8)
+
+    def __call__(self, p: DialogueProgress, slots: Mapping[str, Any], matches_left: int) -> np.ndarray:
+        if not self.enabled:
+            return self._all.copy()
+        mask = np.zeros(self.num_actions, dtype=np.int8)
+        if p.awaiting_reply:
+            mask[self._listen] = 1
+            return mask
+        if p.user_confirmed:
+            mask[self._goodbye] = 1
+            return mask
+        valid: list[int | None] = []
+        all_set = True
+        any_set = False
+        for slot, i in self._ask:
+            if slots.get(slot) is None:
+                valid.append(i)
+                all_set = False
+            else:
+                any_set = True
+        if not p.asked_howcanhelp and not any_set:
+            valid.append(self._howcanhelp)
+        search_ok = all_set and not p.results_fresh
+        if all_set:
+            valid.append(self._moreupdates)
+            if search_ok:
+                valid.append(self._search)
+        if p.results_fresh and matches_left > 0:
+            valid.append(self._suggest)
+        heard = p.just_heard
+        if heard and p.last_intent == "affirm" and p.question == SUGGEST:
+            valid.append(self._reservation)
+        if p.reservation_acked and p.reservation_answered:
+            valid.append(self._goodbye)
+        if not p.bot_acted:
+            valid.append(self._greet)
+        if heard:
+            valid.append(self._rephrase)
+            if p.last_intent == "inform" and not p.said_on_it:
+                valid.append(self._on_it)
+            if search_ok:
+                valid.append(self._dosearch)
+            if p.last_intent == "deny" and p.question == SUGGEST:
+                valid.append(self._findalternatives)
+        for i in valid:
+            if i is not None:
+                mask[i] = 1
+        return mask

@@ -1,0 +1,55 @@
+"""The statistics the simulated user is calibrated on, measured the same way on any dialogues.
+
+For each dialogue: the number of slots in the user's first inform (the answer to ``ask_howcanhelp``),
+the number of changes of mind (informs answering ``ask_moreupdates``), and the number of rejected
+suggestions (denies answering ``suggest``); plus bot actions per dialogue. Measured on the bAbI stories
+these are the distributions of ../shared/DESIGN.md section 3; measured on simulated dialogues they
+show how close the simulator is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from dialog_gym.domain import ACTION_LISTEN_NAME
+from dialog_gym.events import ActionExecuted, Event, UserUttered
+
+
+def dialogue_statistics(dialogues: Iterable[Sequence[Event]], howcanhelp: str = "utter_ask_howcanhelp",
+                        moreupdates: str = "utter_ask_moreupdates", suggest: str = "action_suggest",
+                        inform: str = "inform", deny: str = "deny") -> dict[str, Any]:
+    """Distributions (value -> share of dialogues) and the mean number of bot actions."""
+    first, changes, rejections = Counter(), Counter(), Counter()
+    actions: list[int] = []
+    for events in dialogues:
+        question = None
+        n_changes = n_rejections = n_actions = 0
+        for event in events:
+            if isinstance(event, ActionExecuted):
+                if event.action_name != ACTION_LISTEN_NAME:
+                    question = event.action_name
+                    n_actions += 1
+            elif isinstance(event, UserUttered):
+                intent = event.intent_name
+                if question == howcanhelp and intent == inform:
+                    first[len(event.entities)] += 1
+                elif question == moreupdates and intent == inform:
+                    n_changes += 1
+                elif question == suggest and intent == deny:
+                    n_rejections += 1
+        changes[n_changes] += 1
+        rejections[n_rejections] += 1
+        actions.append(n_actions)
+    n = len(actions)
+    share = lambda c: {k: v / max(1, sum(c.values())) for k, v in sorted(c.items())}  # noqa: E731
+    return {
+        "dialogues": n,
+        "first_inform_size": share(first),
+        "changes_of_mind": share(changes),
+        "rejections": share(rejections),
+        "mean_bot_actions": sum(actions) / max(1, n),
+        "min_bot_actions": min(actions, default=0),
+        "max_bot_actions": max(actions, default=0),
+    }

@@ -1,0 +1,77 @@
+"""Small helpers shared by the whole package: one-hot vectors, atomic writes, YAML reading."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import yaml
+
+from dialog_gym.errors import ConfigError
+
+
+def one_hot(hot_idx: int, length: int, dtype: type = np.float64) -> np.ndarray:
+    """A vector of ``length`` zeros with a one at ``hot_idx`` (Rasa's ``utils.one_hot``)."""
+    if not 0 <= hot_idx < length:
+        raise ValueError(f"can't create one-hot: index {hot_idx} out of range for length {length}")
+    vec = np.zeros(length, dtype=dtype)
+    vec[hot_idx] = 1
+    return vec
+
+
+def read_yaml(path: str | os.PathLike, error: type[Exception] = ConfigError) -> Any:
+    """Parse a YAML file with ``yaml.safe_load``; a missing file or a syntax error raises ``error``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{where}: YAML syntax error: {problem}") from None
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Write a file completely or not at all: write a temporary file beside it, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        kwargs = {} if "b" in mode else {"encoding": encoding}
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    """Atomically write ``data`` as indented JSON."""
+    with atomic_write(path) as handle:
+        json.dump(data, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+
+
+def check_keys(section: dict, allowed: set[str] | dict, where: str, error: type[Exception] = ConfigError) -> None:
+    """Raise ``error`` naming ``where`` if ``section`` holds a key outside ``allowed``."""
+    unknown = sorted(set(section) - set(allowed))
+    if unknown:
+        raise error(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; expected one of "
+                    f"{', '.join(sorted(allowed))}")

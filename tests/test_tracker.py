@@ -1,0 +1,88 @@
+"""The event-sourced tracker: Rasa's event semantics and past states."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialog_gym.errors import PersistenceError
+from dialog_gym.events import (
+    ActionExecuted,
+    ActionReverted,
+    AllSlotsReset,
+    Restarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+    event_from_dict,
+)
+from dialog_gym.tracker import DialogueStateTracker
+
+
+def make(domain, *events):
+    t = DialogueStateTracker.for_domain(domain)
+    for e in events:
+        t.update(e, domain)
+    return t
+
+
+def test_entities_fill_slots_of_the_same_name(domain):
+    t = make(domain, ActionExecuted("action_listen"),
+             UserUttered.with_intent("inform", {"cuisine": "thai", "colour": "red"}))
+    assert t.get_slot("cuisine") == "thai"
+    assert [type(e).__name__ for e in t.events] == ["ActionExecuted", "UserUttered", "SlotSet"]
+    assert t.latest_message.intent_name == "inform"
+    assert t.latest_action_name == "action_listen"
+
+
+def test_action_reverted_undoes_the_last_action_and_its_slots(domain):
+    t = make(domain, ActionExecuted("action_listen"), UserUttered.with_intent("greet"),
+             ActionExecuted("action_search_restaurants"), SlotSet("cuisine", "x"), ActionReverted())
+    assert t.latest_action_name == "action_listen"
+    assert t.get_slot("cuisine") is None
+
+
+def test_user_utterance_reverted_undoes_message_and_listen(domain):
+    t = make(domain, ActionExecuted("action_listen"), UserUttered.with_intent("greet"),
+             ActionExecuted("utter_ask_howcanhelp"), ActionExecuted("action_listen"),
+             UserUttered.with_intent("inform", {"price": "cheap"}), UserUtteranceReverted())
+    assert t.latest_action_name == "utter_ask_howcanhelp"
+    assert t.latest_message.intent_name == "greet"
+    assert t.get_slot("price") is None
+
+
+def test_restart_and_reset_slots(domain):
+    t = make(domain, ActionExecuted("action_listen"), UserUttered.with_intent("inform", {"price": "cheap"}),
+             AllSlotsReset())
+    assert t.get_slot("price") is None and t.latest_message.intent_name == "inform"
+    t.update(Restarted())
+    assert t.latest_action_name is None and t.latest_message.intent_name is None
+    assert t.applied_events() == []
+
+
+def test_past_states_one_per_action_plus_current(domain):
+    t = make(domain, ActionExecuted("action_listen"), UserUttered.with_intent("greet"),
+             ActionExecuted("utter_ask_howcanhelp"), ActionExecuted("action_listen"),
+             UserUttered.with_intent("inform", {"price": "cheap"}))
+    states = t.past_states(domain)
+    assert states == [
+        {},
+        {"intent_greet": 1.0, "prev_action_listen": 1.0},
+        {"intent_greet": 1.0, "prev_utter_ask_howcanhelp": 1.0},
+        {"intent_inform": 1.0, "entity_price": 1.0, "slot_price_0": 1.0, "prev_action_listen": 1.0},
+    ]
+
+
+def test_events_round_trip_as_dicts(domain):
+    events = [ActionExecuted("action_listen", policy="rule", confidence=1.0),
+              UserUttered.with_intent("inform", {"price": "cheap"}, confidence=0.7, text="cheap please"),
+              SlotSet("price", "cheap"), AllSlotsReset(), ActionReverted(), UserUtteranceReverted(), Restarted()]
+    assert [event_from_dict(e.as_dict()) for e in events] == events
+    t = make(domain, *events[:3])
+    again = DialogueStateTracker.from_dict(t.as_dict(), domain)
+    assert again.events == t.events and again.slot_values == t.slot_values
+
+
+@pytest.mark.parametrize("bad", [None, {}, {"event": "nope"}, {"event": "action"}])
+def test_bad_event_dicts(bad):
+    with pytest.raises(PersistenceError):
+        event_from_dict(bad)
