@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "agents.commands.rollout",
     "agents.commands.bench_env",
     "agents.commands.stories",
+    "agents.commands.train",
 )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
 
 from agents.policy import POLICY_FILE, Policy, PolicyAgent
+from agents.rl import AGENT_FILE, SB3Agent, load_agent
 from dialog_gym.errors import DialogGymError
 from dialog_gym.rollout import ActFn, expert_act, random_act
 
@@ -20,11 +22,18 @@ def make_agent(spec: str, env: gym.Env, seed: int = 0) -> ActFn:
     if spec == "random":
         return random_act(seed)
     path = Path(spec)
+    for folder in (path, path / "best", path / "final"):  # a training run's folder holds best/ and final/
+        if (folder / AGENT_FILE).is_file():
+            model, meta = load_agent(folder)
+            if meta["env_id"] != (env.spec.id if env.spec else None):
+                warnings.warn(f"{folder} was trained on {meta['env_id']}, running it on "
+                              f"{env.spec.id if env.spec else 'an unregistered env'}", stacklevel=2)
+            return SB3Agent(model)
     if (path / POLICY_FILE).is_file():
         policy = Policy.load(path)
         policy.check_domain(env.unwrapped.domain)
         return PolicyAgent(policy, env)
     if path.exists():
-        raise DialogGymError(f"{path}: not a saved agent (no {POLICY_FILE} in it)")
-    raise DialogGymError(f"unknown agent {spec!r}: expected one of {', '.join(BUILTIN_AGENTS)} or the folder "
-                         "of a saved policy")
+        raise DialogGymError(f"{path}: not a saved agent (no {POLICY_FILE} or {AGENT_FILE} in it)")
+    raise DialogGymError(f"unknown agent {spec!r}: expected one of {', '.join(BUILTIN_AGENTS)}, the folder of a "
+                         "saved policy, or the output folder of 'dialog-gym train'")

@@ -1,0 +1,152 @@
+"""Reinforcement learning with stable-baselines3 and sb3-contrib: models, saving, loading, acting.
+
+A saved agent is a folder with ``agent.json`` (algorithm, environment id and kwargs, hyperparameters,
+timesteps and dialogues trained), ``policy.pt`` (the policy's ``state_dict``) and ``optimizer.pt``. Loading
+rebuilds the model from the recorded hyperparameters and loads the tensors with ``weights_only=True``:
+nothing is unpickled (stable-baselines3's own zip format cloudpickles parts of the model, so it is not
+used). Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import dialog_gym  # noqa: F401  (registers the environments)
+from agents.hyperparams import META_KEYS, algorithm_class
+from dialog_gym import __version__
+from dialog_gym.errors import PersistenceError
+from dialog_gym.utils import atomic_write, write_json
+
+AGENT_FILE = "agent.json"
+MASKED_ALGORITHMS = ("maskable_ppo",)
+
+
+def make_vec_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None):
+    """A DummyVecEnv of monitored environments; text envs get ``render_mode=None`` (SB3 would ask for
+    ``rgb_array``)."""
+    from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
+
+    kwargs = {"render_mode": None, **(env_kwargs or {})}
+    return sb3_make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=kwargs)
+
+
+def build_model(algo: str, env: Any, hyperparams: dict[str, Any], seed: int,
+                tensorboard_log: str | None = None) -> Any:
+    """A fresh model of ``algo`` on ``env`` with the (validated) hyperparameters."""
+    cls = algorithm_class(algo)
+    kwargs = {k: v for k, v in hyperparams.items() if k not in META_KEYS}
+    return cls(hyperparams.get("policy", "MlpPolicy"), env, seed=seed, verbose=0, device="cpu",
+               tensorboard_log=tensorboard_log, policy_kwargs=dict(hyperparams.get("policy_kwargs") or {}),
+               **kwargs)
+
+
+def save_agent(model: Any, folder: str | os.PathLike, meta: dict[str, Any]) -> Path:
+    """Write ``model`` and its metadata to ``folder`` (each file atomically)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_write(folder / "policy.pt", "wb") as handle:
+        torch.save(model.policy.state_dict(), handle)
+    with atomic_write(folder / "optimizer.pt", "wb") as handle:
+        torch.save(model.policy.optimizer.state_dict(), handle)
+    record = {**meta, "num_timesteps": int(model.num_timesteps), "dialog_gym_version": __version__}
+    write_json(folder / AGENT_FILE, _jsonable(record))
+    return folder
+
+
+def read_agent_meta(folder: str | os.PathLike) -> dict[str, Any]:
+    path = Path(folder) / AGENT_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PersistenceError(f"{path}: not found (is {folder} a saved RL agent?)") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PersistenceError(f"{path}: cannot read: {exc}") from None
+    for key in ("algo", "env_id", "hyperparams"):
+        if key not in meta:
+            raise PersistenceError(f"{path}: missing {key!r}")
+    return meta
+
+
+def load_agent(folder: str | os.PathLike, env: Any = None, load_optimizer: bool = False) -> tuple[Any, dict]:
+    """Rebuild a saved model (on ``env``, or a one-env DummyVecEnv of its environment) and its metadata."""
+    folder = Path(folder)
+    meta = read_agent_meta(folder)
+    from agents.hyperparams import parse_policy_kwargs
+
+    hp = dict(meta["hyperparams"])
+    hp["policy_kwargs"] = parse_policy_kwargs(hp.get("policy_kwargs"), f"{folder / AGENT_FILE}: policy_kwargs")
+    if env is None:
+        env = make_vec_env(meta["env_id"], 1, int(meta.get("seed", 0)), meta.get("env_kwargs"))
+    model = build_model(meta["algo"], env, hp, int(meta.get("seed", 0)))
+    try:
+        state = torch.load(folder / "policy.pt", map_location="cpu", weights_only=True)
+        model.policy.load_state_dict(state)
+        if load_optimizer and (folder / "optimizer.pt").exists():
+            model.policy.optimizer.load_state_dict(
+                torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=True))
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        raise PersistenceError(f"{folder}: cannot load the model weights: {exc}") from None
+    model.num_timesteps = int(meta.get("num_timesteps", 0))
+    return model, meta
+
+
+class SB3Agent:
+    """A stable-baselines3 model as an agent: ``agent(obs, info, env) -> action``; maskable models get
+    ``info["action_mask"]``. ``predict`` passes through to the model."""
+
+    def __init__(self, model: Any, masked: bool | None = None, deterministic: bool = True) -> None:
+        self.model = model
+        if masked is None:
+            from sb3_contrib import MaskablePPO
+
+            masked = isinstance(model, MaskablePPO)
+        self.masked = masked
+        self.deterministic = deterministic
+
+    def __call__(self, obs: np.ndarray, info: dict, env: gym.Env) -> int:
+        if self.masked:
+            mask = np.asarray(info["action_mask"], dtype=bool)
+            action, _ = self.model.predict(obs, deterministic=self.deterministic, action_masks=mask)
+        else:
+            action, _ = self.model.predict(obs, deterministic=self.deterministic)
+        return int(action)
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True,
+                action_masks: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
+        if self.masked:
+            return self.model.predict(observation, state, episode_start, deterministic, action_masks=action_masks)
+        return self.model.predict(observation, state, episode_start, deterministic)
+
+    def action_probabilities(self, obs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """The policy's action distribution at ``obs`` (masked for maskable models)."""
+        policy = self.model.policy
+        obs_t, _ = policy.obs_to_tensor(obs)
+        with torch.no_grad():
+            if self.masked:
+                dist = policy.get_distribution(obs_t, action_masks=None if mask is None else np.asarray(mask, bool))
+            elif hasattr(policy, "get_distribution"):
+                dist = policy.get_distribution(obs_t)
+            else:  # DQN: a softmax over Q-values
+                q = policy.q_net(obs_t)
+                return torch.softmax(q, dim=-1).cpu().numpy()[0]
+            return dist.distribution.probs.cpu().numpy()[0]
+
+
+def _jsonable(value: Any) -> Any:
+    """Hyperparameters as JSON: classes (activation functions) by name."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, type):
+        return f"nn.{value.__name__}"
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return value

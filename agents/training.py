@@ -1,0 +1,215 @@
+"""Training an RL agent: budgets in timesteps or dialogues, periodic evaluation, best model, resume.
+
+:func:`train` builds the vectorized environment and the model from the YAML hyperparameters (with
+overrides), optionally warm-starts it by behaviour cloning, then alternates RL and evaluation: every
+``eval_every`` training dialogues the agent is evaluated on separate seeded environments (the same
+episodes each time, so evaluations compare like with like), the point is added to the learning curve
+and logged to TensorBoard, the latest model is saved to ``out/final`` (the resume checkpoint) and the
+best one (success rate, then reward) to ``out/best``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm.auto import tqdm
+
+from agents.evaluation_sim import evaluate_agent
+from agents.hyperparams import ALGORITHMS, load_hyperparams, load_warm_start
+from agents.rl import AGENT_FILE, SB3Agent, build_model, load_agent, make_vec_env, read_agent_meta, save_agent
+from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
+from dialog_gym.errors import ConfigError, DialogGymError
+from dialog_gym.utils import write_json
+
+#: evaluation episodes use seeds far from the training environments' (see agents/evaluation_sim.py)
+EVAL_SEED_OFFSET = 1000
+
+
+@dataclass
+class TrainSpec:
+    """What to train. A budget of ``dialogues`` (training episodes) takes precedence over ``timesteps``;
+    with neither, the hyperparameter file's ``n_timesteps`` applies."""
+
+    algo: str
+    env_id: str
+    out: Path
+    timesteps: int | None = None
+    dialogues: int | None = None
+    seed: int = 0
+    n_envs: int | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    warm_start: str | None = None          # "rule" or "stories:PATH"
+    warm_start_mode: str = "conservative"  # or "naive" (configs/hyperparams/warm_start.yml)
+    eval_every: int = 250                  # training dialogues between evaluations
+    eval_episodes: int = 100
+    resume: bool = False
+    progress: bool = True
+    tensorboard: bool = True
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    threads: int = 1                       # torch threads (1 keeps runs reproducible and fast for small nets)
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    curve: list[dict[str, Any]]
+    final: dict[str, Any]
+    best: dict[str, Any]
+    wall_time: float
+    dialogues: int
+    timesteps: int
+    demonstrations: int = 0
+    warm_start_stats: dict[str, Any] = field(default_factory=dict)
+
+
+class _Budget(BaseCallback):
+    """Counts finished training dialogues, stops ``learn`` at the next evaluation point or the budget,
+    and drives the progress bar."""
+
+    def __init__(self, bar: tqdm | None, unit: str) -> None:
+        super().__init__()
+        self.dialogues = 0
+        self.stop_dialogues: int | None = None
+        self.stop_timesteps: int | None = None
+        self.bar = bar
+        self.unit = unit
+
+    def _on_step(self) -> bool:
+        finished = int(np.sum(self.locals.get("dones", 0)))
+        self.dialogues += finished
+        if self.bar is not None:
+            self.bar.update(finished if self.unit == "dialogues" else self.training_env.num_envs)
+        if self.stop_dialogues is not None and self.dialogues >= self.stop_dialogues:
+            return False
+        return not (self.stop_timesteps is not None and self.num_timesteps >= self.stop_timesteps)
+
+
+def train(spec: TrainSpec) -> TrainResult:
+    """Train (or resume) an agent as ``spec`` says; see the module docstring."""
+    if spec.algo not in ALGORITHMS:
+        raise ConfigError(f"unknown algorithm {spec.algo!r} (expected one of {', '.join(ALGORITHMS)})")
+    torch.set_num_threads(spec.threads)
+    out = Path(spec.out)
+    start_time = time.perf_counter()
+    recipe: dict[str, Any] = {}
+    overrides = dict(spec.overrides)
+    if spec.warm_start:
+        if spec.algo == "dqn" and spec.warm_start_mode == "conservative":
+            raise ConfigError("the conservative warm start needs an actor-critic algorithm (ppo, a2c, maskable_ppo)")
+        recipe = load_warm_start(spec.warm_start_mode)
+        overrides = {**dict(recipe.get("finetune") or {}), **overrides}
+    hp = load_hyperparams(spec.algo, spec.env_id, overrides)
+    n_envs = spec.n_envs or int(hp.get("n_envs", 1))
+    hp["n_envs"] = n_envs
+    budget_dialogues = spec.dialogues
+    budget_timesteps = None if budget_dialogues else int(spec.timesteps or hp.get("n_timesteps", 100_000))
+
+    curve: list[dict[str, Any]] = []
+    dialogues_done = 0
+    demonstrations = 0
+    ws_stats: dict[str, Any] = {}
+    resumed = spec.resume and (out / "final" / AGENT_FILE).is_file()
+    env = make_vec_env(spec.env_id, n_envs, spec.seed, spec.env_kwargs)
+    if resumed:
+        meta = read_agent_meta(out / "final")
+        if meta["algo"] != spec.algo or meta["env_id"] != spec.env_id:
+            raise DialogGymError(f"{out / 'final'}: holds a {meta['algo']} agent for {meta['env_id']}; cannot resume "
+                                 f"a {spec.algo} run on {spec.env_id} there")
+        model, meta = load_agent(out / "final", env=env, load_optimizer=True)
+        curve = list(meta.get("curve", []))
+        dialogues_done = int(meta.get("dialogues", 0))
+        demonstrations = int(meta.get("demonstrations", 0))
+        # fresh environment seeds for the remaining dialogues (an interrupted run is not bit-identical)
+        env.seed(spec.seed + dialogues_done)
+        env.reset()
+    else:
+        tb = str(out / "tensorboard") if spec.tensorboard else None
+        model = build_model(spec.algo, env, hp, spec.seed, tensorboard_log=tb)
+    if model.tensorboard_log is None and spec.tensorboard:
+        model.tensorboard_log = str(out / "tensorboard")
+
+    meta_base = {"algo": spec.algo, "env_id": spec.env_id, "env_kwargs": spec.env_kwargs, "seed": spec.seed,
+                 "hyperparams": hp, "warm_start": spec.warm_start, "warm_start_mode": spec.warm_start_mode
+                 if spec.warm_start else None}
+    eval_seed = EVAL_SEED_OFFSET + spec.seed
+
+    def evaluate() -> dict[str, Any]:
+        summary = evaluate_agent(lambda e: SB3Agent(model), spec.env_id, spec.eval_episodes, seeds=[eval_seed],
+                                 env_kwargs=spec.env_kwargs)
+        return {k: summary[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
+                                        "mean_reward", "invalid_action_rate")}
+
+    best = max(curve, key=lambda p: (p["success_rate"], p["mean_reward"]), default=None)
+
+    def record(point: dict[str, Any]) -> None:
+        nonlocal best
+        curve.append(point)
+        logger = getattr(model, "_logger", None)
+        if logger is not None:
+            for key in ("success_rate", "mean_reward", "mean_turns", "mean_bot_actions"):
+                logger.record(f"eval/{key}", point[key])
+            logger.record("eval/dialogues", point["dialogues"])
+            logger.dump(step=model.num_timesteps)
+        meta = {**meta_base, "dialogues": point["dialogues"], "demonstrations": demonstrations, "curve": curve}
+        save_agent(model, out / "final", meta)
+        if best is None or (point["success_rate"], point["mean_reward"]) > (best["success_rate"], best["mean_reward"]):
+            best = point
+            save_agent(model, out / "best", {**meta, "best": point})
+
+    if spec.warm_start and not resumed:
+        source = spec.warm_start
+        gamma = float(hp.get("gamma", 0.99))
+        if source == "rule":
+            demos = expert_demonstrations(spec.env_id, int(recipe["demonstrations"]), seed=500_000 + spec.seed,
+                                          gamma=gamma, env_kwargs=spec.env_kwargs)
+        elif source.startswith("stories:"):
+            demos = story_demonstrations(source.split(":", 1)[1], spec.env_id, gamma=gamma,
+                                         env_kwargs=spec.env_kwargs)
+        else:
+            raise ConfigError(f"--warm-start must be 'rule' or 'stories:FILE', got {source!r}")
+        demonstrations = demos.dialogues
+        ws_stats = behaviour_clone(model, demos, epochs=int(recipe["epochs"]), batch_size=int(recipe["batch_size"]),
+                                   learning_rate=float(recipe["learning_rate"]),
+                                   value_pretraining=bool(recipe["value_pretraining"]), seed=spec.seed)
+        record({"dialogues": 0, "timesteps": 0, **evaluate(), "after": "behaviour cloning"})
+    elif not curve:
+        record({"dialogues": 0, "timesteps": 0, **evaluate()})
+
+    unit = "dialogues" if budget_dialogues else "timesteps"
+    total = budget_dialogues if budget_dialogues else budget_timesteps
+    done_units = dialogues_done if budget_dialogues else model.num_timesteps
+    bar = tqdm(total=total, initial=min(done_units, total), unit=unit[:-1], desc=f"{spec.algo} {spec.env_id}",
+               disable=not spec.progress, leave=False, dynamic_ncols=True)
+    budget = _Budget(bar, unit)
+    budget.dialogues = dialogues_done
+    try:
+        while True:
+            if budget_dialogues and budget.dialogues >= budget_dialogues:
+                break
+            if budget_timesteps and model.num_timesteps >= budget_timesteps:
+                break
+            next_eval = (budget.dialogues // spec.eval_every + 1) * spec.eval_every
+            budget.stop_dialogues = min(next_eval, budget_dialogues) if budget_dialogues else next_eval
+            budget.stop_timesteps = budget_timesteps
+            remaining = (budget_timesteps - model.num_timesteps) if budget_timesteps else 10**12
+            model.learn(total_timesteps=remaining, callback=budget, reset_num_timesteps=False,
+                        tb_log_name=spec.algo, progress_bar=False)
+            record({"dialogues": budget.dialogues, "timesteps": int(model.num_timesteps), **evaluate()})
+    finally:
+        bar.close()
+        env.close()
+    wall = time.perf_counter() - start_time
+    result = TrainResult(out=out, curve=curve, final=curve[-1], best=best or curve[-1], wall_time=wall,
+                         dialogues=budget.dialogues, timesteps=int(model.num_timesteps),
+                         demonstrations=demonstrations, warm_start_stats=ws_stats)
+    summary = asdict(result)
+    summary["out"] = str(out)
+    summary["spec"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(spec).items()}
+    write_json(out / "train.json", summary)
+    return result

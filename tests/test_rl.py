@@ -1,0 +1,120 @@
+"""RL training: hyperparameter files, smoke training of every algorithm on every env, save/load,
+warm start, resume, and the train command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dialog_gym
+from agents.cli import main
+from agents.hyperparams import ALGORITHMS, load_hyperparams, load_warm_start, parse_policy_kwargs
+from agents.loading import make_agent
+from agents.rl import load_agent
+from agents.training import TrainSpec, train
+from agents.warm_start import behaviour_clone, expert_demonstrations
+from dialog_gym.errors import ConfigError, PersistenceError
+from dialog_gym.resources import configs_dir
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_every_hyperparameter_file_loads_for_every_env(algo):
+    for env_id in dialog_gym.env_ids():
+        hp = load_hyperparams(algo, env_id)
+        assert hp["n_envs"] >= 1 and hp["n_timesteps"] > 0
+        assert isinstance(hp["policy_kwargs"], dict)
+
+
+def test_every_key_of_every_yaml_is_consumed(tmp_path: Path):
+    for path in sorted((configs_dir() / "hyperparams").glob("*.yml")):
+        if path.stem == "warm_start":
+            for mode in ("conservative", "naive"):
+                load_warm_start(mode, path)
+            continue
+        bad = tmp_path / path.name
+        bad.write_text(path.read_text() + "  colour: red\n")
+        with pytest.raises(ConfigError, match=r"unknown key\(s\) 'colour'"):
+            load_hyperparams(path.stem, "dialog_gym/Restaurant-v0", path=bad)
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_hyperparams("ppo", "dialog_gym/Restaurant-v0", {"learning_rat": 0.1})
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("dict(net_arch=[64, 64])", {"net_arch": [64, 64]}),
+    ("dict(net_arch=dict(pi=[32], vf=[16]))", {"net_arch": {"pi": [32], "vf": [16]}}),
+])
+def test_policy_kwargs_parser(text, expected):
+    assert parse_policy_kwargs(text, "x") == expected
+
+
+@pytest.mark.parametrize("text", ["__import__('os').system('true')", "dict(a=open('x'))", "dict(a=nn.Foo)", "[1]"])
+def test_policy_kwargs_parser_refuses_code(text):
+    with pytest.raises(ConfigError):
+        parse_policy_kwargs(text, "x")
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS)
+@pytest.mark.parametrize("env_id", dialog_gym.env_ids())
+def test_smoke_train_save_load(tmp_path: Path, algo, env_id):
+    n_envs = 1 if algo == "dqn" else 2
+    overrides = {"n_steps": 64, "batch_size": 64} if algo in ("ppo", "maskable_ppo") else {}
+    if algo == "dqn":
+        overrides = {"learning_starts": 50}
+    result = train(TrainSpec(algo, env_id, tmp_path, timesteps=256, n_envs=n_envs, overrides=overrides,
+                             eval_every=10**6, eval_episodes=2, progress=False, tensorboard=False))
+    assert result.timesteps >= 256
+    _, meta = load_agent(tmp_path / "final")
+    assert meta["algo"] == algo and meta["env_id"] == env_id
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    agent = make_agent(str(tmp_path), env)
+    obs, info = env.reset(seed=0)
+    assert 0 <= agent(obs, info, env) < env.action_space.n
+
+
+def test_loaded_model_predicts_like_the_trained_one(tmp_path: Path):
+    train(TrainSpec("maskable_ppo", "dialog_gym/Restaurant-v0", tmp_path, timesteps=512, n_envs=2,
+                    overrides={"n_steps": 128, "batch_size": 64}, eval_every=10**6, eval_episodes=2,
+                    progress=False, tensorboard=False))
+    a, _ = load_agent(tmp_path / "final")
+    b, _ = load_agent(tmp_path / "final")
+    obs = np.random.default_rng(0).uniform(-1, 1, size=(16, a.observation_space.shape[0])).astype(np.float32)
+    pa = a.policy.get_distribution(a.policy.obs_to_tensor(obs)[0]).distribution.probs
+    pb = b.policy.get_distribution(b.policy.obs_to_tensor(obs)[0]).distribution.probs
+    assert np.allclose(pa.detach().numpy(), pb.detach().numpy())
+    with pytest.raises(PersistenceError):
+        load_agent(tmp_path / "nope")
+
+
+def test_behaviour_cloning_imitates_the_expert():
+    from agents.hyperparams import load_hyperparams as lh
+    from agents.rl import build_model, make_vec_env
+
+    env = make_vec_env("dialog_gym/Restaurant-v0", 1, 0)
+    model = build_model("maskable_ppo", env, lh("maskable_ppo", "dialog_gym/Restaurant-v0"), seed=0)
+    demos = expert_demonstrations("dialog_gym/Restaurant-v0", 20, seed=0)
+    stats = behaviour_clone(model, demos, epochs=40, batch_size=64, learning_rate=3e-3)
+    assert stats["accuracy"] > 0.95 and stats["examples"] == len(demos)
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path: Path):
+    spec = dict(algo="maskable_ppo", env_id="dialog_gym/Restaurant-v0", out=tmp_path, n_envs=2,
+                overrides={"n_steps": 64, "batch_size": 64}, eval_every=20, eval_episodes=2, progress=False,
+                tensorboard=False)
+    first = train(TrainSpec(dialogues=20, **spec))
+    second = train(TrainSpec(dialogues=40, resume=True, **spec))
+    assert second.dialogues >= 40 and second.timesteps > first.timesteps
+    assert [p["dialogues"] for p in second.curve][: len(first.curve)] == [p["dialogues"] for p in first.curve]
+
+
+def test_train_command_json(tmp_path: Path, capsys):
+    code = main(["train", "--algo", "a2c", "--timesteps", "200", "--out", str(tmp_path), "--eval-episodes", "2",
+                 "--no-progress", "--json", "--set", "n_steps=8"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["timesteps"] >= 200 and data["curve"][0]["dialogues"] == 0
+    assert (tmp_path / "best" / "agent.json").is_file() and (tmp_path / "train.json").is_file()
+    assert main(["train", "--algo", "a2c", "--out", str(tmp_path), "--warm-start", "nope"]) == 1
