@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "agents.commands.bench_env",
     "agents.commands.stories",
     "agents.commands.train",
+    "agents.commands.benchmark",
 )
 
 

@@ -1,0 +1,361 @@
+"""The benchmark: train and evaluate every agent on every environment of a suite, over seeds.
+
+Protocol (PyDial's, Casanueva et al. 2017, for the full budget): training in batches of dialogues; after
+each batch the agent is tested alone on fresh seeded dialogues; several seeds. An agent's "training
+dialogues" are environment episodes for RL agents and expert dialogues for the imitation (Rasa) agents,
+whose learning curve therefore shows success against the amount of demonstration; warm-started RL counts
+its demonstrations too. Test dialogues are the same for every agent of a seed (seeds
+``(1000 + seed) * 100_000 + i``, far from any training seed), so agents are compared on identical users.
+
+Outputs in ``out/``: ``table.md`` (also printed), ``results.json`` (everything, with versions, ids,
+seeds and hardware, so a later run can be compared number by number with :func:`compare`),
+``results.csv`` (one row per curve point) and ``curves_<env>.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.evaluation_sim import evaluate_agent
+from dialog_gym import SUITES, __version__
+from dialog_gym.errors import ConfigError, DialogGymError
+from dialog_gym.metrics import t_interval
+from dialog_gym.utils import atomic_write, write_json
+
+#: every agent the benchmark knows, in table order
+ALL_AGENTS = ("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo", "a2c", "dqn",
+              "ppo_warm", "ppo_warm_naive")
+FIXED_AGENTS = ("random", "rule")
+RL_AGENTS = {  # name -> (algorithm, warm start mode)
+    "ppo": ("ppo", None), "maskable_ppo": ("maskable_ppo", None), "a2c": ("a2c", None), "dqn": ("dqn", None),
+    "ppo_warm": ("ppo", "conservative"), "ppo_warm_naive": ("ppo", "naive"),
+}
+#: imitation agents: name -> (module, class, constructor kwargs, train kwargs); trained on expert dialogues
+IMITATION_AGENTS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
+    "memo": ("agents.memoization", "MemoizationPolicy", {"max_history": 3}, {}),
+    "augmented": ("agents.memoization", "AugmentedMemoizationPolicy", {"max_history": 3}, {}),
+    "supervised": ("agents.supervised", "SupervisedPolicy", {"max_history": 3}, {"epochs": 60, "batch_size": 64}),
+}
+EVAL_SEED_OFFSET = 1000
+
+
+@dataclass(frozen=True)
+class Budget:
+    suite: str
+    seeds: int
+    batches: tuple[int, ...]      # cumulative training dialogues at which agents are tested
+    test_episodes: int
+    agents: tuple[str, ...]
+
+
+BUDGETS: dict[str, Budget] = {
+    # about 10 minutes on a 2-core CPU: the README's main job
+    "small": Budget("small", seeds=2, batches=(250, 500, 750, 1000), test_episodes=100,
+                    agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
+                            "a2c", "dqn", "ppo_warm")),
+    # PyDial's protocol: 4 batches of 1000 dialogues, 500 test dialogues after each, 10 seeds
+    "full": Budget("pydial", seeds=10, batches=(1000, 2000, 3000, 4000), test_episodes=500,
+                   agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
+                           "a2c", "dqn", "ppo_warm", "ppo_warm_naive")),
+}
+SUITES_EXTRA = {"small": ["dialog_gym/Restaurant-v0", "dialog_gym/Restaurant-Env3-v0"]}
+
+
+@dataclass
+class RunRecord:
+    env: str
+    agent: str
+    seed: int
+    curve: list[dict[str, Any]]
+    wall_time: float
+    training_dialogues: int
+    demonstrations: int = 0
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final(self) -> dict[str, Any]:
+        return self.curve[-1]
+
+
+def suite_envs(name: str) -> list[str]:
+    if name in SUITES:
+        return list(SUITES[name])
+    if name in SUITES_EXTRA:
+        return list(SUITES_EXTRA[name])
+    raise ConfigError(f"unknown suite {name!r} (expected one of {', '.join([*SUITES, *SUITES_EXTRA])})")
+
+
+def available_agents() -> list[str]:
+    """Agents whose code is present (the imitation agents need their modules)."""
+    out = []
+    for name in ALL_AGENTS:
+        if name in IMITATION_AGENTS or name == "ensemble":
+            module = IMITATION_AGENTS.get(name, ("agents.supervised",))[0]
+            try:
+                import_module(module)
+            except ImportError:
+                continue
+        out.append(name)
+    return out
+
+
+def _test(make_agent: Callable, env_id: str, seed: int, episodes: int) -> dict[str, Any]:
+    s = evaluate_agent(make_agent, env_id, episodes, seeds=[EVAL_SEED_OFFSET + seed])
+    return {k: s[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions", "mean_reward")}
+
+
+def _run_fixed(agent: str, env_id: str, seed: int, budget: Budget) -> RunRecord:
+    from agents.loading import make_agent
+
+    start = time.perf_counter()
+    point = _test(lambda env: make_agent(agent, env, seed=seed), env_id, seed, budget.test_episodes)
+    curve = [{"dialogues": d, **point} for d in (0, *budget.batches)]
+    return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, 0, note="no training")
+
+
+def _expert_trackers(env_id: str, dialogues: int, seed: int) -> list:
+    import gymnasium as gym
+
+    from dialog_gym.rollout import simulate_stories
+    from dialog_gym.tracker import DialogueStateTracker
+
+    domain = gym.make(env_id).unwrapped.domain
+    stories = simulate_stories(dialogues, seed=2_000_000 + seed * 10_000, env_id=env_id)
+    return [DialogueStateTracker.from_events(name, events, domain.slots) for name, events in stories]
+
+
+def _build_policy(agent: str, seed: int) -> tuple[Any, dict[str, Any]]:
+    from agents.policy import Policy
+
+    if agent == "ensemble":
+        from agents.ensemble import PolicyEnsemble
+
+        members = [_build_policy(a, seed)[0] for a in ("augmented", "supervised")]
+        return PolicyEnsemble(members), IMITATION_AGENTS["supervised"][3]
+    module, cls_name, ctor, train_kwargs = IMITATION_AGENTS[agent]
+    cls = getattr(import_module(module), cls_name)
+    policy: Policy = cls(**ctor)
+    return policy, dict(train_kwargs)
+
+
+def _run_imitation(agent: str, env_id: str, seed: int, budget: Budget) -> RunRecord:
+    import gymnasium as gym
+
+    from agents.policy import PolicyAgent
+
+    start = time.perf_counter()
+    domain = gym.make(env_id).unwrapped.domain
+    trackers = _expert_trackers(env_id, budget.batches[-1], seed)
+    curve = []
+    for k in budget.batches:
+        policy, train_kwargs = _build_policy(agent, seed)
+        kwargs = dict(train_kwargs)
+        if agent in ("supervised", "ensemble"):
+            kwargs.setdefault("seed", seed)
+        policy.train(trackers[:k], domain, **kwargs)
+        curve.append({"dialogues": k, **_test(lambda env, p=policy: PolicyAgent(p, env), env_id, seed,
+                                              budget.test_episodes)})
+    return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, budget.batches[-1],
+                     note="trained on expert dialogues")
+
+
+def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -> RunRecord:
+    from agents.training import TrainSpec, train
+
+    algo, warm = RL_AGENTS[agent]
+    step = budget.batches[0]
+    if any(b % step for b in budget.batches):
+        raise ConfigError("RL batches must be multiples of the first batch")
+    start = time.perf_counter()
+    result = train(TrainSpec(algo, env_id, workdir / f"{agent}_{env_id.split('/')[-1]}_s{seed}",
+                             dialogues=budget.batches[-1], seed=seed, eval_every=step,
+                             eval_episodes=budget.test_episodes, warm_start="rule" if warm else None,
+                             warm_start_mode=warm or "conservative", progress=False, tensorboard=False))
+    # the training evaluates on the same test seeds the other agents use (EVAL_SEED_OFFSET + seed)
+    curve = [{k: p[k] for k in ("dialogues", "success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
+                                 "mean_reward")} for p in result.curve]
+    return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, result.dialogues,
+                     demonstrations=result.demonstrations, extra={"timesteps": result.timesteps})
+
+
+def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], agents: Sequence[str],
+                  seeds: Sequence[int], progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run every (env, agent, seed) and write the outputs; returns the results document."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    unknown = [a for a in agents if a not in ALL_AGENTS]
+    if unknown:
+        raise ConfigError(f"unknown agent(s) {', '.join(unknown)} (known: {', '.join(ALL_AGENTS)})")
+    missing = [a for a in agents if a not in available_agents()]
+    if missing:
+        raise DialogGymError(f"agent(s) {', '.join(missing)} are not available in this installation")
+    import torch
+
+    torch.set_num_threads(1)  # reproducible, and fastest for these small networks
+    started = time.time()
+    records: list[RunRecord] = []
+    total = len(envs) * len(agents) * len(seeds)
+    for env_id in envs:
+        for agent in agents:
+            for seed in seeds:
+                if progress:
+                    progress(f"[{len(records) + 1}/{total}] {agent} on {env_id}, seed {seed}")
+                if agent in FIXED_AGENTS:
+                    rec = _run_fixed(agent, env_id, seed, budget)
+                elif agent in RL_AGENTS:
+                    rec = _run_rl(agent, env_id, seed, budget, out / "runs")
+                else:
+                    rec = _run_imitation(agent, env_id, seed, budget)
+                records.append(rec)
+    doc = {
+        "dialog_gym_version": __version__,
+        "budget": budget.__dict__ | {"batches": list(budget.batches), "agents": list(budget.agents)},
+        "envs": list(envs), "agents": list(agents), "seeds": list(seeds),
+        "hardware": hardware(), "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+        "wall_time": time.time() - started,
+        "runs": [r.__dict__ for r in records],
+        "summary": summarize_runs(records),
+    }
+    write_json(out / "results.json", doc)
+    write_csv(out / "results.csv", records)
+    table = results_table(doc["summary"], envs, agents)
+    with atomic_write(out / "table.md") as handle:
+        handle.write(table + "\n")
+    for env_id in envs:
+        plot_curves(out / f"curves_{env_id.split('/')[-1]}.png", [r for r in records if r.env == env_id], env_id)
+    return doc
+
+
+def hardware() -> dict[str, Any]:
+    import gymnasium
+    import sb3_contrib
+    import stable_baselines3
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "os": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__, "gymnasium": gymnasium.__version__,
+            "stable_baselines3": stable_baselines3.__version__, "sb3_contrib": sb3_contrib.__version__,
+            "torch_threads": torch.get_num_threads()}
+
+
+def summarize_runs(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
+    """Per (env, agent): the final success rate's mean and 95% t-interval over seeds, and means."""
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for r in records:
+        groups.setdefault((r.env, r.agent), []).append(r)
+    rows = []
+    for (env, agent), runs in groups.items():
+        rates = [r.final["success_rate"] for r in runs]
+        mean, lo, hi = t_interval(rates)
+        if len(runs) == 1:  # one seed: the Wilson interval over its test dialogues
+            lo, hi = runs[0].final["success_ci95"]
+        rows.append({
+            "env": env, "agent": agent, "seeds": len(runs),
+            "success_rate": mean, "success_ci95": [max(0.0, lo), min(1.0, hi)],
+            "seed_success_rates": rates,
+            "mean_turns": float(np.mean([r.final["mean_turns"] for r in runs])),
+            "mean_bot_actions": float(np.mean([r.final["mean_bot_actions"] for r in runs])),
+            "mean_reward": float(np.mean([r.final["mean_reward"] for r in runs])),
+            "training_dialogues": int(np.mean([r.training_dialogues for r in runs])),
+            "demonstrations": int(np.mean([r.demonstrations for r in runs])),
+            "wall_time": float(np.mean([r.wall_time for r in runs])),
+        })
+    return rows
+
+
+def results_table(summary: Sequence[dict[str, Any]], envs: Sequence[str], agents: Sequence[str]) -> str:
+    from agents.commands.common import format_table
+
+    order = {(r["env"], r["agent"]): r for r in summary}
+    rows = []
+    for env in envs:
+        for agent in agents:
+            r = order.get((env, agent))
+            if r is None:
+                continue
+            lo, hi = r["success_ci95"]
+            training = str(r["training_dialogues"]) + (f" + {r['demonstrations']} demos" if r["demonstrations"] else "")
+            rows.append([env.split("/")[-1], agent, f"{100 * r['success_rate']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]",
+                         f"{r['mean_turns']:.1f}", f"{r['mean_bot_actions']:.1f}", f"{r['mean_reward']:.2f}",
+                         training, f"{r['wall_time']:.0f} s"])
+    return format_table(["env", "agent", "success (mean over seeds) [95% CI]", "user turns", "bot actions",
+                         "mean reward", "training dialogues", "wall time / seed"], rows)
+
+
+def write_csv(path: Path, records: Sequence[RunRecord]) -> None:
+    with atomic_write(path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["env", "agent", "seed", "dialogues", "success_rate", "mean_turns", "mean_bot_actions",
+                         "mean_reward"])
+        for r in records:
+            for p in r.curve:
+                writer.writerow([r.env, r.agent, r.seed, p["dialogues"], p["success_rate"], p["mean_turns"],
+                                 p["mean_bot_actions"], p["mean_reward"]])
+
+
+def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str) -> None:
+    """Success rate against training dialogues: mean over seeds, shaded min-max spread."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    by_agent: dict[str, list[RunRecord]] = {}
+    for r in records:
+        by_agent.setdefault(r.agent, []).append(r)
+    for agent, runs in by_agent.items():
+        xs = [p["dialogues"] for p in runs[0].curve]
+        ys = np.array([[p["success_rate"] for p in r.curve] for r in runs if len(r.curve) == len(xs)])
+        style = "--" if agent in FIXED_AGENTS else "-"
+        (line,) = ax.plot(xs, ys.mean(axis=0), style, marker="" if agent in FIXED_AGENTS else "o", label=agent)
+        if len(ys) > 1:
+            ax.fill_between(xs, ys.min(axis=0), ys.max(axis=0), color=line.get_color(), alpha=0.15)
+    ax.set_xlabel("training dialogues (RL: episodes; imitation: expert dialogues)")
+    ax.set_ylabel("success rate (test dialogues)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{env_id}: mean over seeds, shaded min-max")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=110)
+    plt.close(fig)
+
+
+def compare(old: str | os.PathLike, new: str | os.PathLike, tolerance: float = 0.0) -> list[str]:
+    """Differences between two ``results.json`` files, number by number (empty: identical within
+    ``tolerance``)."""
+    a, b = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (old, new))
+    index = lambda doc: {(r["env"], r["agent"], r["seed"], p["dialogues"]): p  # noqa: E731
+                         for r in doc["runs"] for p in r["curve"]}
+    ia, ib = index(a), index(b)
+    diffs = []
+    for key in sorted(set(ia) | set(ib)):
+        if key not in ia or key not in ib:
+            diffs.append(f"{key}: only in {'new' if key in ib else 'old'}")
+            continue
+        for metric in ("success_rate", "mean_turns", "mean_bot_actions", "mean_reward"):
+            x, y = ia[key][metric], ib[key][metric]
+            if abs(x - y) > tolerance:
+                diffs.append(f"{key} {metric}: {x} -> {y}")
+    return diffs

@@ -1,0 +1,57 @@
+"""The benchmark end to end with a tiny budget: table rows and columns, raw results, curves, compare."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from agents.benchmark import BUDGETS, compare, run_benchmark, suite_envs
+from agents.cli import main
+from dialog_gym.errors import ConfigError
+
+
+def test_tiny_benchmark_end_to_end(tmp_path: Path, capsys):
+    code = main(["benchmark", "--agents", "random,rule,maskable_ppo,dqn", "--seeds", "2", "--batches", "10,20",
+                 "--episodes", "4", "--suite", "default", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    table = (tmp_path / "table.md").read_text()
+    assert table.strip() in out
+    lines = table.strip().splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header == ["env", "agent", "success (mean over seeds) [95% CI]", "user turns", "bot actions",
+                      "mean reward", "training dialogues", "wall time / seed"]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    assert [r[1] for r in rows] == ["random", "rule", "maskable_ppo", "dqn"]
+    assert all(r[0] == "Restaurant-v0" for r in rows)
+    assert rows[1][2].startswith("100.0%")
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert doc["seeds"] == [0, 1] and doc["envs"] == ["dialog_gym/Restaurant-v0"]
+    assert {"cpu", "cores", "torch", "stable_baselines3"} <= set(doc["hardware"])
+    assert len(doc["runs"]) == 8
+    rl = [r for r in doc["runs"] if r["agent"] == "maskable_ppo"]
+    assert [p["dialogues"] for p in rl[0]["curve"]] == [0, 10, 20]
+    with open(tmp_path / "results.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == sum(len(r["curve"]) for r in doc["runs"])
+    assert (tmp_path / "curves_Restaurant-v0.png").stat().st_size > 10_000
+    assert compare(tmp_path / "results.json", tmp_path / "results.json") == []
+
+
+def test_same_seeds_same_numbers(tmp_path: Path):
+    budget = replace(BUDGETS["small"], batches=(8,), test_episodes=3)
+    a = run_benchmark(tmp_path / "a", budget, ["dialog_gym/Restaurant-Env3-v0"], ["rule", "maskable_ppo"], [3])
+    b = run_benchmark(tmp_path / "b", budget, ["dialog_gym/Restaurant-Env3-v0"], ["rule", "maskable_ppo"], [3])
+    assert [r["curve"] for r in a["runs"]] == [r["curve"] for r in b["runs"]]
+    assert compare(tmp_path / "a" / "results.json", tmp_path / "b" / "results.json") == []
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="unknown suite"):
+        suite_envs("nope")
+    with pytest.raises(ConfigError, match="unknown agent"):
+        run_benchmark("/tmp/x", BUDGETS["small"], ["dialog_gym/Restaurant-v0"], ["alphago"], [0])
+    assert main(["benchmark", "--batches", "5,3"]) == 1
