@@ -1,0 +1,51 @@
+"""The simulated user against the bAbI task-5 stories: the distributions it is calibrated on, side by side.
+
+    python scripts/calibrate_user.py [--stories ../shared/data/rasa_babi/babi_stories.md] [--dialogues 3000]
+
+Measures, with ``dialog_gym.users.calibration.dialogue_statistics``, the first inform's size, the
+changes of mind, the rejected suggestions and the bot actions per dialogue, on the stories and on the
+rule expert's dialogues with the simulator (seed 0), and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dialog_gym.domain import Domain
+from dialog_gym.rollout import simulate_stories
+from dialog_gym.stories import generate_trackers, read_stories
+from dialog_gym.users.calibration import dialogue_statistics
+
+DEFAULT_STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "rasa_babi" / "babi_stories.md"
+
+
+def shares(dist: dict, keys: list[int]) -> str:
+    return " / ".join(f"{100 * dist.get(k, 0.0):.1f}" for k in keys) + " %"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stories", type=Path, default=DEFAULT_STORIES)
+    parser.add_argument("--dialogues", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--env", default="dialog_gym/Restaurant-v0")
+    args = parser.parse_args()
+    domain = Domain.load("restaurant")
+    babi = dialogue_statistics(t.events for t in generate_trackers(read_stories(args.stories), domain,
+                                                                   augmentation_factor=0))
+    sim = dialogue_statistics(events for _, events in simulate_stories(args.dialogues, args.seed, env_id=args.env))
+    print(f"| statistic | bAbI stories ({babi['dialogues']} distinct) | simulator ({sim['dialogues']} dialogues, "
+          f"seed {args.seed}) |")
+    print("|---|---|---|")
+    for key, label, keys in (("first_inform_size", "slots in the first inform (1 / 2 / 3)", [1, 2, 3]),
+                             ("changes_of_mind", "changes of mind (1 / 2 / 3)", [1, 2, 3]),
+                             ("rejections", "rejected suggestions (0 / 1 / 2 / 3 / 4 / 5)", [0, 1, 2, 3, 4, 5])):
+        print(f"| {label} | {shares(babi[key], keys)} | {shares(sim[key], keys)} |")
+    print(f"| bot actions per dialogue (mean, min, max) | {babi['mean_bot_actions']:.1f}, {babi['min_bot_actions']}, "
+          f"{babi['max_bot_actions']} | {sim['mean_bot_actions']:.1f}, {sim['min_bot_actions']}, "
+          f"{sim['max_bot_actions']} |")
+
+
+if __name__ == "__main__":
+    main()
