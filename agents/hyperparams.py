@@ -73,6 +73,9 @@ def load_hyperparams(algo: str, env_id: str, overrides: Mapping[str, Any] | None
     if overrides:
         check_keys(overrides, allowed, "command-line hyperparameter overrides")
         merged.update(overrides)
+    for key, value in merged.items():
+        if key not in ("policy", "policy_kwargs"):
+            merged[key] = coerce_number(value)
     merged["policy_kwargs"] = parse_policy_kwargs(merged.get("policy_kwargs"), f"{path}: policy_kwargs")
     for key in ("n_envs", "n_timesteps"):
         if key in merged:
@@ -81,6 +84,19 @@ def load_hyperparams(algo: str, env_id: str, overrides: Mapping[str, Any] | None
             except (TypeError, ValueError):
                 raise ConfigError(f"{path}: {key} must be a number, got {merged[key]!r}") from None
     return merged
+
+
+def coerce_number(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-4`` (no dot) as a string; hyperparameters mean the number."""
+    if isinstance(value, str):
+        for cast in (int, float):
+            try:
+                return cast(value)
+            except ValueError:
+                pass
+    if isinstance(value, Mapping):
+        return {k: coerce_number(v) for k, v in value.items()}
+    return value
 
 
 def parse_policy_kwargs(value: Any, where: str) -> dict[str, Any]:

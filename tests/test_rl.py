@@ -40,6 +40,8 @@ def test_every_key_of_every_yaml_is_consumed(tmp_path: Path):
             load_hyperparams(path.stem, "dialog_gym/Restaurant-v0", path=bad)
     with pytest.raises(ConfigError, match="unknown key"):
         load_hyperparams("ppo", "dialog_gym/Restaurant-v0", {"learning_rat": 0.1})
+    # YAML 1.1 reads 1e-4 as a string: it is coerced to the number
+    assert load_hyperparams("ppo", "dialog_gym/Restaurant-v0", {"learning_rate": "1e-4"})["learning_rate"] == 1e-4
 
 
 @pytest.mark.parametrize("text, expected", [
