@@ -21,6 +21,8 @@ from dialog_gym.utils import check_keys, read_yaml
 
 ALGORITHMS = ("ppo", "a2c", "dqn", "maskable_ppo")
 META_KEYS = {"policy", "n_envs", "n_timesteps", "policy_kwargs"}
+WARM_START_KEYS = {"demonstrations", "epochs", "batch_size", "learning_rate", "value_pretraining", "label_smoothing",
+                   "finetune"}
 #: constructor arguments that the training code sets itself
 _RESERVED = {"self", "policy", "env", "tensorboard_log", "verbose", "seed", "device", "_init_setup_model"}
 _ACTIVATIONS = {"ReLU", "Tanh", "ELU", "LeakyReLU", "GELU", "SiLU"}
@@ -152,6 +154,5 @@ def load_warm_start(mode: str, path: str | os.PathLike | None = None) -> dict[st
     if not isinstance(data, dict) or mode not in data:
         raise ConfigError(f"{path}: no warm-start mode {mode!r} (have {', '.join(data or {})})")
     recipe = data[mode]
-    check_keys(recipe, {"demonstrations", "epochs", "batch_size", "learning_rate", "value_pretraining", "finetune"},
-               f"{path}: {mode}")
+    check_keys(recipe, WARM_START_KEYS, f"{path}: {mode}")
     return dict(recipe)

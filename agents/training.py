@@ -176,7 +176,8 @@ def train(spec: TrainSpec) -> TrainResult:
         demonstrations = demos.dialogues
         ws_stats = behaviour_clone(model, demos, epochs=int(recipe["epochs"]), batch_size=int(recipe["batch_size"]),
                                    learning_rate=float(recipe["learning_rate"]),
-                                   value_pretraining=bool(recipe["value_pretraining"]), seed=spec.seed)
+                                   value_pretraining=bool(recipe["value_pretraining"]),
+                                   label_smoothing=float(recipe.get("label_smoothing", 0.0)), seed=spec.seed)
         record({"dialogues": 0, "timesteps": 0, **evaluate(), "after": "behaviour cloning"})
     elif not curve:
         record({"dialogues": 0, "timesteps": 0, **evaluate()})

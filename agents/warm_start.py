@@ -105,8 +105,15 @@ def story_demonstrations(path: str | os.PathLike, env_id: str, gamma: float = 0.
 
 
 def behaviour_clone(model: Any, demos: Demonstrations, epochs: int = 30, batch_size: int = 256,
-                    learning_rate: float = 1e-3, value_pretraining: bool = True, seed: int = 0) -> dict[str, float]:
-    """Train ``model.policy`` on the demonstrations; returns the final loss terms and accuracy."""
+                    learning_rate: float = 1e-3, value_pretraining: bool = True, label_smoothing: float = 0.0,
+                    seed: int = 0) -> dict[str, float]:
+    """Train ``model.policy`` on the demonstrations; returns the final losses, accuracy and the mean
+    probability the cloned policy gives the expert's action.
+
+    With ``label_smoothing`` = e the target gives the expert's action 1 - e and spreads e over the actions
+    the demonstration's mask allowed, so the cloned policy stays stochastic enough for RL fine-tuning to
+    sample (and learn from) the alternatives; its greedy action is still the expert's.
+    """
     policy = model.policy
     policy.set_training_mode(True)
     gen = torch.Generator().manual_seed(seed)
@@ -114,30 +121,33 @@ def behaviour_clone(model: Any, demos: Demonstrations, epochs: int = 30, batch_s
     actions = torch.as_tensor(demos.actions)
     returns = torch.as_tensor(demos.returns)
     masks = torch.as_tensor(demos.masks)
+    target = torch.nn.functional.one_hot(actions, masks.shape[1]).float() * (1.0 - label_smoothing)
+    target += label_smoothing * masks.float() / masks.float().sum(dim=1, keepdim=True)
     optimizer = torch.optim.Adam(policy.parameters(), lr=learning_rate)
-    is_q = not hasattr(policy, "evaluate_actions")
-    if is_q and value_pretraining:
-        value_pretraining = False  # DQN has no separate value head
+    is_q = not hasattr(policy, "get_distribution")
+    masked = not is_q and "action_masks" in policy.get_distribution.__code__.co_varnames
+    value_pretraining = value_pretraining and not is_q  # DQN has no separate value head
+
+    def log_probs(batch_obs: torch.Tensor, batch_masks: torch.Tensor) -> torch.Tensor:
+        if is_q:
+            return torch.log_softmax(policy.q_net(batch_obs), dim=-1)
+        dist = policy.get_distribution(batch_obs, action_masks=batch_masks.numpy()) if masked else \
+            policy.get_distribution(batch_obs)
+        return dist.distribution.logits  # normalised log-probabilities
+
     n = len(actions)
-    stats = {"policy_loss": float("nan"), "value_loss": float("nan")}
+    stats: dict[str, Any] = {"policy_loss": float("nan"), "value_loss": float("nan")}
     for _ in range(epochs):
         order = torch.randperm(n, generator=gen)
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            if is_q:
-                logits = policy.q_net(obs[idx])
-                policy_loss = torch.nn.functional.cross_entropy(logits, actions[idx])
-                loss = policy_loss
-            else:
-                kwargs = {"action_masks": masks[idx].numpy()} if "action_masks" in \
-                    policy.evaluate_actions.__code__.co_varnames else {}
-                values, log_prob, _ = policy.evaluate_actions(obs[idx], actions[idx], **kwargs)
-                policy_loss = -log_prob.mean()
-                loss = policy_loss
-                if value_pretraining:
-                    value_loss = torch.nn.functional.mse_loss(values.flatten(), returns[idx])
-                    loss = loss + 0.5 * value_loss
-                    stats["value_loss"] = float(value_loss.detach())
+            logp = log_probs(obs[idx], masks[idx])
+            policy_loss = -(target[idx] * torch.nan_to_num(logp, neginf=0.0)).sum(dim=1).mean()
+            loss = policy_loss
+            if value_pretraining:
+                value_loss = torch.nn.functional.mse_loss(policy.predict_values(obs[idx]).flatten(), returns[idx])
+                loss = loss + 0.5 * value_loss
+                stats["value_loss"] = float(value_loss.detach())
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
@@ -145,12 +155,8 @@ def behaviour_clone(model: Any, demos: Demonstrations, epochs: int = 30, batch_s
             stats["policy_loss"] = float(policy_loss.detach())
     policy.set_training_mode(False)
     with torch.no_grad():
-        if is_q:
-            pred = policy.q_net(obs).argmax(-1)
-        else:
-            dist = policy.get_distribution(obs, action_masks=masks.numpy()) if "action_masks" in \
-                policy.get_distribution.__code__.co_varnames else policy.get_distribution(obs)
-            pred = dist.distribution.probs.argmax(-1)
-    stats["accuracy"] = float((pred == actions).float().mean())
+        probs = log_probs(obs, masks).exp()
+    stats["accuracy"] = float((probs.argmax(-1) == actions).float().mean())
+    stats["mean_expert_probability"] = float(probs.gather(1, actions[:, None]).mean())
     stats["examples"] = n
     return stats
