@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "agents.commands.rollout",
     "agents.commands.bench_env",
     "agents.commands.stories",
+    "agents.commands.train_policy",
+    "agents.commands.evaluate_stories",
 )
 
 
