@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from agents.commands.common import positive_int
+
+if TYPE_CHECKING:
+    from agents.training import TrainingOptions
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,7 +31,8 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--verbose", action="store_true", help="show a progress bar while training")
 
 
-def training_options(args: argparse.Namespace):  # -> agents.training.TrainingOptions
+def training_options(args: argparse.Namespace) -> TrainingOptions:
+    """The policies' settings from the parsed options (bad values raise ``DialogGymError``)."""
     from agents.training import TrainingOptions
     from dialog_gym.errors import DialogGymError
 
