@@ -103,3 +103,12 @@ def test_story_with_an_unknown_action_names_file_and_line(capsys, tmp_path):
     code, _, err = run_cli(capsys, "train-policy", "--policy", "memo", "--stories", str(bad), "--out",
                            str(tmp_path / "o"))
     assert code == 1 and f"{bad}:3:" in err and "utter_nope" in err
+
+
+def test_the_command_parser_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, agents.cli; agents.cli.build_parser(); print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"

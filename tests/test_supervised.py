@@ -141,3 +141,15 @@ def test_untrained_policy_cannot_predict_or_be_saved(domain, tmp_path):
         SupervisedPolicy().predict_action_probabilities(tracker, domain)
     with pytest.raises(PersistenceError, match="not trained"):
         SupervisedPolicy().persist(tmp_path / "x")
+
+
+def test_full_dialogue_continue_training_pads_to_the_longer_dialogue(domain):
+    short = trackers_from_text("## a\n* greet\n - utter_ask_howcanhelp\n", domain)
+    longer = trackers_from_text("## b\n* greet\n - utter_ask_howcanhelp\n* thankyou\n - utter_goodbye\n", domain)
+    policy = SupervisedPolicy(full_dialogue=True, epochs=2, validation_split=0.0)
+    policy.train(short, domain)
+    steps = policy.data.X.shape[1]
+    policy.continue_training(longer, domain, epochs=2)
+    assert policy.data.X.shape[0] == 2 and policy.data.X.shape[1] > steps
+    assert (policy.data.y[0, steps:] == -1).all()  # the short dialogue's new steps are padding
+    assert policy.predict_action_probabilities(longer[0], domain).shape == (domain.num_actions,)
