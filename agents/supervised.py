@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -225,11 +225,15 @@ class SupervisedPolicy(Policy):
 
     def continue_training(self, trackers: Sequence[DialogueStateTracker], domain: Domain, epochs: int = 5,
                           batch_size: int | None = None, old_sample: int | None = None, seed: int | None = None,
-                          verbose: bool = False, learning_rate: float | None = None, **kwargs: Any) -> None:
-        """Online update: a few ``epochs`` on the new dialogues' examples plus ``old_sample`` randomly
-        drawn earlier examples (default: four per new example), then keep the new examples.
+                          verbose: bool = False, learning_rate: float | None = None, until_learned: bool = True,
+                          max_epochs: int = 200, **kwargs: Any) -> None:
+        """Online update (interactive learning): train on the new dialogues' examples plus ``old_sample``
+        randomly drawn earlier examples (default: four per new example), then keep the new examples.
 
-        An untrained policy is trained from scratch on the new dialogues instead.
+        It trains ``epochs`` epochs and, with ``until_learned``, goes on (up to ``max_epochs``) until
+        the network predicts every new example's action, so that a correction changes the prediction
+        at once (in Rasa it often did not until the model was retrained). An untrained policy is
+        trained from scratch on the new dialogues instead.
         """
         if self.model is None or self.data is None:
             self.train(trackers, domain, epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
@@ -245,15 +249,26 @@ class SupervisedPolicy(Policy):
         k = min(n_old, 4 * len(new) if old_sample is None else max(0, int(old_sample)))
         picks = np.sort(rng.choice(n_old, size=k, replace=False)) if k else np.zeros(0, dtype=np.int64)
         X, y = _concat(new, TrainingData(self.data.X[picks], self.data.y[picks]))
-        self._fit(X, y, epochs=int(epochs), batch_size=self.batch_size if batch_size is None else int(batch_size),
+        new_X = X[: len(new)]
+        new_targets = _targets(y[: len(new)])
+        valid = new_targets != _IGNORE
+
+        def learned() -> bool:
+            predicted = self.predict_arrays(new_X).argmax(axis=-1)
+            return bool((predicted[valid] == new_targets[valid]).all())
+
+        self._fit(X, y, epochs=max(int(epochs), int(max_epochs)) if until_learned else int(epochs),
+                  batch_size=self.batch_size if batch_size is None else int(batch_size),
                   validation_split=0.0, seed=seed, early_stopping=None,
                   learning_rate=self.learning_rate if learning_rate is None else float(learning_rate),
-                  verbose=verbose)
+                  verbose=verbose, min_epochs=int(epochs), stop_when=learned if until_learned else None)
         self.data = TrainingData(*_concat(self.data, new))
 
     def _fit(self, X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, validation_split: float, seed: int,
-             early_stopping: int | None, learning_rate: float, verbose: bool) -> list[dict[str, float]]:
-        """Fit on the distinct examples of ``X, y``, each weighted by how often it occurs.
+             early_stopping: int | None, learning_rate: float, verbose: bool, min_epochs: int = 0,
+             stop_when: Callable[[], bool] | None = None) -> list[dict[str, float]]:
+        """Fit on the distinct examples of ``X, y``, each weighted by how often it occurs; after
+        ``min_epochs``, stop as soon as ``stop_when()`` holds.
 
         Equivalent in expectation to fitting on every copy, and much faster on stories, which repeat
         the same windows thousands of times. The validation split holds out a random share of the
@@ -303,6 +318,8 @@ class SupervisedPolicy(Policy):
                     record.update(val_loss=loss.item(), val_accuracy=val_hits / max(val_total, 1e-12))
                 history.append(record)
                 bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
+                if stop_when is not None and epoch + 1 >= min_epochs and stop_when():
+                    break
                 if early_stopping is not None:
                     monitored = record.get("val_loss", record["loss"])
                     if best is None or monitored < best[0]:

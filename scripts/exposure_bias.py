@@ -28,7 +28,7 @@ from agents import PolicyAgent
 from agents.commands.common import format_table, pct
 from agents.evaluation import evaluate_stories, split_stories
 from agents.evaluation_sim import evaluate_agent
-from agents.training import POLICY_NAMES, TrainingOptions, expert_story_graph, story_trackers, train_policies
+from agents.policy_training import POLICY_NAMES, TrainingOptions, expert_story_graph, story_trackers, train_policies
 from dialog_gym.domain import Domain
 from dialog_gym.stories import generate_trackers, read_stories
 from dialog_gym.utils import write_json

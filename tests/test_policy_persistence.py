@@ -21,8 +21,8 @@ from agents import (
     policy_classes,
 )
 from agents.loading import make_agent
+from agents.policy_training import expert_story_graph, story_trackers
 from agents.supervised import SupervisedPolicy
-from agents.training import expert_story_graph, story_trackers
 from dialog_gym.domain import Domain
 from dialog_gym.errors import PersistenceError
 

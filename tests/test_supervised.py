@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from agents.evaluation import evaluate_stories
+from agents.policy_training import expert_story_graph, story_trackers
 from agents.supervised import KerasPolicy, MaskedLSTM, SupervisedPolicy, collapse_duplicates
-from agents.training import expert_story_graph, story_trackers
 from tests.policy_helpers import prefix_before_action, trackers_from_text
 
 
@@ -100,10 +100,21 @@ def test_continue_training_learns_a_correction(domain):
         == "utter_ask_howcanhelp"
     n_before = len(policy.data)
     correction = trackers_from_text("## b\n* greet\n - utter_greet\n", domain)
-    policy.continue_training(correction, domain, epochs=60, old_sample=2, learning_rate=0.01)
+    policy.continue_training(correction, domain)  # defaults: at least 5 epochs, then until it is learned
     assert len(policy.data) == n_before + 3  # the correction's three actions were added
     assert domain.action_names[int(policy.predict_action_probabilities(after_greet, domain).argmax())] \
         == "utter_greet"
+
+
+def test_continue_training_for_exactly_the_given_epochs(expert):
+    trackers, domain = expert
+    policy = SupervisedPolicy(max_history=3, epochs=2, seed=0)
+    policy.train(trackers[:3], domain)
+    calls = []
+    fit = policy._fit
+    policy._fit = lambda *a, **k: calls.append(fit(*a, **k))
+    policy.continue_training(trackers[3:4], domain, epochs=3, until_learned=False)
+    assert len(calls[0]) == 3
 
 
 def test_continue_training_an_untrained_policy_trains_it(domain):

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from agents.evaluation import evaluate_stories, split_stories, write_report
-    from agents.training import parse_policy_list, train_policies
+    from agents.policy_training import parse_policy_list, train_policies
     from dialog_gym.domain import Domain
     from dialog_gym.errors import DialogGymError
     from dialog_gym.stories import generate_trackers, read_stories

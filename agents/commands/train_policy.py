@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from agents.training import canonical_name, describe, expert_story_graph, story_trackers, train_policies
+    from agents.policy_training import canonical_name, describe, expert_story_graph, story_trackers, train_policies
     from dialog_gym.domain import Domain
 
     options = training_options(args)

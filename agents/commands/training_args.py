@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from agents.commands.common import positive_int
 
 if TYPE_CHECKING:
-    from agents.training import TrainingOptions
+    from agents.policy_training import TrainingOptions
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
 
 def training_options(args: argparse.Namespace) -> TrainingOptions:
     """The policies' settings from the parsed options (bad values raise ``DialogGymError``)."""
-    from agents.training import TrainingOptions
+    from agents.policy_training import TrainingOptions
     from dialog_gym.errors import DialogGymError
 
     if not 0.0 <= args.validation_split < 1.0:
