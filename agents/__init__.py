@@ -3,7 +3,33 @@
 Depends on ``dialog_gym``; ``dialog_gym`` never imports this package.
 """
 
+from typing import Any
+
+from agents.ensemble import PolicyEnsemble
+from agents.fallback import FallbackPolicy
+from agents.memoization import AugmentedMemoizationPolicy, MemoizationPolicy
 from agents.policy import Policy, PolicyAgent, policy_classes
 from agents.rule import RandomPolicy, RulePolicy
 
-__all__ = ["Policy", "PolicyAgent", "RandomPolicy", "RulePolicy", "policy_classes"]
+__all__ = [
+    "AugmentedMemoizationPolicy",
+    "FallbackPolicy",
+    "KerasPolicy",
+    "MemoizationPolicy",
+    "Policy",
+    "PolicyAgent",
+    "PolicyEnsemble",
+    "RandomPolicy",
+    "RulePolicy",
+    "SupervisedPolicy",
+    "policy_classes",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # the supervised policy imports torch: only when asked for
+    if name in ("SupervisedPolicy", "KerasPolicy"):
+        from agents import supervised
+
+        return getattr(supervised, name)
+    raise AttributeError(f"module 'agents' has no attribute {name!r}")

@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "agents.commands.demo",
     "agents.commands.envs",
     "agents.commands.rollout",
+    "agents.commands.train_policy",
+    "agents.commands.evaluate_stories",
     "agents.commands.bench_env",
     "agents.commands.stories",
     "agents.commands.train",

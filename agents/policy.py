@@ -12,6 +12,7 @@ domain's fingerprint) and whatever files the class writes (JSON, or torch tensor
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import os
@@ -31,6 +32,8 @@ from dialog_gym.utils import write_json
 
 POLICY_FILE = "policy.json"
 _REGISTRY: dict[str, type[Policy]] = {}
+# modules defining the built-in policies; imported on demand (the supervised one imports torch)
+_BUILTIN_MODULES = ("agents.rule", "agents.memoization", "agents.fallback", "agents.ensemble", "agents.supervised")
 
 
 class Policy:
@@ -98,7 +101,7 @@ class Policy:
         """Load a saved policy; ``Policy.load`` dispatches on the class recorded in the folder."""
         folder = Path(path)
         meta = _read_meta(folder)
-        target = _REGISTRY.get(meta["policy"])
+        target = _registered(meta["policy"])
         if target is None:
             raise PersistenceError(f"{folder / POLICY_FILE}: unknown policy type {meta['policy']!r} "
                                    f"(known: {', '.join(sorted(_REGISTRY))})")
@@ -124,8 +127,20 @@ class Policy:
 
 
 def policy_classes() -> dict[str, type[Policy]]:
-    """Registered policy types by name."""
+    """Registered policy types by name (the built-in ones and any subclass defined so far)."""
+    _import_builtins()
     return dict(_REGISTRY)
+
+
+def _import_builtins() -> None:
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+def _registered(name: str) -> type[Policy] | None:
+    if name not in _REGISTRY:
+        _import_builtins()
+    return _REGISTRY.get(name)
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:

@@ -1,0 +1,45 @@
+"""Command-line options shared by ``train-policy`` and ``evaluate-stories``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from agents.commands.common import positive_int
+
+if TYPE_CHECKING:
+    from agents.policy_training import TrainingOptions
+
+
+def add_training_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--domain", default="restaurant", help="domain name or file (default: the shipped restaurant "
+                                                          "domain, the one the environments use)")
+    g.add_argument("--max-history", type=positive_int, default=5, help="states the policies look back (Rasa's "
+                                                                       "default 5; its restaurant example used 3)")
+    g.add_argument("--epochs", type=positive_int, default=200,
+                   help="supervised policy: passes over the distinct training examples")
+    g.add_argument("--batch-size", type=positive_int, default=32, help="supervised policy: batch size")
+    g.add_argument("--validation-split", type=float, default=0.1, help="supervised policy: held-out fraction")
+    g.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE",
+                   help="supervised policy: stop after PATIENCE epochs without improvement")
+    g.add_argument("--full-dialogue", action="store_true",
+                   help="supervised policy: read whole dialogues (per-step outputs) instead of max-history windows")
+    g.add_argument("--augmentation", type=int, default=20, help="story augmentation factor (Rasa's default 20; "
+                                                                "0 turns it off)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--verbose", action="store_true", help="show a progress bar while training")
+
+
+def training_options(args: argparse.Namespace) -> TrainingOptions:
+    """The policies' settings from the parsed options (bad values raise ``DialogGymError``)."""
+    from agents.policy_training import TrainingOptions
+    from dialog_gym.errors import DialogGymError
+
+    if not 0.0 <= args.validation_split < 1.0:
+        raise DialogGymError(f"--validation-split must be within [0, 1), got {args.validation_split}")
+    if args.augmentation < 0:
+        raise DialogGymError(f"--augmentation must be >= 0, got {args.augmentation}")
+    return TrainingOptions(max_history=args.max_history, epochs=args.epochs, batch_size=args.batch_size,
+                           validation_split=args.validation_split, early_stopping=args.early_stopping,
+                           full_dialogue=args.full_dialogue, seed=args.seed, verbose=args.verbose)
