@@ -21,7 +21,6 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 
 from agents.evaluation_sim import evaluate_agent
 from dialog_gym import SUITES, __version__
-from dialog_gym.errors import ConfigError, DialogGymError
+from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
 from dialog_gym.utils import atomic_write, write_json
 
@@ -41,12 +40,8 @@ RL_AGENTS = {  # name -> (algorithm, warm start mode)
     "ppo": ("ppo", None), "maskable_ppo": ("maskable_ppo", None), "a2c": ("a2c", None), "dqn": ("dqn", None),
     "ppo_warm": ("ppo", "conservative"), "ppo_warm_naive": ("ppo", "naive"),
 }
-#: imitation agents: name -> (module, class, constructor kwargs, train kwargs); trained on expert dialogues
-IMITATION_AGENTS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
-    "memo": ("agents.memoization", "MemoizationPolicy", {"max_history": 3}, {}),
-    "augmented": ("agents.memoization", "AugmentedMemoizationPolicy", {"max_history": 3}, {}),
-    "supervised": ("agents.supervised", "SupervisedPolicy", {"max_history": 3}, {"epochs": 60, "batch_size": 64}),
-}
+#: imitation agents (Rasa's policies), trained on the rule expert's dialogues by agents.policy_training
+IMITATION_AGENTS = ("memo", "augmented", "supervised", "ensemble")
 EVAL_SEED_OFFSET = 1000
 
 
@@ -57,13 +52,14 @@ class Budget:
     batches: tuple[int, ...]      # cumulative training dialogues at which agents are tested
     test_episodes: int
     agents: tuple[str, ...]
+    imitation_epochs: int = 200   # epochs of the supervised policy (agents.policy_training default)
 
 
 BUDGETS: dict[str, Budget] = {
     # about 10 minutes on a 2-core CPU: the README's main job
     "small": Budget("small", seeds=2, batches=(250, 500, 750, 1000), test_episodes=100,
                     agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
-                            "a2c", "dqn", "ppo_warm")),
+                            "a2c", "dqn", "ppo_warm"), imitation_epochs=100),
     # PyDial's protocol: 4 batches of 1000 dialogues, 500 test dialogues after each, 10 seeds
     "full": Budget("pydial", seeds=10, batches=(1000, 2000, 3000, 4000), test_episodes=500,
                    agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
@@ -98,17 +94,8 @@ def suite_envs(name: str) -> list[str]:
 
 
 def available_agents() -> list[str]:
-    """Agents whose code is present (the imitation agents need their modules)."""
-    out = []
-    for name in ALL_AGENTS:
-        if name in IMITATION_AGENTS or name == "ensemble":
-            module = IMITATION_AGENTS.get(name, ("agents.supervised",))[0]
-            try:
-                import_module(module)
-            except ImportError:
-                continue
-        out.append(name)
-    return out
+    """Every agent the benchmark can run."""
+    return list(ALL_AGENTS)
 
 
 def _test(make_agent: Callable, env_id: str, seed: int, episodes: int) -> dict[str, Any]:
@@ -125,50 +112,27 @@ def _run_fixed(agent: str, env_id: str, seed: int, budget: Budget) -> RunRecord:
     return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, 0, note="no training")
 
 
-def _expert_trackers(env_id: str, dialogues: int, seed: int) -> list:
-    import gymnasium as gym
-
-    from dialog_gym.rollout import simulate_stories
-    from dialog_gym.tracker import DialogueStateTracker
-
-    domain = gym.make(env_id).unwrapped.domain
-    stories = simulate_stories(dialogues, seed=2_000_000 + seed * 10_000, env_id=env_id)
-    return [DialogueStateTracker.from_events(name, events, domain.slots) for name, events in stories]
-
-
-def _build_policy(agent: str, seed: int) -> tuple[Any, dict[str, Any]]:
-    from agents.policy import Policy
-
-    if agent == "ensemble":
-        from agents.ensemble import PolicyEnsemble
-
-        members = [_build_policy(a, seed)[0] for a in ("augmented", "supervised")]
-        return PolicyEnsemble(members), IMITATION_AGENTS["supervised"][3]
-    module, cls_name, ctor, train_kwargs = IMITATION_AGENTS[agent]
-    cls = getattr(import_module(module), cls_name)
-    policy: Policy = cls(**ctor)
-    return policy, dict(train_kwargs)
-
-
-def _run_imitation(agent: str, env_id: str, seed: int, budget: Budget) -> RunRecord:
-    import gymnasium as gym
-
+def _run_imitation(agents: Sequence[str], env_id: str, seed: int, budget: Budget) -> list[RunRecord]:
+    """Train the imitation agents together (the ensemble reuses the memoization and supervised policies
+    of the same call) on the first k expert dialogues, for each batch size k, and test them."""
     from agents.policy import PolicyAgent
+    from agents.policy_training import TrainingOptions, expert_story_graph, story_trackers, train_policies
 
-    start = time.perf_counter()
-    domain = gym.make(env_id).unwrapped.domain
-    trackers = _expert_trackers(env_id, budget.batches[-1], seed)
-    curve = []
+    graph, domain = expert_story_graph(budget.batches[-1], seed=2_000_000 + seed * 10_000, env_id=env_id)
+    trackers = story_trackers(graph, domain, augmentation=0)
+    curves: dict[str, list[dict[str, Any]]] = {a: [] for a in agents}
+    seconds: dict[str, float] = dict.fromkeys(agents, 0.0)
+    options = TrainingOptions(seed=seed, epochs=budget.imitation_epochs)
     for k in budget.batches:
-        policy, train_kwargs = _build_policy(agent, seed)
-        kwargs = dict(train_kwargs)
-        if agent in ("supervised", "ensemble"):
-            kwargs.setdefault("seed", seed)
-        policy.train(trackers[:k], domain, **kwargs)
-        curve.append({"dialogues": k, **_test(lambda env, p=policy: PolicyAgent(p, env), env_id, seed,
-                                              budget.test_episodes)})
-    return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, budget.batches[-1],
-                     note="trained on expert dialogues")
+        trained = train_policies(list(agents), trackers[:k], domain, options)
+        for agent in agents:
+            policy, _ = trained[agent]
+            t0 = time.perf_counter()
+            curves[agent].append({"dialogues": k, **_test(lambda env, p=policy: PolicyAgent(p, env), env_id, seed,
+                                                          budget.test_episodes)})
+            seconds[agent] += time.perf_counter() - t0 + trained[agent][1]
+    return [RunRecord(env_id, a, seed, curves[a], seconds[a], budget.batches[-1], note="trained on expert dialogues")
+            for a in agents]
 
 
 def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -> RunRecord:
@@ -198,27 +162,27 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     unknown = [a for a in agents if a not in ALL_AGENTS]
     if unknown:
         raise ConfigError(f"unknown agent(s) {', '.join(unknown)} (known: {', '.join(ALL_AGENTS)})")
-    missing = [a for a in agents if a not in available_agents()]
-    if missing:
-        raise DialogGymError(f"agent(s) {', '.join(missing)} are not available in this installation")
     import torch
 
     torch.set_num_threads(1)  # reproducible, and fastest for these small networks
     started = time.time()
     records: list[RunRecord] = []
     total = len(envs) * len(agents) * len(seeds)
+    imitation = [a for a in agents if a in IMITATION_AGENTS]
     for env_id in envs:
         for agent in agents:
+            if agent in IMITATION_AGENTS and agent != imitation[0]:
+                continue  # trained together with the first imitation agent
             for seed in seeds:
                 if progress:
-                    progress(f"[{len(records) + 1}/{total}] {agent} on {env_id}, seed {seed}")
+                    label = ", ".join(imitation) if agent in IMITATION_AGENTS else agent
+                    progress(f"[{len(records) + 1}/{total}] {label} on {env_id}, seed {seed}")
                 if agent in FIXED_AGENTS:
-                    rec = _run_fixed(agent, env_id, seed, budget)
+                    records.append(_run_fixed(agent, env_id, seed, budget))
                 elif agent in RL_AGENTS:
-                    rec = _run_rl(agent, env_id, seed, budget, out / "runs")
+                    records.append(_run_rl(agent, env_id, seed, budget, out / "runs"))
                 else:
-                    rec = _run_imitation(agent, env_id, seed, budget)
-                records.append(rec)
+                    records.extend(_run_imitation(imitation, env_id, seed, budget))
     doc = {
         "dialog_gym_version": __version__,
         "budget": budget.__dict__ | {"batches": list(budget.batches), "agents": list(budget.agents)},

@@ -42,6 +42,8 @@ def main() -> None:
                              ("changes_of_mind", "changes of mind (1 / 2 / 3)", [1, 2, 3]),
                              ("rejections", "rejected suggestions (0 / 1 / 2 / 3 / 4 / 5)", [0, 1, 2, 3, 4, 5])):
         print(f"| {label} | {shares(babi[key], keys)} | {shares(sim[key], keys)} |")
+    print(f"| dialogues changing one slot twice | {100 * babi['repeated_slot_changes']:.1f} % | "
+          f"{100 * sim['repeated_slot_changes']:.1f} % |")
     print(f"| bot actions per dialogue (mean, min, max) | {babi['mean_bot_actions']:.1f}, {babi['min_bot_actions']}, "
           f"{babi['max_bot_actions']} | {sim['mean_bot_actions']:.1f}, {sim['min_bot_actions']}, "
           f"{sim['max_bot_actions']} |")

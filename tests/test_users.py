@@ -37,6 +37,7 @@ def test_simulated_stories_match_the_babi_distributions(babi_stories_path, domai
         for value, share in babi[key].items():
             assert sim[key].get(value, 0.0) == pytest.approx(share, abs=TOLERANCE), (key, value)
     assert sim["mean_bot_actions"] == pytest.approx(babi["mean_bot_actions"], abs=0.3)
+    assert babi["repeated_slot_changes"] == sim["repeated_slot_changes"] == 0.0  # a different slot each time
     assert sim["min_bot_actions"] == babi["min_bot_actions"]
     assert sim["max_bot_actions"] <= babi["max_bot_actions"]
 

@@ -7,8 +7,8 @@ that expects a reply:
 
 * ``ask_howcanhelp``: informs its first 1–3 slots; ``ask_slot``: informs that slot's goal value.
 * ``ask_moreupdates``: the bot's summary shows its slots; the user first corrects anything missing or
-  wrong (NLU errors), then makes one pending change of mind (a new value for a random slot), and once
-  none is pending it denies.
+  wrong (NLU errors), then makes one pending change of mind (a new value for a slot it has not changed
+  yet, as in the bAbI stories), and once none is pending it denies.
 * ``suggest``: with a change of mind still pending it denies and informs the change (a bot that skips
   ``ask_moreupdates`` does not skip the problem); a restaurant that does not fit its current goal is
   denied, with the bot's wrong or missing slots informed; a fitting one is turned down while the
@@ -106,6 +106,7 @@ class SimulatedUser:
         self.repetitions = 0
         self.voiced: set[str] = set()
         self.rejected: set[str] = set()
+        self.changed: set[str] = set()
         self.affirmed: str | None = None
         self.asked_howcanhelp = False
         self.denied_moreupdates = False
@@ -207,8 +208,10 @@ class SimulatedUser:
         return {s: v for s, v in self.goal.items() if slots.get(s) != v}
 
     def _change_mind(self, rng: np.random.Generator) -> dict[str, str]:
-        slots = self.profile.goal_slots
+        # a different slot each time, as in every bAbI story (repeats only once all slots have changed)
+        slots = [s for s in self.profile.goal_slots if s not in self.changed] or list(self.profile.goal_slots)
         slot = slots[int(rng.integers(len(slots)))]
+        self.changed.add(slot)
         others = [v for v in self.profile.goal_values[slot] if v != self.goal[slot]]
         self.goal[slot] = others[int(rng.integers(len(others)))]
         self.changes_left -= 1

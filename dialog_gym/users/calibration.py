@@ -1,10 +1,10 @@
 """The statistics the simulated user is calibrated on, measured the same way on any dialogues.
 
 For each dialogue: the number of slots in the user's first inform (the answer to ``ask_howcanhelp``),
-the number of changes of mind (informs answering ``ask_moreupdates``), and the number of rejected
-suggestions (denies answering ``suggest``); plus bot actions per dialogue. Measured on the bAbI stories
-these are the distributions of ../shared/DESIGN.md section 3; measured on simulated dialogues they
-show how close the simulator is.
+the number of changes of mind (informs answering ``ask_moreupdates``) and whether one slot changes twice,
+and the number of rejected suggestions (denies answering ``suggest``); plus bot actions per dialogue.
+Measured on the bAbI stories these are the distributions of ../shared/DESIGN.md section 3; measured on
+simulated dialogues they show how close the simulator is.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ def dialogue_statistics(dialogues: Iterable[Sequence[Event]], howcanhelp: str = 
     """Distributions (value -> share of dialogues) and the mean number of bot actions."""
     first, changes, rejections = Counter(), Counter(), Counter()
     actions: list[int] = []
+    repeated_slot_changes = 0
     for events in dialogues:
         question = None
         n_changes = n_rejections = n_actions = 0
+        changed: list[str] = []
         for event in events:
             if isinstance(event, ActionExecuted):
                 if event.action_name != ACTION_LISTEN_NAME:
@@ -37,9 +39,11 @@ def dialogue_statistics(dialogues: Iterable[Sequence[Event]], howcanhelp: str = 
                     first[len(event.entities)] += 1
                 elif question == moreupdates and intent == inform:
                     n_changes += 1
+                    changed.extend(e["entity"] for e in event.entities)
                 elif question == suggest and intent == deny:
                     n_rejections += 1
         changes[n_changes] += 1
+        repeated_slot_changes += len(set(changed)) < len(changed)
         rejections[n_rejections] += 1
         actions.append(n_actions)
     n = len(actions)
@@ -49,6 +53,7 @@ def dialogue_statistics(dialogues: Iterable[Sequence[Event]], howcanhelp: str = 
         "first_inform_size": share(first),
         "changes_of_mind": share(changes),
         "rejections": share(rejections),
+        "repeated_slot_changes": repeated_slot_changes / max(1, n),  # dialogues changing a slot twice
         "mean_bot_actions": sum(actions) / max(1, n),
         "min_bot_actions": min(actions, default=0),
         "max_bot_actions": max(actions, default=0),
