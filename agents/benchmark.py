@@ -59,7 +59,7 @@ BUDGETS: dict[str, Budget] = {
     # about 10 minutes on a 2-core CPU: the README's main job
     "small": Budget("small", seeds=2, batches=(250, 500, 750, 1000), test_episodes=100,
                     agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
-                            "a2c", "dqn", "ppo_warm"), imitation_epochs=100),
+                            "a2c", "dqn", "ppo_warm"), imitation_epochs=50),
     # PyDial's protocol: 4 batches of 1000 dialogues, 500 test dialogues after each, 10 seeds
     "full": Budget("pydial", seeds=10, batches=(1000, 2000, 3000, 4000), test_episodes=500,
                    agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
@@ -167,16 +167,18 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     torch.set_num_threads(1)  # reproducible, and fastest for these small networks
     started = time.time()
     records: list[RunRecord] = []
-    total = len(envs) * len(agents) * len(seeds)
     imitation = [a for a in agents if a in IMITATION_AGENTS]
+    total = len(envs) * len(seeds) * (len(agents) - len(imitation) + (1 if imitation else 0))
+    done = 0
     for env_id in envs:
         for agent in agents:
             if agent in IMITATION_AGENTS and agent != imitation[0]:
                 continue  # trained together with the first imitation agent
             for seed in seeds:
+                done += 1
                 if progress:
                     label = ", ".join(imitation) if agent in IMITATION_AGENTS else agent
-                    progress(f"[{len(records) + 1}/{total}] {label} on {env_id}, seed {seed}")
+                    progress(f"[{done}/{total}] {label} on {env_id}, seed {seed}")
                 if agent in FIXED_AGENTS:
                     records.append(_run_fixed(agent, env_id, seed, budget))
                 elif agent in RL_AGENTS:
