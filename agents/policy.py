@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from dialog_gym.domain import Domain
 from dialog_gym.errors import PersistenceError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrackerFeaturizer, TrainingData
 from dialog_gym.tracker import DialogueStateTracker
-from dialog_gym.utils import write_json
+from dialog_gym.utils import read_json, write_json
 
 POLICY_FILE = "policy.json"
 _REGISTRY: dict[str, type[Policy]] = {}
@@ -145,12 +144,7 @@ def _registered(name: str) -> type[Policy] | None:
 
 def _read_meta(folder: Path) -> dict[str, Any]:
     meta_path = folder / POLICY_FILE
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PersistenceError(f"{meta_path}: not found (is {folder} a saved policy?)") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise PersistenceError(f"{meta_path}: cannot read: {exc}") from None
+    meta = read_json(meta_path, f"is {folder} a saved policy?")
     if not isinstance(meta, dict) or "policy" not in meta:
         raise PersistenceError(f"{meta_path}: missing 'policy'")
     return meta

@@ -9,7 +9,6 @@ used). Writes are atomic.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import dialog_gym  # noqa: F401  (registers the environments)
 from agents.hyperparams import META_KEYS, algorithm_class
 from dialog_gym import __version__
 from dialog_gym.errors import PersistenceError
-from dialog_gym.utils import atomic_write, write_json
+from dialog_gym.utils import atomic_write, read_json, write_json
 
 AGENT_FILE = "agent.json"
 MASKED_ALGORITHMS = ("maskable_ppo",)
@@ -62,12 +61,9 @@ def save_agent(model: Any, folder: str | os.PathLike, meta: dict[str, Any]) -> P
 
 def read_agent_meta(folder: str | os.PathLike) -> dict[str, Any]:
     path = Path(folder) / AGENT_FILE
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PersistenceError(f"{path}: not found (is {folder} a saved RL agent?)") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise PersistenceError(f"{path}: cannot read: {exc}") from None
+    meta = read_json(path, f"is {folder} a saved RL agent?")
+    if not isinstance(meta, dict):
+        raise PersistenceError(f"{path}: expected a JSON object")
     for key in ("algo", "env_id", "hyperparams"):
         if key not in meta:
             raise PersistenceError(f"{path}: missing {key!r}")

@@ -13,7 +13,7 @@ from typing import IO, Any
 import numpy as np
 import yaml
 
-from dialog_gym.errors import ConfigError
+from dialog_gym.errors import ConfigError, PersistenceError
 
 
 def one_hot(hot_idx: int, length: int, dtype: type = np.float64) -> np.ndarray:
@@ -63,6 +63,17 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def read_json(path: str | os.PathLike, missing_hint: str = "") -> Any:
+    """Parse a JSON file; a missing or unreadable file raises ``PersistenceError`` naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PersistenceError(f"{path}: not found{f' ({missing_hint})' if missing_hint else ''}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PersistenceError(f"{path}: cannot read: {exc}") from None
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
