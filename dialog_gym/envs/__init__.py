@@ -26,6 +26,8 @@ ENV_SPECS: dict[str, tuple[dict[str, Any], str]] = {
 SUITES: dict[str, list[str]] = {
     "default": [f"{NAMESPACE}/Restaurant-v0"],
     "pydial": [f"{NAMESPACE}/Restaurant-Env{i}-v0" for i in range(1, 7)],
+    # the masked settings with semantic errors: where learning should beat the rule expert
+    "noisy": [f"{NAMESPACE}/Restaurant-Env{i}-v0" for i in (3, 5, 6)],
 }
 
 
