@@ -136,7 +136,7 @@ def _run_imitation(agents: Sequence[str], env_id: str, seed: int, budget: Budget
 
 
 def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -> RunRecord:
-    from agents.training import TrainSpec, train
+    from agents.rl_training import TrainSpec, train
 
     algo, warm = RL_AGENTS[agent]
     step = budget.batches[0]

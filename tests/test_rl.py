@@ -14,7 +14,7 @@ from agents.cli import main
 from agents.hyperparams import ALGORITHMS, load_hyperparams, load_warm_start, parse_policy_kwargs
 from agents.loading import make_agent
 from agents.rl import load_agent
-from agents.training import TrainSpec, train
+from agents.rl_training import TrainSpec, train
 from agents.warm_start import behaviour_clone, expert_demonstrations
 from dialog_gym.errors import ConfigError, PersistenceError
 from dialog_gym.resources import configs_dir

@@ -54,7 +54,7 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.training import TrainSpec, train
+    from agents.rl_training import TrainSpec, train
 
     spec = TrainSpec(algo=args.algo, env_id=args.env, out=args.out, timesteps=args.timesteps,
                      dialogues=args.dialogues, seed=args.seed, n_envs=args.n_envs,
