@@ -19,7 +19,7 @@ from agents.commands.common import positive_int, print_json
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench-env", help="steps per second of an environment against Taxi-v4",
-                       description=__doc__.splitlines()[2])
+                       description=" ".join(__doc__.split("\n\n")[1].split()))
     add_arguments(p)
     p.set_defaults(func=run)
 

@@ -15,7 +15,7 @@ from agents.commands.training_args import add_training_arguments, training_optio
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate-stories", help="train policies on stories, evaluate them on held-out stories",
-                       description=__doc__.splitlines()[2])
+                       description=" ".join(__doc__.split("\n\n")[1].split()))
     p.add_argument("--train", required=True, metavar="FILE", help="training stories (file or folder)")
     p.add_argument("--test", metavar="FILE", help="test stories (file or folder)")
     p.add_argument("--split", type=positive_int, metavar="N",
