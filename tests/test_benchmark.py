@@ -55,3 +55,12 @@ def test_bad_arguments():
     with pytest.raises(ConfigError, match="unknown agent"):
         run_benchmark("/tmp/x", BUDGETS["small"], ["dialog_gym/Restaurant-v0"], ["alphago"], [0])
     assert main(["benchmark", "--batches", "5,3"]) == 1
+
+
+def test_list_names_agents_budgets_and_suites(capsys):
+    assert main(["benchmark", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "ppo_warm_naive" in out
+    noisy = ", ".join(f"dialog_gym/Restaurant-Env{i}-v0" for i in (3, 5, 6))
+    assert f"suite noisy: {noisy}" in out
+    assert suite_envs("small") == ["dialog_gym/Restaurant-v0", "dialog_gym/Restaurant-Env3-v0"]

@@ -35,13 +35,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from agents.benchmark import BUDGETS, available_agents, compare, results_table, run_benchmark, suite_envs
+    from agents.benchmark import (
+        BUDGETS,
+        SUITES_EXTRA,
+        available_agents,
+        compare,
+        results_table,
+        run_benchmark,
+        suite_envs,
+    )
+    from dialog_gym import SUITES
     from dialog_gym.errors import ConfigError
 
     if args.list:
         print("agents:", ", ".join(available_agents()))
         print("budgets:", ", ".join(f"{k} (suite {b.suite}, {b.seeds} seeds, batches {list(b.batches)}, "
                                     f"{b.test_episodes} tests)" for k, b in BUDGETS.items()))
+        for name in [*SUITES, *SUITES_EXTRA]:
+            print(f"suite {name}:", ", ".join(suite_envs(name)))
         return 0
     budget = BUDGETS[args.budget]
     if args.batches:
