@@ -90,6 +90,15 @@ class _Budget(BaseCallback):
         return not (self.stop_timesteps is not None and self.num_timesteps >= self.stop_timesteps)
 
 
+def tensorboard_available() -> bool:
+    """Whether SB3 can log to TensorBoard (the ``tensorboard`` package is an optional extra)."""
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def train(spec: TrainSpec) -> TrainResult:
     """Train (or resume) an agent as ``spec`` says; see the module docstring."""
     if spec.algo not in ALGORITHMS:
@@ -129,10 +138,9 @@ def train(spec: TrainSpec) -> TrainResult:
         env.seed(spec.seed + dialogues_done)
         env.reset()
     else:
-        tb = str(out / "tensorboard") if spec.tensorboard else None
-        model = build_model(spec.algo, env, hp, spec.seed, tensorboard_log=tb)
-    if model.tensorboard_log is None and spec.tensorboard:
-        model.tensorboard_log = str(out / "tensorboard")
+        model = build_model(spec.algo, env, hp, spec.seed)
+    # TensorBoard is an optional extra (dialog-gym[tensorboard]): without it, train.json keeps the curve
+    model.tensorboard_log = str(out / "tensorboard") if spec.tensorboard and tensorboard_available() else None
 
     meta_base = {"algo": spec.algo, "env_id": spec.env_id, "env_kwargs": spec.env_kwargs, "seed": spec.seed,
                  "hyperparams": hp, "warm_start": spec.warm_start, "warm_start_mode": spec.warm_start_mode

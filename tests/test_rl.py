@@ -4,6 +4,7 @@ warm start, resume, and the train command."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,17 @@ def test_train_command_json(tmp_path: Path, capsys):
     assert code == 0 and data["timesteps"] >= 200 and data["curve"][0]["dialogues"] == 0
     assert (tmp_path / "best" / "agent.json").is_file() and (tmp_path / "train.json").is_file()
     assert main(["train", "--algo", "a2c", "--out", str(tmp_path), "--warm-start", "nope"]) == 1
+
+
+def test_tensorboard_logs_when_the_extra_is_installed(tmp_path: Path, monkeypatch):
+    pytest.importorskip("tensorboard")
+    spec = TrainSpec("maskable_ppo", "dialog_gym/Restaurant-v0", tmp_path / "on", timesteps=128, n_envs=1,
+                     overrides={"n_steps": 64, "batch_size": 64}, eval_every=10**6, eval_episodes=1, progress=False)
+    train(spec)
+    assert list((tmp_path / "on" / "tensorboard").rglob("events.out.tfevents.*"))
+    # without the extra, training runs and simply does not log
+    import agents.rl_training as rl_training
+
+    monkeypatch.setattr(rl_training, "tensorboard_available", lambda: False)
+    train(replace(spec, out=tmp_path / "off"))
+    assert not (tmp_path / "off" / "tensorboard").exists() and (tmp_path / "off" / "final").is_dir()

@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train PPO, A2C, DQN (stable-baselines3) or MaskablePPO (sb3-contrib). Hyperparameters come "
                     "from configs/hyperparams/<algo>.yml (keyed by env id, with a default); --set overrides them. "
                     "OUT holds best/ and final/ (both loadable by 'dialog-gym rollout --policy OUT'), "
-                    "tensorboard/ and train.json with the learning curve.")
+                    "train.json with the learning curve and, with the tensorboard extra installed "
+                    "(pip install 'dialog-gym[tensorboard]'), TensorBoard logs in tensorboard/.")
     p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"])
     p.add_argument("--env", type=env_id, default="dialog_gym/Restaurant-v0")
     budget = p.add_mutually_exclusive_group()
@@ -54,7 +55,7 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.rl_training import TrainSpec, train
+    from agents.rl_training import TrainSpec, tensorboard_available, train
 
     spec = TrainSpec(algo=args.algo, env_id=args.env, out=args.out, timesteps=args.timesteps,
                      dialogues=args.dialogues, seed=args.seed, n_envs=args.n_envs,
@@ -72,4 +73,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(["dialogues", "timesteps", "success [95% CI]", "bot actions", "reward"], rows))
     print(f"\n{args.algo} on {args.env}: {result.dialogues} training dialogues, {result.timesteps} steps, "
           f"{result.wall_time:.0f} s. Best: {pct(result.best['success_rate'])} -> {args.out / 'best'}")
+    if not tensorboard_available():
+        print("TensorBoard logging was off: pip install 'dialog-gym[tensorboard]' to have it.")
     return 0
