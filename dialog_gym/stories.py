@@ -129,6 +129,20 @@ class StoryGraph:
         return {"stories": len(names), "blocks": len(self.steps), "user_turns": user_turns,
                 "bot_actions": actions, "other_events": events, "checkpoints": len(checkpoints)}
 
+    def warnings(self) -> list[str]:
+        """Legal but suspicious stories: one that ends with a user message teaches, through the implicit
+        final ``action_listen`` (Rasa's semantics), that the bot stays silent there -- which contradicts
+        stories that answer the same message and makes memoization drop the state as ambiguous."""
+        found = []
+        for step in self.steps:
+            if step.end_checkpoints or not step.items or not isinstance(step.items[-1], UserTurn):
+                continue
+            line = step.lines[len(step.items) - 1] if len(step.lines) >= len(step.items) else None
+            where = f"{self.source}:{line}" if line else self.source
+            found.append(f"{where}: story {step.block_name!r} ends with a user message "
+                         f"({step.items[-1].as_story_string()}): trained as 'the bot listens here'")
+        return found
+
     def validate(self, domain: Domain) -> None:
         """Raise ``StoryError`` (file and line) for an intent, entity or action the domain lacks."""
         for step in self.steps:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from agents.cli import main
 from dialog_gym.errors import StoryError
 from dialog_gym.events import ActionExecuted, SlotSet, UserUttered
 from dialog_gym.stories import (
@@ -132,3 +134,15 @@ def test_unknown_action_is_reported_with_line(domain):
 def test_missing_story_file():
     with pytest.raises(StoryError, match="not found"):
         read_stories("/nonexistent/stories.md")
+
+
+def test_a_story_ending_with_a_user_message_is_warned_about(babi_stories_path, capsys):
+    text = "## fine\n* greet\n - utter_ask_howcanhelp\n\n## cut short\n* greet\n - utter_ask_howcanhelp\n* thankyou\n"
+    graph = parse_stories(text, "mem.md")
+    assert graph.warnings() == ["mem.md:8: story 'cut short' ends with a user message (thankyou): "
+                                "trained as 'the bot listens here'"]
+    assert parse_stories(CHECKPOINTED, "cp.md").warnings() == []  # a block ending in a checkpoint continues
+    # the one truncated story of Rasa's bAbI data (it teaches silence after "thankyou")
+    assert main(["stories", "check", str(babi_stories_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["warnings"]) == 1 and ":9152: story 'story_03973524'" in doc["warnings"][0]

@@ -31,12 +31,15 @@ def check(args: argparse.Namespace) -> int:
     if args.domain:
         graph.validate(Domain.load(args.domain))
     stats = graph.stats()
+    warnings = graph.warnings()
     if args.json:
-        print_json({"file": args.file, "ok": True, **stats})
+        print_json({"file": args.file, "ok": True, **stats, "warnings": warnings})
     else:
         print(f"{args.file}: ok — {stats['stories']} stories ({stats['blocks']} blocks), {stats['user_turns']} "
               f"user turns, {stats['bot_actions']} bot actions, {stats['other_events']} other events, "
               f"{stats['checkpoints']} checkpoints")
+        for warning in warnings:
+            print(f"warning: {warning}")
     return 0
 
 
