@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The benchmark runs behind the README's result tables (about 2 hours on 2 CPU cores in all).
+#   bash scripts/benchmark_runs.sh [OUT]      (default OUT: results)
+# Each line is independent; run the one you need. Outputs: OUT/<name>/table.md, results.json, curves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-results}
+DG=${DG:-.venv/bin/dialog-gym}
+
+# the README's main job: every agent, Restaurant-v0 and Env3, 2 seeds, 1000 dialogues (~5 min)
+$DG benchmark --budget small --out "$OUT/small"
+# MaskablePPO on Restaurant-v0: every one of 5 seeds, 4000 dialogues (~3 min)
+$DG benchmark --suite default --agents rule,maskable_ppo --seeds 5 \
+    --batches 250,500,1000,2000,3000,4000 --episodes 200 --out "$OUT/maskable"
+# warm start: conservative against naive, 3 seeds, 4000 dialogues (~3 min)
+$DG benchmark --suite default --agents ppo_warm,ppo_warm_naive --seeds 3 \
+    --batches 250,500,1000,2000,3000,4000 --episodes 200 --out "$OUT/warm"
+# the masked noisy environments: MaskablePPO against the rule expert (~2 min)
+$DG benchmark --suite noisy --agents rule,maskable_ppo --seeds 2 --batches 500,1000,2000 --episodes 200 \
+    --out "$OUT/noisy"
+# reproducibility: the same command twice, compared number by number
+$DG benchmark --suite default --agents maskable_ppo,supervised --seeds 1 --batches 250 --episodes 100 \
+    --out "$OUT/det1"
+$DG benchmark --suite default --agents maskable_ppo,supervised --seeds 1 --batches 250 --episodes 100 \
+    --out "$OUT/det2" --compare "$OUT/det1/results.json"
+# PyDial's full protocol on the six environments, 3 seeds instead of 10 (~1.5 hours)
+$DG benchmark --budget full --seeds 3 --out "$OUT/full3"
