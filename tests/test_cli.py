@@ -66,6 +66,6 @@ def test_bad_env_id_is_a_usage_error(capsys):
 
 
 def test_python_dash_m_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "dialog_gym", "envs", "--json"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "agents", "envs", "--json"], capture_output=True, text=True,
                           check=True)
     assert "dialog_gym/Restaurant-Env6-v0" in json.loads(proc.stdout)["envs"]
