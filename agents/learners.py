@@ -3,7 +3,9 @@
 * :class:`SupervisedLearner`: the Rasa-style supervised policy; each retraining is its online
   ``continue_training`` on the new teacher-labelled states (plus a sample of old ones), which goes on
   until the new labels are predicted (a correction takes effect at once). An untrained policy is
-  trained from scratch on everything recorded so far.
+  trained from scratch on everything recorded so far. Online updates use a learning rate of 0.005
+  (five times the offline default): at 0.001, 200 epochs on one dialogue's 25 states left 60% of them
+  wrong, and an update sometimes stopped at its epoch limit with a correction still unlearned.
 * :class:`SB3Learner`: a stable-baselines3 model (e.g. MaskablePPO's policy network); each retraining
   is behaviour cloning (cross-entropy gradient steps) on all recorded observations and labels, DAgger's
   aggregated data set, repeated until the new labels are predicted (or a round limit).
@@ -30,8 +32,8 @@ from dialog_gym.wrappers.correction import StepRecord
 class SupervisedLearner:
     """A :class:`~agents.supervised.SupervisedPolicy` (max-history featurizer) as a correction learner."""
 
-    def __init__(self, policy: SupervisedPolicy, domain: Domain, first_epochs: int = 100, continue_epochs: int = 5,
-                 max_epochs: int = 200) -> None:
+    def __init__(self, policy: SupervisedPolicy, domain: Domain, first_epochs: int = 200, continue_epochs: int = 5,
+                 max_epochs: int = 300, learning_rate: float = 0.005) -> None:
         if not isinstance(policy.featurizer, MaxHistoryTrackerFeaturizer):
             raise DialogGymError("the correction learner needs a max-history supervised policy")
         self.policy = policy
@@ -39,6 +41,7 @@ class SupervisedLearner:
         self.first_epochs = int(first_epochs)
         self.continue_epochs = int(continue_epochs)
         self.max_epochs = int(max_epochs)
+        self.learning_rate = float(learning_rate)
         self.source = "untrained"
 
     @property
@@ -64,11 +67,11 @@ class SupervisedLearner:
             return
         if not self.trained:
             self.policy.train_on_data(self.examples(aggregate), self.domain, epochs=self.first_epochs,
-                                      validation_split=0.0)
+                                      validation_split=0.0, learning_rate=self.learning_rate)
             return
         if new:
             self.policy.continue_training_on_data(self.examples(new), self.domain, epochs=self.continue_epochs,
-                                                  max_epochs=self.max_epochs)
+                                                  max_epochs=self.max_epochs, learning_rate=self.learning_rate)
 
     def predict(self, env: gym.Env) -> int:
         """The greedy masked action in ``env`` (for tests and evaluation)."""
