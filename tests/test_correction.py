@@ -380,3 +380,19 @@ def test_sb3_learner_learns_corrections():
     predicted = learner._masked_argmax(np.stack([r.observation for r in records]),
                                        np.stack([r.action_mask.astype(bool) for r in records]))
     assert (predicted == np.array([r.label for r in records])).all()
+
+
+def test_resume_retrains_when_killed_before_the_retraining(tmp_path: Path):
+    env = make_env()
+    log = tmp_path / "s.jsonl"
+    learner = FixedLearner(env.action_space.n, [0])
+    CorrectionSession(env, learner, ScriptedTeacher(env), log_path=log).run(1)
+    lines = log.read_text().splitlines()
+    assert json.loads(lines[-1])["type"] == "retrain"
+    log.write_text("\n".join(lines[:-1]) + "\n")  # the process died while training
+    again = FixedLearner(env.action_space.n, [0])
+    session = CorrectionSession(make_env(), again, ScriptedTeacher(env), log_path=log)
+    summary = session.run(1)
+    steps = summary.steps
+    assert again.calls == [(steps, steps)] and summary.dialogues == 1
+    assert json.loads(log.read_text().splitlines()[-1])["type"] == "retrain"

@@ -515,6 +515,8 @@ class CorrectionSession:
         under_way = " (one unfinished, continued)" if wrapper.active else ""
         self.teacher.notify(f"resumed {self.resumed_dialogues} dialogue(s){under_way} and "
                             f"{self.resumed_steps} step(s) from {self.log_path}")
+        if not wrapper.active and wrapper.retrain_every is None:
+            wrapper.retrain()  # killed between a dialogue's end and its retraining: retrain now
 
     def _replay(self, rec: dict[str, Any], number: int) -> None:
         wrapper = self.wrapper
