@@ -396,3 +396,28 @@ def test_resume_retrains_when_killed_before_the_retraining(tmp_path: Path):
     steps = summary.steps
     assert again.calls == [(steps, steps)] and summary.dialogues == 1
     assert json.loads(log.read_text().splitlines()[-1])["type"] == "retrain"
+
+
+def test_minari_export(tmp_path: Path):
+    pytest.importorskip("minari")
+    pytest.importorskip("h5py")
+    import minari
+
+    env = make_env()
+    session = CorrectionSession(env, FixedLearner(env.action_space.n, [0]), ScriptedTeacher(env))
+    session.run(2)
+    folder = session.export_minari("dialog_gym/test-corrections-v0", tmp_path)
+    assert folder.is_dir() and str(folder).startswith(str(tmp_path))
+    os.environ["MINARI_DATASETS_PATH"] = str(tmp_path)
+    try:
+        dataset = minari.load_dataset("dialog_gym/test-corrections-v0")
+        episodes = list(dataset.iterate_episodes())
+    finally:
+        del os.environ["MINARI_DATASETS_PATH"]
+    records = session.wrapper.records
+    assert len(episodes) == 2 and sum(len(e.actions) for e in episodes) == len(records)
+    first = [r for r in records if r.dialogue == 0]
+    np.testing.assert_array_equal(episodes[0].actions, [r.action for r in first])
+    np.testing.assert_array_equal(episodes[0].observations[:-1], np.stack([r.observation for r in first]))
+    assert list(episodes[0].infos["corrected"][1:]) == [r.corrected for r in first]
+    assert episodes[0].terminations[-1]
