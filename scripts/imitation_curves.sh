@@ -90,6 +90,24 @@ for x in rows:
                  f"(after {x['dialogues']}) | {x['first_at_95'] if x['first_at_95'] is not None else 'never'} | "
                  f"{x['stays_95_from'] if x['stays_95_from'] is not None else 'no'} | "
                  f"{' '.join(str(c) for c in x['corrections'])} | {x['seconds']:.0f} |")
+# mean over seeds, per run: success of the learner alone after k dialogues, corrections per dialogue
+groups = {}
+for x in rows:
+    groups.setdefault(x["run"], []).append(x)
+ks = (0, 1, 2, 3, 5, 10, 20)
+lines += ["", "Mean over seeds (success of the learner alone after k teacher dialogues; corrections per dialogue "
+          "in dialogues 1-5 and in the last 5):", "",
+          "| run | env | seeds | " + " | ".join(f"k={k}" for k in ks) + " | corr. 1-5 | corr. last 5 |",
+          "|---|---|---|" + "---|" * (len(ks) + 2)]
+for name, xs in groups.items():
+    cells = []
+    for k in ks:
+        vals = [x["success"][k] for x in xs if k < len(x["success"])]
+        cells.append(f"{sum(vals) / len(vals):.0%}" if len(vals) == len(xs) else "")
+    first5 = [c for x in xs for c in x["corrections"][:5]]
+    last5 = [c for x in xs for c in x["corrections"][-5:]]
+    lines.append(f"| {name} | {xs[0]['env'].split('/')[-1]} | {len(xs)} | " + " | ".join(cells)
+                 + f" | {sum(first5) / len(first5):.1f} | {sum(last5) / len(last5):.1f} |")
 (out / "summary.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
