@@ -33,7 +33,7 @@ class SupervisedLearner:
     """A :class:`~agents.supervised.SupervisedPolicy` (max-history featurizer) as a correction learner."""
 
     def __init__(self, policy: SupervisedPolicy, domain: Domain, first_epochs: int = 200, continue_epochs: int = 5,
-                 max_epochs: int = 300, learning_rate: float = 0.005) -> None:
+                 max_epochs: int = 300, learning_rate: float = 0.005, old_sample: int | None = None) -> None:
         if not isinstance(policy.featurizer, MaxHistoryTrackerFeaturizer):
             raise DialogGymError("the correction learner needs a max-history supervised policy")
         self.policy = policy
@@ -42,6 +42,7 @@ class SupervisedLearner:
         self.continue_epochs = int(continue_epochs)
         self.max_epochs = int(max_epochs)
         self.learning_rate = float(learning_rate)
+        self.old_sample = old_sample  # earlier examples mixed into an update (None: four per new one)
         self.source = "untrained"
 
     @property
@@ -71,7 +72,8 @@ class SupervisedLearner:
             return
         if new:
             self.policy.continue_training_on_data(self.examples(new), self.domain, epochs=self.continue_epochs,
-                                                  max_epochs=self.max_epochs, learning_rate=self.learning_rate)
+                                                  max_epochs=self.max_epochs, learning_rate=self.learning_rate,
+                                                  old_sample=self.old_sample)
 
     def predict(self, env: gym.Env) -> int:
         """The greedy masked action in ``env`` (for tests and evaluation)."""
