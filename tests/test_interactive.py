@@ -29,7 +29,7 @@ def test_a_start_is_required(capsys) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--scratch", "--stories", "x.md"], "--stories goes with --pretrained"),
     (["--pretrained", "--stories", "missing.md"], "missing.md: no such stories file"),
-    (["--scratch", "--resume"], "no session to resume"),
+    (["--scratch", "--resume"], "fake_user_session.jsonl: no session to resume"),
     (["--scratch", "--dialogues", "0"], "--dialogues must be at least 1, got 0"),
     (["--scratch", "--top", "0"], "--top must be at least 1, got 0"),
 ])
