@@ -298,3 +298,21 @@ def test_long_lines_wrap_at_80_columns(env: gym.Env) -> None:
     # on a terminal the typed line ends the prompt line: every reason has its own line
     assert all(len(line.removeprefix("> ")) <= 80 for line in text.splitlines())
     assert "      moderate price range, for eight people." in text  # continuation lines are indented
+
+
+def test_the_end_of_a_dialogue_is_shown_before_the_notice_about_it(env: gym.Env) -> None:
+    first = _view(env, START_PROBS, "utter_ask_howcanhelp")
+    out = io.StringIO()
+    teacher = TerminalTeacher(io.StringIO("\n"), out, transcript_source=lambda: env.unwrapped.transcript())
+    teacher.decide(first)
+    _advance(env, 2)  # the dialogue moves on without the teacher (as after its last step)
+    mark = len(out.getvalue())
+    teacher.notify("dialogue 1 ended: success")
+    assert out.getvalue()[mark:] == ("BOT:  how can I help you today?\n"
+                                     "USER: I'm looking for a restaurant for eight people\n"
+                                     "* dialogue 1 ended: success\n")
+    mark = len(out.getvalue())
+    teacher.notify("learner retrained")  # nothing new: only the notice
+    env.reset(seed=4)
+    teacher.notify("a new dialogue began")  # another dialogue's lines are not this one's end
+    assert out.getvalue()[mark:] == "* learner retrained\n* a new dialogue began\n"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
@@ -55,11 +56,16 @@ class TerminalTeacher(Teacher):
     """A human teacher reading ``output`` and typing into ``input`` (default: the process's terminal).
 
     ``top_k`` actions are shown each turn; ``color`` forces ANSI colour on or off (default: on only when
-    ``output`` is a tty and ``NO_COLOR`` is unset).
+    ``output`` is a tty and ``NO_COLOR`` is unset). With ``auto_accept_forced`` a step where the mask
+    allows one action only (``action_listen`` after an utterance) is accepted without asking.
+    ``transcript_source`` (e.g. ``lambda: env.unwrapped.transcript()``) lets the teacher print the last
+    lines of a dialogue that ended (the user's final answer, the bot's goodbye) before the session's
+    notice about it: the teacher is not asked again in an ended dialogue, so it would not see them.
     """
 
     def __init__(self, input: TextIO | None = None, output: TextIO | None = None, *, top_k: int = 5,
-                 color: bool | None = None, auto_accept_forced: bool = True) -> None:
+                 color: bool | None = None, auto_accept_forced: bool = True,
+                 transcript_source: Callable[[], str] | None = None) -> None:
         self.input = input if input is not None else sys.stdin
         self.output = output if output is not None else sys.stdout
         self.top_k = max(1, int(top_k))
@@ -68,6 +74,7 @@ class TerminalTeacher(Teacher):
             color = bool(isatty and isatty()) and "NO_COLOR" not in os.environ
         self.color = color
         self.auto_accept_forced = auto_accept_forced
+        self.transcript_source = transcript_source
         self._shown_dialogue: int | None = None
         self._shown_lines: list[str] = []
         self._undoing_from: tuple[int, int] | None = None  # (dialogue, step) where the human pressed u
@@ -101,6 +108,7 @@ class TerminalTeacher(Teacher):
                 self._write(self._paint(reason, "red"))
 
     def notify(self, message: str) -> None:
+        self._catch_up()
         for line in str(message).splitlines() or [""]:
             self._write(self._wrap("* " + line, indent="  "))
 
@@ -200,10 +208,22 @@ class TerminalTeacher(Teacher):
         else:
             new = lines[len(self._shown_lines):]
         for line in new:
-            style = "cyan" if line.startswith("BOT") else None
-            self._write(self._paint(self._wrap(line, indent="      "), style))
+            self._dialogue_line(line)
         self._shown_dialogue = view.dialogue
         self._shown_lines = lines
+
+    def _dialogue_line(self, line: str) -> None:
+        self._write(self._paint(self._wrap(line, indent="      "), "cyan" if line.startswith("BOT") else None))
+
+    def _catch_up(self) -> None:
+        """Print the lines the current dialogue gained since the last view (its end, before a notice)."""
+        if self.transcript_source is None or self._shown_dialogue is None:
+            return
+        lines = self.transcript_source().splitlines()
+        if len(lines) > len(self._shown_lines) and lines[:len(self._shown_lines)] == self._shown_lines:
+            for line in lines[len(self._shown_lines):]:
+                self._dialogue_line(line)
+            self._shown_lines = lines
 
     def _show_actions(self, view: StepView, ranked: list[tuple[int, float]], k: int) -> None:
         shown = ranked[:k]
