@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "agents.commands.stories",
     "agents.commands.train",
     "agents.commands.benchmark",
+    "agents.commands.imitate",
     "agents.commands.interactive",
 )
 

@@ -204,7 +204,16 @@ class SupervisedPolicy(Policy):
         a validation split); the best weights are kept. ``verbose`` shows a progress bar.
         """
         super().train(trackers, domain)
-        data = self.featurize_for_training(trackers, domain)
+        self.train_on_data(self.featurize_for_training(trackers, domain), domain, epochs=epochs,
+                           batch_size=batch_size, validation_split=validation_split, seed=seed,
+                           early_stopping=early_stopping, verbose=verbose, learning_rate=learning_rate)
+
+    def train_on_data(self, data: TrainingData, domain: Domain, epochs: int | None = None,
+                      batch_size: int | None = None, validation_split: float | None = None, seed: int | None = None,
+                      early_stopping: int | None = None, verbose: bool = False,
+                      learning_rate: float | None = None) -> None:
+        """:meth:`train` on already featurized examples (e.g. states labelled by a teacher, DAgger)."""
+        self.domain_fingerprint = domain.fingerprint()
         if len(data) == 0:
             raise DialogGymError("no training examples: the stories hold no executed actions")
         seed = self.seed if seed is None else int(seed)
@@ -239,8 +248,21 @@ class SupervisedPolicy(Policy):
             self.train(trackers, domain, epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
                        learning_rate=learning_rate)
             return
+        self.continue_training_on_data(self.featurize_for_training(trackers, domain), domain, epochs=epochs,
+                                       batch_size=batch_size, old_sample=old_sample, seed=seed, verbose=verbose,
+                                       learning_rate=learning_rate, until_learned=until_learned,
+                                       max_epochs=max_epochs)
+
+    def continue_training_on_data(self, new: TrainingData, domain: Domain, epochs: int = 5,
+                                  batch_size: int | None = None, old_sample: int | None = None,
+                                  seed: int | None = None, verbose: bool = False, learning_rate: float | None = None,
+                                  until_learned: bool = True, max_epochs: int = 200) -> None:
+        """:meth:`continue_training` on already featurized examples; an untrained policy is trained on them."""
+        if self.model is None or self.data is None:
+            self.train_on_data(new, domain, epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
+                               learning_rate=learning_rate)
+            return
         self.check_domain(domain)
-        new = self.featurize_for_training(trackers, domain)
         if len(new) == 0:
             return
         seed = self.seed + len(self.data) if seed is None else int(seed)

@@ -1,5 +1,41 @@
-"""Wrappers around dialog_gym environments: human-in-the-loop correction (imitation learning)."""
+"""Wrappers around dialog_gym environments: human-in-the-loop correction (imitation learning).
 
+* :mod:`~dialog_gym.wrappers.teaching`: the teacher contract (what a teacher sees and answers).
+* :mod:`~dialog_gym.wrappers.correction`: :class:`HumanCorrectionWrapper` (alias :data:`ImitationWrapper`),
+  the :class:`Learner` protocol and :class:`CorrectionSession` (commands, durable log, resume, export).
+* :mod:`~dialog_gym.wrappers.scripted`: :class:`ScriptedTeacher`, the rule expert as a teacher.
+"""
+
+from dialog_gym.wrappers.correction import (
+    CorrectionSession,
+    DialogueOutcome,
+    HumanCorrectionWrapper,
+    ImitationWrapper,
+    Learner,
+    SessionSummary,
+    StepRecord,
+    dialogue_seed,
+)
+from dialog_gym.wrappers.correction_log import CorrectionLog, SessionLog, read_log
+from dialog_gym.wrappers.scripted import ScriptedTeacher
 from dialog_gym.wrappers.teaching import CallbackTeacher, Command, Decision, StepView, Teacher
 
-__all__ = ["CallbackTeacher", "Command", "Decision", "StepView", "Teacher"]
+__all__ = [
+    "CallbackTeacher",
+    "Command",
+    "CorrectionLog",
+    "CorrectionSession",
+    "Decision",
+    "DialogueOutcome",
+    "HumanCorrectionWrapper",
+    "ImitationWrapper",
+    "Learner",
+    "ScriptedTeacher",
+    "SessionLog",
+    "SessionSummary",
+    "StepRecord",
+    "StepView",
+    "Teacher",
+    "dialogue_seed",
+    "read_log",
+]

@@ -1,0 +1,263 @@
+"""Imitation learning with a correcting teacher: the learners a session starts from, and learning curves.
+
+:func:`make_learner` builds the learner of the seed tutorial's two starts: ``"scratch"`` (nothing
+learned yet; or ``scratch_dialogues`` expert dialogues) and ``"pretrained"`` (trained on the rule
+expert's simulated dialogues, which the package generates itself, or on a stories file such as the
+bAbI stories). :func:`learning_curve` runs N corrected dialogues with a teacher and, after each,
+evaluates the learner alone on fresh seeded dialogues (``dialog-gym imitate``); its ``mode="bc"``
+is the baseline without corrections: plain behaviour cloning of the teacher's own rollouts.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import dialog_gym  # noqa: F401  (registers the environments)
+from agents.learners import SB3Learner, SupervisedLearner
+from dialog_gym.errors import DialogGymError
+from dialog_gym.wrappers.correction import CorrectionSession, HumanCorrectionWrapper, Learner, dialogue_seed
+from dialog_gym.wrappers.scripted import ScriptedTeacher
+
+DEFAULT_ENV_ID = "dialog_gym/Restaurant-v0"
+STARTS = ("scratch", "pretrained")
+LEARNERS = ("supervised", "sb3")
+MODES = ("correct", "bc")
+#: expert dialogues the "pretrained" start is trained on (when no stories file is named)
+PRETRAIN_DIALOGUES = 100
+#: supervised policy settings of the learners: Rasa's default history, epochs enough for 100 dialogues
+MAX_HISTORY = 5
+PRETRAIN_EPOCHS = 200
+
+
+def _check_start(start: str, stories: str | os.PathLike | None, learner: str) -> None:
+    if start not in STARTS:
+        raise DialogGymError(f"unknown start {start!r}: expected one of {', '.join(STARTS)}")
+    if learner not in LEARNERS:
+        raise DialogGymError(f"unknown learner {learner!r}: expected one of {', '.join(LEARNERS)}")
+    if stories is not None:
+        if start != "pretrained":
+            raise DialogGymError("a stories file is only used with start 'pretrained'")
+        if not Path(stories).exists():
+            raise DialogGymError(f"{stories}: no such stories file")
+
+
+def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int = 0,
+                 env_id: str = DEFAULT_ENV_ID, learner: str = "supervised", scratch_dialogues: int = 0,
+                 pretrain_dialogues: int = PRETRAIN_DIALOGUES) -> Learner:
+    """The learner a correction session starts from.
+
+    ``start="scratch"``: an untrained learner (it proposes the first allowed action until its first
+    retraining), or one trained on ``scratch_dialogues`` expert dialogues. ``start="pretrained"``: trained
+    on ``pretrain_dialogues`` of the rule expert's simulated dialogues (generated here, seed ``seed``),
+    or on the Rasa stories file ``stories``. ``learner`` is ``"supervised"`` (the Rasa-style network,
+    :class:`~agents.learners.SupervisedLearner`) or ``"sb3"`` (a MaskablePPO policy network trained by
+    behaviour cloning, :class:`~agents.learners.SB3Learner`). Deterministic under ``seed``.
+    """
+    _check_start(start, stories, learner)
+    if scratch_dialogues < 0:
+        raise DialogGymError(f"scratch_dialogues must be >= 0, got {scratch_dialogues}")
+    env = gym.make(env_id)
+    domain = env.unwrapped.domain
+    n_expert = scratch_dialogues if start == "scratch" else (0 if stories is not None else pretrain_dialogues)
+    if learner == "supervised":
+        from agents.policy_training import TrainingOptions, build_policy, expert_story_graph, story_trackers
+
+        policy = build_policy("supervised", TrainingOptions(max_history=MAX_HISTORY, epochs=PRETRAIN_EPOCHS,
+                                                            seed=seed))
+        result = SupervisedLearner(policy, domain)  # type: ignore[arg-type]
+        if stories is not None:
+            trackers = story_trackers(stories, domain, augmentation=0, seed=42 + seed)
+            policy.train(trackers, domain)
+            result.source = f"pretrained on {stories}"
+        elif n_expert:
+            graph, _ = expert_story_graph(n_expert, seed=seed, env_id=env_id)
+            policy.train(story_trackers(graph, domain, augmentation=0, seed=42 + seed), domain)
+            result.source = f"{start}: {n_expert} expert dialogues (seed {seed})"
+        env.close()
+        return result
+    from agents.hyperparams import load_hyperparams
+    from agents.rl import build_model, make_vec_env
+    from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
+
+    hp = load_hyperparams("maskable_ppo", env_id)
+    model = build_model("maskable_ppo", make_vec_env(env_id, 1, seed), hp, seed)
+    sb3 = SB3Learner(model, seed=seed)
+    if stories is not None:
+        behaviour_clone(model, story_demonstrations(stories, env_id), epochs=30, value_pretraining=False, seed=seed)
+        sb3.source = f"pretrained on {stories}"
+    elif n_expert:
+        behaviour_clone(model, expert_demonstrations(env_id, n_expert, seed=seed), epochs=30,
+                        value_pretraining=False, seed=seed)
+        sb3.source = f"{start}: {n_expert} expert dialogues (seed {seed})"
+    env.close()
+    return sb3
+
+
+def learner_agent(learner: Learner) -> Callable[[gym.Env], Callable[[np.ndarray, dict, gym.Env], int]]:
+    """An agent factory for :func:`agents.evaluation_sim.evaluate_agent`: the learner alone, greedy
+    among the allowed actions."""
+
+    def make_agent(env: gym.Env) -> Callable[[np.ndarray, dict, gym.Env], int]:
+        def act(obs: np.ndarray, info: dict, e: gym.Env) -> int:
+            mask = np.asarray(info["action_mask"], np.int8)
+            probs = np.asarray(learner.action_probabilities(e, obs, mask), np.float64) * (mask > 0)
+            return int(np.argmax(probs)) if probs.sum() > 0 else int(np.flatnonzero(mask)[0])
+
+        return act
+
+    return make_agent
+
+
+def evaluate_learner(learner: Learner, env_id: str, episodes: int, seed: int) -> dict[str, Any]:
+    """The learner alone on ``episodes`` fresh seeded dialogues (the evaluation seeds of ``seed``, never
+    those of the training dialogues)."""
+    from agents.evaluation_sim import evaluate_agent
+
+    return evaluate_agent(learner_agent(learner), env_id, episodes=episodes, seeds=(seed,))
+
+
+def learning_curve(start: str = "scratch", dialogues: int = 20, seed: int = 0, eval_episodes: int = 100,
+                   stories: str | os.PathLike | None = None, learner: str = "supervised", beta: float = 1.0,
+                   mode: str = "correct", env_id: str = DEFAULT_ENV_ID, error_rate: float = 0.0,
+                   out: str | os.PathLike | None = None,
+                   progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Success of the learner alone after 0, 1, ..., ``dialogues`` teacher dialogues.
+
+    ``mode="correct"``: a :class:`~dialog_gym.wrappers.CorrectionSession` with the scripted teacher (the
+    rule expert, ``error_rate``): the learner proposes, the teacher corrects, the learner is retrained
+    after each dialogue (logged to ``out/session.jsonl`` when ``out`` is given). ``mode="bc"``: the
+    teacher plays the same dialogues alone and the start learner is trained on all of them at once
+    (plain behaviour cloning); the learner's would-be proposals are still compared with the teacher's
+    actions, so "corrections" counts the same thing in both modes: the steps where the learner would
+    have been wrong.
+    """
+    if int(dialogues) < 1:
+        raise DialogGymError(f"dialogues must be >= 1, got {dialogues}")
+    if int(eval_episodes) < 1:
+        raise DialogGymError(f"eval episodes must be >= 1, got {eval_episodes}")
+    if not 0.0 <= float(beta) <= 1.0:
+        raise DialogGymError(f"beta must be in [0, 1], got {beta}")
+    if mode not in MODES:
+        raise DialogGymError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
+    if not 0.0 <= float(error_rate) <= 1.0:
+        raise DialogGymError(f"error rate must be in [0, 1], got {error_rate}")
+    _check_start(start, stories, learner)
+    started = time.perf_counter()
+    start_learner = make_learner(start, stories, seed=seed, env_id=env_id, learner=learner)
+    env = gym.make(env_id)
+    teacher = ScriptedTeacher(env, error_rate=error_rate, seed=seed)
+    points: list[dict[str, Any]] = []
+
+    def point(k: int, current: Learner, corrections: int | None, success: bool | None) -> None:
+        summary = evaluate_learner(current, env_id, eval_episodes, seed)
+        entry = {"dialogues": k, "success_rate": float(summary["success_rate"]), "corrections": corrections,
+                 "teacher_success": success, "ci95": summary.get("success_ci95"),
+                 "mean_reward": summary.get("mean_reward"), "seconds": round(time.perf_counter() - started, 1)}
+        points.append(entry)
+        if progress is not None:
+            progress(entry)
+
+    point(0, start_learner, None, None)
+    if mode == "correct":
+        log_path = Path(out) / "session.jsonl" if out is not None else None
+        if log_path is not None and log_path.exists():
+            log_path.unlink()  # a curve is one fresh session
+        session = CorrectionSession(env, start_learner, teacher, log_path=log_path, beta=beta, seed=seed)
+        for k in range(1, int(dialogues) + 1):
+            summary = session.run(k)
+            point(k, start_learner, summary.corrections_per_dialogue[-1], summary.success_per_dialogue[-1])
+        total_corrections = session.summary().corrections
+    else:
+        # the teacher drives (beta = 1, no learner): the same dialogues and seeds as the correction mode
+        wrapper = HumanCorrectionWrapper(env, None, teacher, beta=1.0, seed=seed)
+        previous = start_learner
+        for k in range(1, int(dialogues) + 1):
+            wrapper.reset()
+            while wrapper.active:
+                wrapper.step()
+            clone = copy.deepcopy(start_learner)
+            clone.learn(wrapper.records, wrapper.records)
+            would_be = _would_be_corrections(previous, wrapper)
+            previous = clone
+            point(k, clone, would_be, wrapper.outcomes[-1].success)
+        total_corrections = sum(p["corrections"] for p in points[1:])
+    env.close()
+    return {"env": env_id, "start": start, "stories": None if stories is None else str(stories), "learner": learner,
+            "mode": mode, "beta": beta, "seed": seed, "dialogues": int(dialogues), "eval_episodes": int(eval_episodes),
+            "error_rate": error_rate, "total_corrections": total_corrections,
+            "seconds": round(time.perf_counter() - started, 1), "curve": points}
+
+
+def _would_be_corrections(learner: Learner, wrapper: HumanCorrectionWrapper) -> int:
+    """How many of the last dialogue's teacher actions ``learner`` would have got wrong (teacher-forced)."""
+    count = 0
+    domain = wrapper.unwrapped.domain
+    for record in wrapper.dialogue_steps:
+        state = _RecordedState(record.tracker, domain)
+        probs = np.asarray(learner.action_probabilities(state, record.observation, record.action_mask))  # type: ignore[arg-type]
+        probs = probs * (record.action_mask > 0)
+        proposal = int(np.argmax(probs)) if probs.sum() > 0 else int(np.flatnonzero(record.action_mask)[0])
+        count += proposal != record.label
+    return count
+
+
+class _RecordedState:
+    """Just enough of an environment for a learner to read a recorded state (``unwrapped.tracker``)."""
+
+    def __init__(self, tracker: Any, domain: Any) -> None:
+        self.tracker = tracker
+        self.domain = domain
+        self.unwrapped = self
+
+
+def plot_curve(result: dict[str, Any], path: str | os.PathLike) -> None:
+    """The learning curve as a PNG (success of the learner alone, and corrections per dialogue)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dialog_gym.utils import atomic_write
+
+    curve = result["curve"]
+    ks = [p["dialogues"] for p in curve]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(ks, [p["success_rate"] for p in curve], "o-", color="tab:blue", label="learner alone: success rate")
+    ax.axhline(0.95, color="tab:blue", linestyle=":", linewidth=1)
+    ax.set_xlabel("teacher dialogues" if result["mode"] == "bc" else "corrected dialogues")
+    ax.set_ylabel("success rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax2 = ax.twinx()
+    ax2.bar([p["dialogues"] for p in curve[1:]], [p["corrections"] for p in curve[1:]], alpha=0.3, color="tab:red",
+            label="corrections in the dialogue")
+    ax2.set_ylabel("corrections per dialogue")
+    start = result["start"] + (f" ({Path(result['stories']).name})" if result.get("stories") else "")
+    ax.set_title(f"{result['mode']}: {start}, {result['learner']}, seed {result['seed']}", fontsize=9)
+    lines = ax.get_legend_handles_labels()
+    bars = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="center right", fontsize=8)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=100)
+    plt.close(fig)
+
+
+__all__ = [
+    "LEARNERS",
+    "MODES",
+    "STARTS",
+    "dialogue_seed",
+    "evaluate_learner",
+    "learner_agent",
+    "learning_curve",
+    "make_learner",
+    "plot_curve",
+]

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Learning curves of the correction loop (issue 5): `dialog-gym imitate` from scratch (20 corrected
+# dialogues), from the pretrained policy (5), from a policy trained on the bAbI stories (10), and the
+# behaviour-cloning baseline (the teacher's own rollouts, no corrections) with the same budgets; on
+# several seeds, 100 evaluation dialogues after each corrected one. Then a summary table.
+#
+#   scripts/imitation_curves.sh [OUT_DIR] [SEEDS...]
+#   BABI=../shared/data/rasa_babi/babi_stories.md EXTRA=1 scripts/imitation_curves.sh results/imitation 0 1 2
+#
+# BABI names the bAbI stories file (skipped if missing: the package never needs it). EXTRA=1 adds the
+# harder setting without action masks (Restaurant-Env2-v0), every start. DIALOG_GYM overrides the command.
+set -euo pipefail
+OUT=${1:-results/imitation}
+shift || true
+SEEDS=${*:-0 1 2}
+DG=${DIALOG_GYM:-dialog-gym}
+BABI=${BABI:-../shared/data/rasa_babi/babi_stories.md}
+EVAL=${EVAL:-100}
+mkdir -p "$OUT"
+
+run() {  # name, then imitate arguments
+  local name=$1; shift
+  for seed in $SEEDS; do
+    local dir="$OUT/${name}_seed${seed}"
+    if [[ -f "$dir/curve.json" ]]; then echo "skip $dir (done)"; continue; fi
+    echo "== $name seed $seed"
+    $DG imitate --teacher scripted "$@" --seed "$seed" --eval-episodes "$EVAL" --out "$dir" --quiet
+  done
+}
+
+run scratch_correct    --start scratch --dialogues 20
+run scratch_bc         --start scratch --dialogues 20 --mode bc
+run pretrained_correct --start pretrained --dialogues 5
+run pretrained_bc      --start pretrained --dialogues 5 --mode bc
+if [[ -f "$BABI" ]]; then
+  run babi_correct     --start pretrained --stories "$BABI" --dialogues 10
+  run babi_bc          --start pretrained --stories "$BABI" --dialogues 10 --mode bc
+else
+  echo "bAbI stories not found at $BABI: skipping the bAbI curves"
+fi
+if [[ "${EXTRA:-0}" == 1 ]]; then  # without action masks the learner must learn the whole flow itself
+  E2=dialog_gym/Restaurant-Env2-v0
+  run nomask_scratch_correct    --env $E2 --start scratch --dialogues 20
+  run nomask_scratch_bc         --env $E2 --start scratch --dialogues 20 --mode bc
+  run nomask_pretrained_correct --env $E2 --start pretrained --dialogues 5
+  run nomask_pretrained_bc      --env $E2 --start pretrained --dialogues 5 --mode bc
+  if [[ -f "$BABI" ]]; then
+    run nomask_babi_correct     --env $E2 --start pretrained --stories "$BABI" --dialogues 10
+    run nomask_babi_bc          --env $E2 --start pretrained --stories "$BABI" --dialogues 10 --mode bc
+  fi
+fi
+
+${PYTHON:-python3} - "$OUT" <<'PY'
+"""Summary: per run, success of the learner alone at each budget and the corrections per dialogue."""
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+rows, table = [], {}
+for path in sorted(out.glob("*_seed*/curve.json")):
+    r = json.loads(path.read_text())
+    name = path.parent.name.rsplit("_seed", 1)[0]
+    curve = r["curve"]
+    first95 = next((p["dialogues"] for p in curve if p["success_rate"] >= 0.95), None)
+    rows.append({"run": name, "env": r["env"], "seed": r["seed"], "start": curve[0]["success_rate"],
+                 "final": curve[-1]["success_rate"], "dialogues": r["dialogues"], "first_at_95": first95,
+                 "success": [p["success_rate"] for p in curve], "corrections": [p["corrections"] for p in curve[1:]],
+                 "seconds": r["seconds"]})
+(out / "summary.json").write_text(json.dumps(rows, indent=1) + "\n")
+lines = ["| run | env | seed | success at 0 | final | first >= 95% after | corrections per dialogue | s |",
+         "|---|---|---|---|---|---|---|---|"]
+for x in rows:
+    lines.append(f"| {x['run']} | {x['env'].split('/')[-1]} | {x['seed']} | {x['start']:.0%} | {x['final']:.0%} "
+                 f"(after {x['dialogues']}) | {x['first_at_95'] if x['first_at_95'] is not None else 'never'} | "
+                 f"{' '.join(str(c) for c in x['corrections'])} | {x['seconds']:.0f} |")
+(out / "summary.md").write_text("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY

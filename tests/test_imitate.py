@@ -1,0 +1,89 @@
+"""``dialog-gym imitate`` end to end with a tiny budget, its --json shape, make_learner, and its errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from agents.cli import main
+from dialog_gym.errors import DialogGymError
+
+torch.set_num_threads(1)
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_imitate_json_and_files(capsys, tmp_path: Path):
+    code, out, err = run_cli(capsys, "imitate", "--teacher", "scripted", "--start", "scratch", "--dialogues", "2",
+                             "--eval-episodes", "20", "--seed", "0", "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert list(data) == ["curve"]
+    assert [list(p) for p in data["curve"]] == [["dialogues", "success_rate", "corrections"]] * 3
+    assert [p["dialogues"] for p in data["curve"]] == [0, 1, 2]
+    first = data["curve"][0]
+    # before any correction the untrained learner proposes the first allowed action: no dialogue succeeds,
+    # and the first corrected dialogue needs corrections
+    assert first["success_rate"] == 0.0 and first["corrections"] is None
+    assert data["curve"][1]["corrections"] > 0
+    assert all(0.0 <= p["success_rate"] <= 1.0 for p in data["curve"])
+    saved = json.loads((tmp_path / "curve.json").read_text())
+    assert [p["success_rate"] for p in saved["curve"]] == [p["success_rate"] for p in data["curve"]]
+    assert saved["mode"] == "correct" and saved["start"] == "scratch" and saved["eval_episodes"] == 20
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    log = [json.loads(line) for line in (tmp_path / "session.jsonl").read_text().splitlines()]
+    assert log[0]["type"] == "header" and sum(r["type"] == "end" for r in log) == 2
+    # the corrections of the curve are the log's
+    assert [r["corrections"] for r in log if r["type"] == "end"] == [p["corrections"] for p in data["curve"][1:]]
+
+
+def test_imitate_bc_mode_counts_would_be_corrections(capsys, tmp_path: Path):
+    code, out, err = run_cli(capsys, "imitate", "--mode", "bc", "--dialogues", "1", "--eval-episodes", "5",
+                             "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    curve = json.loads(out)["curve"]
+    # the untrained start learner would have been wrong on some of the teacher's actions of dialogue 1
+    assert curve[1]["corrections"] > 0
+    assert not (tmp_path / "session.jsonl").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--start", "bogus"], "unknown start 'bogus'"),
+    (["--dialogues", "0"], "--dialogues must be >= 1"),
+    (["--start", "pretrained", "--stories", "/no/such/file.md"], "no such stories file"),
+    (["--beta", "1.5"], "--beta must be in [0, 1]"),
+    (["--teacher", "human"], "unknown teacher 'human'"),
+    (["--mode", "dagger"], "unknown mode 'dagger'"),
+    (["--learner", "xgboost"], "unknown learner 'xgboost'"),
+    (["--env", "nope"], "unknown environment"),
+])
+def test_imitate_errors(capsys, tmp_path: Path, args: list[str], message: str):
+    code, out, err = run_cli(capsys, "imitate", "--out", str(tmp_path / "o"), "--eval-episodes", "1", *args)
+    assert code == 1
+    assert err.startswith("dialog-gym: error:") and message in err and err.count("\n") == 1
+    assert out == ""
+
+
+def test_make_learner_starts():
+    from agents.imitation import make_learner
+
+    with pytest.raises(DialogGymError, match="only used with start 'pretrained'"):
+        make_learner("scratch", stories="x.md")
+    scratch = make_learner("scratch")
+    assert not scratch.trained
+    pretrained = make_learner("pretrained", pretrain_dialogues=5, seed=1)
+    assert pretrained.trained and "5 expert dialogues" in pretrained.describe()["start"]
+
+
+def test_make_learner_from_babi(babi_stories_path: Path):
+    from agents.imitation import make_learner
+
+    learner = make_learner("pretrained", stories=babi_stories_path)
+    assert learner.trained and str(babi_stories_path) in learner.source
