@@ -316,3 +316,13 @@ def test_the_end_of_a_dialogue_is_shown_before_the_notice_about_it(env: gym.Env)
     env.reset(seed=4)
     teacher.notify("a new dialogue began")  # another dialogue's lines are not this one's end
     assert out.getvalue()[mark:] == "* learner retrained\n* a new dialogue began\n"
+
+
+def test_the_same_view_again_is_not_shown_again(start: StepView) -> None:
+    out = io.StringIO()
+    teacher = TerminalTeacher(io.StringIO("e\nu\n"), out)
+    assert teacher.decide(start) == Decision.export_stories()
+    teacher.notify("exported 1 dialogues to taught.md")
+    mark = len(out.getvalue())
+    assert teacher.decide(start) == Decision.undo()  # e.g. the session says "nothing to undo" next
+    assert out.getvalue()[mark:] == "(bot action 1 still: Enter accepts utter_ask_howcanhelp)\n> "

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "confirmed step is logged (--log), so a session can be resumed (--resume).")
     start = p.add_mutually_exclusive_group(required=True)
     start.add_argument("--scratch", dest="start", action="store_const", const="scratch",
-                       help="start from a policy trained on a handful of examples")
+                       help="start from an untrained policy: it learns only from your corrections")
     start.add_argument("--pretrained", dest="start", action="store_const", const="pretrained",
                        help="start from a policy trained on stories (by default the expert's simulated "
                             "dialogues, which the package generates; or --stories FILE)")
@@ -69,13 +69,14 @@ def run(args: argparse.Namespace) -> int:
 
     out = sys.stdout
     out.write(INTRO)
-    what = (f"the stories of {args.stories}" if args.stories else
-            "the expert's simulated dialogues" if args.start == "pretrained" else "a handful of examples")
-    out.write(f"\nPreparing the bot ({args.start}: trained on {what}) ...\n")
+    what = (f"trained on the stories of {args.stories}" if args.stories else
+            "trained on the expert's simulated dialogues" if args.start == "pretrained" else
+            "untrained: it knows nothing yet and learns from you")
+    out.write(f"\nPreparing the bot ({what}) ...\n")
     out.flush()
     learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=args.env)
     env = gym.make(args.env)
-    teacher = TerminalTeacher(top_k=args.top)
+    teacher = TerminalTeacher(top_k=args.top, transcript_source=lambda: env.unwrapped.transcript())
     session = CorrectionSession(env, learner, teacher, log_path=args.log, stories_path=args.stories_out,
                                 seed=args.seed)
     if args.resume:

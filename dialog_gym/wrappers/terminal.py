@@ -78,6 +78,7 @@ class TerminalTeacher(Teacher):
         self._shown_dialogue: int | None = None
         self._shown_lines: list[str] = []
         self._undoing_from: tuple[int, int] | None = None  # (dialogue, step) where the human pressed u
+        self._last_view: tuple | None = None
 
     # ------------------------------------------------------------------ Teacher
     def decide(self, view: StepView) -> Decision:
@@ -91,7 +92,13 @@ class TerminalTeacher(Teacher):
             self._undoing_from = None
             return self._choose(view, ranked[0][0])[0] or Decision.accept()
         self._undoing_from = None
-        self._show_view(view, ranked)
+        key = (view.dialogue, view.step, view.transcript, view.proposal, tuple(view.probabilities.tolist()))
+        if key == self._last_view:  # asked again (after an export, a refused undo): the list is just above
+            self._write(self._paint(f"(bot action {view.step + 1} still: Enter accepts "
+                                    f"{view.action_name(view.proposal)})", "dim"))
+        else:
+            self._show_view(view, ranked)
+        self._last_view = key
         while True:
             try:
                 line = self._read("> ")
