@@ -198,7 +198,7 @@ def test_a_session_at_a_real_terminal(tmp_path: Path) -> None:
         # undo takes back the accepted step (and the forced listen after it, if any)
         screen.type("u\n")
         screen.expect(r"\* undone: " + accepted)
-        screen.expect(r"\(dialogue so far, after the undo\)\nUSER: hello\n")
+        screen.expect(r"\(after the undo: the (last lines of the )?dialogue(; t shows all)?\)\n")
         back = screen.expect(r"--- bot action (\d+) ")
         assert int(back.group(1)) == step_before
         screen.expect("> ")

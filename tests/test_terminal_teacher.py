@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import gymnasium as gym
@@ -227,11 +228,31 @@ def test_later_views_show_only_the_new_lines_and_the_whole_dialogue_after_an_und
     assert shown[4] == "slots: people=eight"
     assert shown[5] == "the bot's choices:"  # 4 allowed, all shown
     assert shown[6] == " *  1  utter_on_it                 0.90  ##################"
-    # the first view again (as after an undo): the whole dialogue, flagged
+    # the first view again (as after an undo): the dialogue's last lines (here: all of them), flagged
     mark = len(out.getvalue())
     teacher.decide(first)
     again = out.getvalue()[mark:].splitlines()
-    assert again[:2] == ["(dialogue so far, after the undo)", "USER: hello"]
+    assert again[:3] == ["(after the undo: the dialogue)", "USER: hello", "--- bot action 1 " + "-" * 63]
+
+
+def test_after_an_undo_in_a_long_dialogue_only_the_last_lines_are_shown_again(env: gym.Env) -> None:
+    _advance(env, 5)
+    early = _view(env, {"utter_ask_location": 1.0}, "utter_ask_location", step=5)
+    _advance(env, 8)
+    late = _view(env, {"utter_ack_dosearch": 1.0}, "utter_ack_dosearch", step=13)
+    out = io.StringIO()
+    teacher = TerminalTeacher(io.StringIO("\nu\n\n"), out)
+    teacher.decide(late)
+    mark = len(out.getvalue())
+    teacher.decide(early)  # the human undid steps back to bot action 6
+    assert out.getvalue()[mark:].splitlines()[:6] == [
+        "(after the undo: the last lines of the dialogue; t shows all)",
+        "USER: I'm looking for a restaurant for eight people",
+        "BOT:  I'm on it.",
+        "BOT:  which cuisine would you like?",
+        "USER: I'm looking for a restaurant serving british food",
+        "--- bot action 6 " + "-" * 63,
+    ]
 
 
 def test_forced_steps_are_accepted_without_a_keystroke_and_undo_goes_past_them(env: gym.Env) -> None:
@@ -326,3 +347,12 @@ def test_the_same_view_again_is_not_shown_again(start: StepView) -> None:
     mark = len(out.getvalue())
     assert teacher.decide(start) == Decision.undo()  # e.g. the session says "nothing to undo" next
     assert out.getvalue()[mark:] == "(bot action 1 still: Enter accepts utter_ask_howcanhelp)\n> "
+
+
+def test_slots_wrap_between_slots_only(start: StepView) -> None:
+    view = dataclasses.replace(start, slots={
+        "cuisine": "spanish", "location": "madrid", "people": "six", "price": "moderate", "info": None,
+        "matches": ["r1", "r2", "r3", "r4", "r5", "r6"], "restaurant": "resto_madrid_moderate_spanish_6"})
+    _, text, _ = _run(view, "\n")
+    assert ("slots: cuisine=spanish  location=madrid  people=six  price=moderate\n"
+            "  matches=[6 items]  restaurant=resto_madrid_moderate_spanish_6\n") in text

@@ -9,6 +9,7 @@ so a session that dies (even ``kill -9``) resumes with ``--resume``.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -21,14 +22,17 @@ DEFAULT_STORIES_OUT = "fake_user_stories.md"
 INTRO = """\
 Interactive learning with a fake user
 -------------------------------------
-A fake customer has secretly decided what restaurant they want: a cuisine, a location, a price
-range and a number of people. They may change their mind. You watch the bot talk to them: at each
-step the bot proposes its next action and shows how sure it is. Press Enter if the proposal is
-right, or type the number of the right action to correct it. After each dialogue the bot is
-retrained on your corrections: after a few dialogues it should not need much help.
+A fake customer has secretly decided what restaurant they want: a cuisine,
+a location, a price range and a number of people (they may change their
+mind). The bot talks to them; before each of its actions it shows what it
+proposes and how sure it is. Press Enter if the proposal is right, or type
+the number of the right action to correct it. After each dialogue the bot
+is retrained on your corrections: after a few dialogues it should not need
+much help. Steps where only one action is allowed (the bot listening) go by
+themselves.
 
-Keys: Enter accept, 1-9 another action, l list all, u undo, r reset (new customer), e export,
-q quit, ? help. Steps where only one action is allowed (the bot listening) happen by themselves.
+Keys: Enter accept, 1-9 another action, l list all, u undo, r reset (a new
+customer), e export as stories, q quit, ? help.
 """
 
 
@@ -67,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from dialog_gym.wrappers import CorrectionSession
     from dialog_gym.wrappers.terminal import TerminalTeacher
 
+    if sys.stdin.isatty():  # Ctrl-C must reach the teacher (it asks about exporting), even when the shell
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # started us with SIGINT ignored
     out = sys.stdout
     out.write(INTRO)
     what = (f"trained on the stories of {args.stories}" if args.stories else

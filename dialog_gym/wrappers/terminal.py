@@ -32,6 +32,7 @@ from typing import Any, TextIO
 from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
 
 WIDTH = 80
+UNDO_CONTEXT = 4  #: dialogue lines shown again after an undo
 
 KEYS_LINE = "Enter=accept  number=choose  l=list  u=undo  r=reset  e=export  q=quit  ?=help"
 
@@ -200,20 +201,23 @@ class TerminalTeacher(Teacher):
         self._show_transcript(view)
         self._write(self._paint(f"--- bot action {view.step + 1} ".ljust(WIDTH, "-"), "dim"))
         self._write(self._wrap(f"user said: {self._last_message(view)}", indent="  "))
-        self._write(self._wrap(f"slots: {self._slots(view.slots)}", indent="  "))
+        self._write(self._wrap_parts("slots:", self._slots(view.slots), indent="  "))
         self._show_actions(view, ranked, self.top_k)
         self._write(self._paint(KEYS_LINE, "dim"))
 
     def _show_transcript(self, view: StepView, full: bool = False) -> None:
-        """The dialogue lines not shown yet (all of them after an undo, a new dialogue, or ``full``)."""
+        """The dialogue lines not shown yet; after an undo, the last few lines; with ``full``, all."""
         lines = view.transcript.splitlines()
         same = view.dialogue == self._shown_dialogue and lines[:len(self._shown_lines)] == self._shown_lines
-        if full or not same:
-            if view.dialogue == self._shown_dialogue and not full:
-                self._write(self._paint("(dialogue so far, after the undo)", "dim"))
+        if full or view.dialogue != self._shown_dialogue:
             new = lines
-        else:
+        elif same:
             new = lines[len(self._shown_lines):]
+        else:  # shorter than what was shown: an undo took lines back
+            new = lines[-UNDO_CONTEXT:]
+            hidden = len(lines) - len(new)
+            self._write(self._paint("(after the undo: the last lines of the dialogue; t shows all)" if hidden
+                                    else "(after the undo: the dialogue)", "dim"))
         for line in new:
             self._dialogue_line(line)
         self._shown_dialogue = view.dialogue
@@ -258,7 +262,8 @@ class TerminalTeacher(Teacher):
         return f"{message.as_story_string()}  (NLU confidence {view.user_confidence:.2f})"
 
     @staticmethod
-    def _slots(slots: dict[str, Any]) -> str:
+    def _slots(slots: dict[str, Any]) -> list[str]:
+        """``name=value`` of every set slot (a list slot shows its length)."""
         parts = []
         for name, value in slots.items():
             if value is None:
@@ -266,7 +271,7 @@ class TerminalTeacher(Teacher):
             if isinstance(value, (list, tuple)):
                 value = f"[{len(value)} item{'s' if len(value) != 1 else ''}]"
             parts.append(f"{name}={value}")
-        return "  ".join(parts) if parts else "(none set)"
+        return parts or ["(none set)"]
 
     # ------------------------------------------------------------------ io
     def _read(self, prompt: str) -> str | None:
@@ -286,6 +291,18 @@ class TerminalTeacher(Teacher):
         if len(text) <= WIDTH:
             return text
         return "\n".join(textwrap.wrap(text, WIDTH, subsequent_indent=indent, break_on_hyphens=False))
+
+    def _wrap_parts(self, head: str, parts: list[str], indent: str = "") -> str:
+        """``head`` and ``parts`` joined by two spaces, wrapped at 80 columns between parts only."""
+        lines, line = [], head
+        for part in parts:
+            if len(line) + 2 + len(part) > WIDTH and line.strip():
+                lines.append(line)
+                line = indent + part
+            else:
+                line = f"{line}  {part}" if line != head else f"{line} {part}"
+        lines.append(line)
+        return "\n".join(lines)
 
     def _paint(self, text: str, style: str | None) -> str:
         if not self.color or style is None:
