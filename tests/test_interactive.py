@@ -218,7 +218,9 @@ def test_a_session_at_a_real_terminal(tmp_path: Path) -> None:
         screen.expect("please answer y or n\n")
         screen.type("y\n")
         screen.expect(r"\* exported 1 dialogues to taught\.md")
-        screen.expect("The session is in session.jsonl")
+        screen.expect(r"1 dialogue\(s\) finished, 0 successful; 1 correction\(s\) in \d+ step\(s\)\.\n"
+                      r"Corrections per dialogue: 1\n"
+                      r"The session is in session\.jsonl: continue it with the same command and --resume\.")
         assert screen.wait() == 0
     finally:
         screen.kill()
@@ -247,3 +249,20 @@ def test_a_session_at_a_real_terminal(tmp_path: Path) -> None:
     finally:
         resumed.kill()
     assert _records(tmp_path / "session.jsonl")[:len(records)] == records
+
+
+def test_resuming_needs_the_same_environment_and_bot(capsys, tmp_path: Path) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_text(json.dumps({"type": "header", "format": 1, "env_id": "dialog_gym/Restaurant-v0", "env_kwargs": {},
+                               "seed": 0, "beta": 1.0, "retrain_every": None,
+                               "learner": {"learner": "supervised", "start": "untrained", "max_history": 5,
+                                           "seed": 0}}) + "\n")
+    code, _, err = run_cli(capsys, "interactive", "--scratch", "--resume", "--log", str(log), "--env",
+                           "Restaurant-Env3-v0")
+    assert code == 1
+    assert err == (f"dialog-gym: error: {log} is a session in dialog_gym/Restaurant-v0: resume it with "
+                   "--env dialog_gym/Restaurant-v0\n")
+    code, _, err = run_cli(capsys, "interactive", "--scratch", "--resume", "--log", str(log), "--seed", "3")
+    assert code == 1
+    assert err == (f"dialog-gym: error: {log} began with another bot (untrained, seed 0): resume it with the "
+                   "options it began with (--scratch/--pretrained, --stories, --seed)\n")

@@ -9,12 +9,17 @@ so a session that dies (even ``kill -9``) resumes with ``--resume``.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agents.commands.common import env_id
 from dialog_gym.errors import DialogGymError
+
+if TYPE_CHECKING:
+    from dialog_gym.wrappers import SessionSummary
 
 DEFAULT_LOG = "fake_user_session.jsonl"
 DEFAULT_STORIES_OUT = "fake_user_stories.md"
@@ -64,12 +69,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_paths(args)
+    header = resumed_header(args) if args.resume else None
     import gymnasium as gym
 
     import dialog_gym  # noqa: F401  (registers the environments)
     from agents.imitation import make_learner
-    from dialog_gym.wrappers import CorrectionSession
-    from dialog_gym.wrappers.terminal import TerminalTeacher
+    from dialog_gym.wrappers import CorrectionSession, TerminalTeacher
 
     if sys.stdin.isatty():  # Ctrl-C must reach the teacher (it asks about exporting), even when the shell
         signal.signal(signal.SIGINT, signal.default_int_handler)  # started us with SIGINT ignored
@@ -81,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     out.write(f"\nPreparing the bot ({what}) ...\n")
     out.flush()
     learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=args.env)
+    if header is not None:
+        check_same_bot(header, learner, args.log)
     env = gym.make(args.env)
     teacher = TerminalTeacher(top_k=args.top, transcript_source=lambda: env.unwrapped.transcript())
     session = CorrectionSession(env, learner, teacher, log_path=args.log, stories_path=args.stories_out,
@@ -90,18 +97,31 @@ def run(args: argparse.Namespace) -> int:
     out.write(f"Log: {args.log}   stories (e): {args.stories_out}\n")
     out.flush()
     try:
-        session.run(args.dialogues)
+        summary = session.run(args.dialogues)
+    except KeyboardInterrupt:  # outside a question (e.g. while the bot retrains): nothing confirmed is lost
+        out.write(f"\nInterrupted. Every confirmed step is in {args.log}: continue with --resume.\n")
+        return 130
     finally:
         teacher.close()
         env.close()
-    out.write(f"The session is in {args.log}: continue it with the same command and --resume.\n")
+    out.write(report(summary, args.log))
     return 0
+
+
+def report(summary: SessionSummary, log: str) -> str:
+    """The end of a session in a few lines: how much help the bot needed, dialogue by dialogue."""
+    lines = [f"\n{summary.dialogues} dialogue(s) finished, {summary.successes} successful; "
+             f"{summary.corrections} correction(s) in {summary.steps} step(s)."]
+    if summary.corrections_per_dialogue:
+        lines.append("Corrections per dialogue: " + ", ".join(map(str, summary.corrections_per_dialogue)))
+    lines.append(f"The session is in {log}: continue it with the same command and --resume.")
+    return "\n".join(lines) + "\n"
 
 
 def check_paths(args: argparse.Namespace) -> None:
     """User errors before anything slow happens: one line each, never an overwritten session."""
     if args.stories and args.start != "pretrained":
-        raise DialogGymError("--stories goes with --pretrained (--scratch starts from a handful of examples)")
+        raise DialogGymError("--stories goes with --pretrained (--scratch starts from an untrained bot)")
     if args.stories and not Path(args.stories).is_file():
         raise DialogGymError(f"{args.stories}: no such stories file")
     if args.dialogues is not None and args.dialogues < 1:
@@ -115,3 +135,22 @@ def check_paths(args: argparse.Namespace) -> None:
     if has_session and not args.resume:
         raise DialogGymError(f"{args.log} already holds a session: add --resume to continue it, "
                              "or name another --log")
+
+
+def resumed_header(args: argparse.Namespace) -> dict[str, Any]:
+    """The header of the session to resume; its environment must be ``--env``."""
+    from dialog_gym.wrappers import read_log
+
+    header = read_log(args.log).header
+    if header.get("env_id") not in (None, args.env):
+        raise DialogGymError(f"{args.log} is a session in {header['env_id']}: resume it with --env {header['env_id']}")
+    return header
+
+
+def check_same_bot(header: dict[str, Any], learner: Any, log: str) -> None:
+    """A resumed session retrains its bot from the log: the bot must start as it started then."""
+    then = header.get("learner")
+    now = json.loads(json.dumps(learner.describe())) if hasattr(learner, "describe") else None
+    if then and now and then != now:
+        raise DialogGymError(f"{log} began with another bot ({then.get('start')}, seed {then.get('seed')}): resume "
+                             "it with the options it began with (--scratch/--pretrained, --stories, --seed)")
