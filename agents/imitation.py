@@ -127,13 +127,14 @@ def evaluate_learner(learner: Learner, env_id: str, episodes: int, seed: int) ->
 def learning_curve(start: str = "scratch", dialogues: int = 20, seed: int = 0, eval_episodes: int = 100,
                    stories: str | os.PathLike | None = None, learner: str = "supervised", beta: float = 1.0,
                    mode: str = "correct", env_id: str = DEFAULT_ENV_ID, error_rate: float = 0.0,
-                   out: str | os.PathLike | None = None,
+                   out: str | os.PathLike | None = None, minari_id: str | None = None,
                    progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Success of the learner alone after 0, 1, ..., ``dialogues`` teacher dialogues.
 
     ``mode="correct"``: a :class:`~dialog_gym.wrappers.CorrectionSession` with the scripted teacher (the
     rule expert, ``error_rate``): the learner proposes, the teacher corrects, the learner is retrained
-    after each dialogue (logged to ``out/session.jsonl`` when ``out`` is given). ``mode="bc"``: the
+    after each dialogue (logged to ``out/session.jsonl`` when ``out`` is given; with ``minari_id`` the
+    session is also written as that Minari dataset under ``out/minari``). ``mode="bc"``: the
     teacher plays the same dialogues alone and the start learner is trained on all of them at once
     (plain behaviour cloning); the learner's would-be proposals are still compared with the teacher's
     actions, so "corrections" counts the same thing in both modes: the steps where the learner would
@@ -147,6 +148,14 @@ def learning_curve(start: str = "scratch", dialogues: int = 20, seed: int = 0, e
         raise DialogGymError(f"beta must be in [0, 1], got {beta}")
     if mode not in MODES:
         raise DialogGymError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
+    if minari_id is not None:
+        from dialog_gym.wrappers.minari_export import check_dataset_id
+
+        if mode != "correct":
+            raise DialogGymError("a Minari dataset is written from the correction session (mode 'correct')")
+        check_dataset_id(minari_id)
+        if out is not None and (Path(out) / "minari" / minari_id).exists():
+            raise DialogGymError(f"{Path(out) / 'minari' / minari_id}: the Minari dataset exists already")
     if not 0.0 <= float(error_rate) <= 1.0:
         raise DialogGymError(f"error rate must be in [0, 1], got {error_rate}")
     _check_start(start, stories, learner)
@@ -175,6 +184,8 @@ def learning_curve(start: str = "scratch", dialogues: int = 20, seed: int = 0, e
             summary = session.run(k)
             point(k, start_learner, summary.corrections_per_dialogue[-1], summary.success_per_dialogue[-1])
         total_corrections = session.summary().corrections
+        if minari_id is not None:
+            session.export_minari(minari_id, Path(out) / "minari" if out is not None else None)
     else:
         # the teacher drives (beta = 1, no learner): the same dialogues and seeds as the correction mode
         wrapper = HumanCorrectionWrapper(env, None, teacher, beta=1.0, seed=seed)

@@ -380,3 +380,44 @@ def test_sb3_learner_learns_corrections():
     predicted = learner._masked_argmax(np.stack([r.observation for r in records]),
                                        np.stack([r.action_mask.astype(bool) for r in records]))
     assert (predicted == np.array([r.label for r in records])).all()
+
+
+def test_resume_retrains_when_killed_before_the_retraining(tmp_path: Path):
+    env = make_env()
+    log = tmp_path / "s.jsonl"
+    learner = FixedLearner(env.action_space.n, [0])
+    CorrectionSession(env, learner, ScriptedTeacher(env), log_path=log).run(1)
+    lines = log.read_text().splitlines()
+    assert json.loads(lines[-1])["type"] == "retrain"
+    log.write_text("\n".join(lines[:-1]) + "\n")  # the process died while training
+    again = FixedLearner(env.action_space.n, [0])
+    session = CorrectionSession(make_env(), again, ScriptedTeacher(env), log_path=log)
+    summary = session.run(1)
+    steps = summary.steps
+    assert again.calls == [(steps, steps)] and summary.dialogues == 1
+    assert json.loads(log.read_text().splitlines()[-1])["type"] == "retrain"
+
+
+def test_minari_export(tmp_path: Path):
+    pytest.importorskip("minari")
+    pytest.importorskip("h5py")
+    import minari
+
+    env = make_env()
+    session = CorrectionSession(env, FixedLearner(env.action_space.n, [0]), ScriptedTeacher(env))
+    session.run(2)
+    folder = session.export_minari("dialog_gym/test-corrections-v0", tmp_path)
+    assert folder.is_dir() and str(folder).startswith(str(tmp_path))
+    os.environ["MINARI_DATASETS_PATH"] = str(tmp_path)
+    try:
+        dataset = minari.load_dataset("dialog_gym/test-corrections-v0")
+        episodes = list(dataset.iterate_episodes())
+    finally:
+        del os.environ["MINARI_DATASETS_PATH"]
+    records = session.wrapper.records
+    assert len(episodes) == 2 and sum(len(e.actions) for e in episodes) == len(records)
+    first = [r for r in records if r.dialogue == 0]
+    np.testing.assert_array_equal(episodes[0].actions, [r.action for r in first])
+    np.testing.assert_array_equal(episodes[0].observations[:-1], np.stack([r.observation for r in first]))
+    assert list(episodes[0].infos["corrected"][1:]) == [r.corrected for r in first]
+    assert episodes[0].terminations[-1]

@@ -87,3 +87,17 @@ def test_make_learner_from_babi(babi_stories_path: Path):
 
     learner = make_learner("pretrained", stories=babi_stories_path)
     assert learner.trained and str(babi_stories_path) in learner.source
+
+
+def test_imitate_minari_dataset(capsys, tmp_path: Path):
+    pytest.importorskip("minari")
+    pytest.importorskip("h5py")
+    args = ["imitate", "--dialogues", "1", "--eval-episodes", "1", "--out", str(tmp_path), "--minari",
+            "dialog_gym/corr-v0", "--json"]
+    code, _, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert (tmp_path / "minari" / "dialog_gym" / "corr-v0" / "data" / "main_data.hdf5").is_file()
+    code, _, err = run_cli(capsys, *args)  # Minari never overwrites a dataset: refused before any work
+    assert code == 1 and "exists already" in err
+    code, _, err = run_cli(capsys, *args[:-2], "no-version", "--json")
+    assert code == 1 and "bad Minari dataset id" in err

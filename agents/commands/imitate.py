@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for curve.json, curve.png, session.jsonl")
     p.add_argument("--json", action="store_true", help='print {"curve": [{"dialogues", "success_rate", '
                                                        '"corrections"}, ...]}')
+    p.add_argument("--minari", metavar="DATASET_ID", help="also write the session as this Minari dataset under "
+                                                          "OUT/minari (needs the minari extra)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)
 
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     result = learning_curve(start=args.start, dialogues=args.dialogues, seed=args.seed,
                             eval_episodes=args.eval_episodes, stories=args.stories, learner=args.learner,
                             beta=args.beta, mode=args.mode, env_id=args.env, error_rate=args.error_rate,
-                            out=out, progress=progress)
+                            out=out, progress=progress, minari_id=args.minari)
     write_json(out / "curve.json", result)
     plot_curve(result, out / "curve.png")
     if args.json:

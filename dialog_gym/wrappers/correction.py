@@ -84,6 +84,7 @@ class StepRecord:
     terminated: bool = False
     truncated: bool = False
     probabilities: np.ndarray | None = None  #: the learner's masked distribution (None when replayed)
+    next_observation: np.ndarray | None = None  #: the observation after the step
 
 
 @dataclass
@@ -294,7 +295,8 @@ class HumanCorrectionWrapper(gym.Wrapper):
         events = list(base.tracker.events[before:])
         record = StepRecord(self.dialogue, len(self._dialogue_records), observation, tracker, mask, int(proposal),
                             int(label), int(executed), int(proposal) != int(label), bool(learner_acted),
-                            float(reward), events, bool(terminated), bool(truncated), probabilities)
+                            float(reward), events, bool(terminated), bool(truncated), probabilities,
+                            np.asarray(obs).copy())
         self._snapshots.append(snapshot)
         self._dialogue_records.append(record)
         self.records.append(record)
@@ -455,6 +457,16 @@ class CorrectionSession:
         self.teacher.notify(f"exported {len(stories)} dialogues to {target}")
         return target
 
+    def export_minari(self, dataset_id: str, data_path: str | os.PathLike | None = None) -> Path:
+        """Write the session's dialogues as a Minari dataset (needs the ``minari`` extra); see
+        :func:`dialog_gym.wrappers.minari_export.export_minari`."""
+        from dialog_gym.wrappers.minari_export import export_minari
+
+        path = export_minari(self.wrapper.records, self.env, dataset_id, data_path)
+        self.teacher.notify(f"exported {len({r.dialogue for r in self.wrapper.records})} dialogues as Minari "
+                            f"dataset {dataset_id} to {path}")
+        return path
+
     def stories(self) -> list[tuple[str, list[Event]]]:
         """``(name, events)`` of every dialogue with at least one confirmed step, in order."""
         by_dialogue: dict[int, list[StepRecord]] = {}
@@ -515,6 +527,8 @@ class CorrectionSession:
         under_way = " (one unfinished, continued)" if wrapper.active else ""
         self.teacher.notify(f"resumed {self.resumed_dialogues} dialogue(s){under_way} and "
                             f"{self.resumed_steps} step(s) from {self.log_path}")
+        if not wrapper.active and wrapper.retrain_every is None:
+            wrapper.retrain()  # killed between a dialogue's end and its retraining: retrain now
 
     def _replay(self, rec: dict[str, Any], number: int) -> None:
         wrapper = self.wrapper
