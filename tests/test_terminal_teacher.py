@@ -356,3 +356,19 @@ def test_slots_wrap_between_slots_only(start: StepView) -> None:
     _, text, _ = _run(view, "\n")
     assert ("slots: cuisine=spanish  location=madrid  people=six  price=moderate\n"
             "  matches=[6 items]  restaurant=resto_madrid_moderate_spanish_6\n") in text
+
+
+def test_with_noise_what_the_nlu_understood_gets_its_own_line() -> None:
+    env = gym.make("dialog_gym/Restaurant-Env6-v0")
+    env.reset(seed=1000000002)
+    _advance(env, 2)
+    view = _view(env, {"utter_on_it": 1.0}, "utter_on_it", step=2)
+    _, text, _ = _run(view, "\n")
+    assert text.splitlines()[2:8] == [
+        "USER: hello    [NLU: greet @ 0.87]",  # short enough: one line
+        "BOT:  how can I help you today?",
+        "USER: I'm looking for a restaurant serving indian food in london in the moderate",
+        "      price range",
+        '      [NLU: inform{"cuisine": "indian", "location": "london", "price":',
+        '      "moderate"} @ 0.99]',
+    ]

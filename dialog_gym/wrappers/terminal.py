@@ -33,6 +33,7 @@ from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
 
 WIDTH = 80
 UNDO_CONTEXT = 4  #: dialogue lines shown again after an undo
+NLU_MARK = "    [NLU: "  #: how DialogueEnv.transcript() appends what the NLU understood
 
 KEYS_LINE = "Enter=accept  number=choose  l=list  u=undo  r=reset  e=export  q=quit  ?=help"
 
@@ -224,7 +225,11 @@ class TerminalTeacher(Teacher):
         self._shown_lines = lines
 
     def _dialogue_line(self, line: str) -> None:
-        self._write(self._paint(self._wrap(line, indent="      "), "cyan" if line.startswith("BOT") else None))
+        said, nlu, understood = line.partition(NLU_MARK)  # with noise: what the NLU made of it, on its own line
+        if nlu and len(line) > WIDTH:
+            line = f"{said}\n      [NLU: {understood}"
+        text = "\n".join(self._wrap(part, indent="      ") for part in line.split("\n"))
+        self._write(self._paint(text, "cyan" if line.startswith("BOT") else None))
 
     def _catch_up(self) -> None:
         """Print the lines the current dialogue gained since the last view (its end, before a notice)."""
