@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
 import select
 import signal
 import struct
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
@@ -84,6 +81,10 @@ class Screen:
     """
 
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+        import fcntl
+        import pty
+        import termios
+
         pid, fd = pty.fork()
         if pid == 0:  # the child: the pty is its controlling terminal, so ^C is a real SIGINT
             try:
@@ -172,6 +173,7 @@ def _records(path: Path) -> list[dict]:
 PROMPT = r"\n> $"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_a_session_at_a_real_terminal(tmp_path: Path) -> None:
     screen = _session(tmp_path)
     try:
