@@ -54,6 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "dialogues, which the package generates; or --stories FILE)")
     p.add_argument("--stories", metavar="FILE", help="with --pretrained: train on this Rasa stories file "
                                                      "(e.g. the bAbI stories)")
+    p.add_argument("--examples", type=int, default=0, metavar="N",
+                   help="with --scratch: first train the bot on N of the expert's simulated dialogues "
+                        "(default 0: untrained)")
+    p.add_argument("--learner", choices=("supervised", "sb3"), default="supervised",
+                   help="the bot: Rasa's supervised policy (default) or a MaskablePPO policy network "
+                        "trained by behaviour cloning")
     p.add_argument("--env", type=env_id, default="dialog_gym/Restaurant-v0", help="environment id")
     p.add_argument("--seed", type=int, default=0, help="seed of the fake users and of the learner")
     p.add_argument("--log", metavar="FILE", default=DEFAULT_LOG,
@@ -82,10 +88,12 @@ def run(args: argparse.Namespace) -> int:
     out.write(INTRO)
     what = (f"trained on the stories of {args.stories}" if args.stories else
             "trained on the expert's simulated dialogues" if args.start == "pretrained" else
+            f"trained on {args.examples} expert dialogue(s) only" if args.examples else
             "untrained: it knows nothing yet and learns from you")
     out.write(f"\nPreparing the bot ({what}) ...\n")
     out.flush()
-    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=args.env)
+    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=args.env, learner=args.learner,
+                           scratch_dialogues=args.examples)
     if header is not None:
         check_same_bot(header, learner, args.log)
     env = gym.make(args.env)
@@ -124,6 +132,10 @@ def check_paths(args: argparse.Namespace) -> None:
         raise DialogGymError("--stories goes with --pretrained (--scratch starts from an untrained bot)")
     if args.stories and not Path(args.stories).is_file():
         raise DialogGymError(f"{args.stories}: no such stories file")
+    if args.examples and args.start != "scratch":
+        raise DialogGymError("--examples goes with --scratch (--pretrained trains on the expert's dialogues)")
+    if args.examples < 0:
+        raise DialogGymError(f"--examples must be at least 0, got {args.examples}")
     if args.dialogues is not None and args.dialogues < 1:
         raise DialogGymError(f"--dialogues must be at least 1, got {args.dialogues}")
     if args.top < 1:
