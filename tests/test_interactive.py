@@ -42,6 +42,7 @@ def test_a_start_is_required(capsys) -> None:
     (["--scratch", "--dialogues", "0"], "--dialogues must be at least 1, got 0"),
     (["--scratch", "--top", "0"], "--top must be at least 1, got 0"),
     (["--pretrained", "--examples", "3"], "--examples goes with --scratch"),
+    (["--scratch", "--retrain-every", "-1"], "--retrain-every must be at least 0, got -1"),
     (["--scratch", "--examples", "-1"], "--examples must be at least 0, got -1"),
 ])
 def test_bad_arguments_are_one_line_errors(capsys, tmp_path: Path, monkeypatch, args: list[str],

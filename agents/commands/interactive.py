@@ -2,7 +2,7 @@
 
 The simulated customer secretly picks a cuisine, a location, a price range and a party size; the bot
 (a supervised policy) proposes each action; the human accepts it or picks another, and the bot is
-retrained on the corrections after every dialogue. Every confirmed step is appended to a JSON-lines log,
+retrained after each correction (``--retrain-every``). Every confirmed step is appended to a JSON-lines log,
 so a session that dies (even ``kill -9``) resumes with ``--resume``.
 """
 
@@ -31,9 +31,9 @@ A fake customer has secretly decided what restaurant they want: a cuisine,
 a location, a price range and a number of people (they may change their
 mind). The bot talks to them; before each of its actions it shows what it
 proposes and how sure it is. Press Enter if the proposal is right, or type
-the number of the right action to correct it. After each dialogue the bot
-is retrained on your corrections: after a few dialogues it should not need
-much help. Steps where only one action is allowed (the bot listening) go by
+the number of the right action to correct it. The bot learns from each
+correction at once: after a few dialogues it should not need much help.
+Steps where only one action is allowed (the bot listening) go by
 themselves.
 
 Keys: Enter accept, 1-9 another action, l list all, u undo, r reset (a new
@@ -44,7 +44,7 @@ customer), e export as stories, q quit, ? help.
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("interactive", help="teach the bot at a terminal against the fake user (Rasa's tutorial)",
                        description="Interactive learning with a fake user: the bot proposes each action, you "
-                                   "accept or correct it, and it is retrained after every dialogue. Every "
+                                   "accept or correct it, and it learns from each correction. Every "
                                    "confirmed step is logged (--log), so a session can be resumed (--resume).")
     start = p.add_mutually_exclusive_group(required=True)
     start.add_argument("--scratch", dest="start", action="store_const", const="scratch",
@@ -66,6 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"correction log, appended and fsynced per step (default {DEFAULT_LOG})")
     p.add_argument("--stories-out", metavar="FILE", default=DEFAULT_STORIES_OUT,
                    help=f"where e (export) writes the session as Rasa stories (default {DEFAULT_STORIES_OUT})")
+    p.add_argument("--retrain-every", type=int, default=1, metavar="K",
+                   help="retrain the bot after every K corrections (default 1: after each correction, as in "
+                        "Rasa's tutorial; 0: only at the end of each dialogue)")
     p.add_argument("--resume", action="store_true", help="continue the session held by --log")
     p.add_argument("--dialogues", type=int, default=None, metavar="N",
                    help="stop after N dialogues (default: until you quit)")
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     env = gym.make(args.env)
     teacher = TerminalTeacher(top_k=args.top, transcript_source=lambda: env.unwrapped.transcript())
     session = CorrectionSession(env, learner, teacher, log_path=args.log, stories_path=args.stories_out,
-                                seed=args.seed)
+                                seed=args.seed, retrain_every=args.retrain_every or None)
     if args.resume:
         out.write(f"Resuming the session of {args.log}.\n")
     out.write(f"Log: {args.log}   stories (e): {args.stories_out}\n")
@@ -138,6 +141,8 @@ def check_paths(args: argparse.Namespace) -> None:
         raise DialogGymError(f"--examples must be at least 0, got {args.examples}")
     if args.dialogues is not None and args.dialogues < 1:
         raise DialogGymError(f"--dialogues must be at least 1, got {args.dialogues}")
+    if args.retrain_every < 0:
+        raise DialogGymError(f"--retrain-every must be at least 0, got {args.retrain_every}")
     if args.top < 1:
         raise DialogGymError(f"--top must be at least 1, got {args.top}")
     log = Path(args.log)
