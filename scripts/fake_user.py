@@ -2,8 +2,8 @@
 
 In the tutorial a fake user decides at the start what cuisine, location, price and number of people it
 wants; you watch the bot talk to it and correct the bot when it picks the wrong action; the policy
-learns after each dialogue, so after a few rounds you "should not need to help much". A reset starts
-a new dialogue, and the fake user may change its mind. The tutorial's script took one argument,
+learns from each correction, so after a few rounds you "should not need to help much". A reset
+starts a new dialogue, and the fake user may change its mind. The tutorial's script took one argument,
 ``pretrained`` or ``scratch``; so does this one:
 
     python scripts/fake_user.py scratch       # a bot that knows (almost) nothing: teach it from the start
@@ -11,8 +11,8 @@ a new dialogue, and the fake user may change its mind. The tutorial's script too
     python scripts/fake_user.py pretrained --stories ../shared/data/rasa_babi/babi_stories.md
 
 Any further option is passed on (``--seed``, ``--log``, ``--stories-out``, ``--resume``, ``--dialogues``,
-``--env``; see ``dialog-gym interactive --help``). This script is only a spelling of
-``dialog-gym interactive --scratch|--pretrained``: the same code runs.
+``--examples``, ``--learner``, ``--retrain-every``, ``--env``; see ``dialog-gym interactive --help``).
+This script is only a spelling of ``dialog-gym interactive --scratch|--pretrained``: the same code runs.
 """
 
 from __future__ import annotations
