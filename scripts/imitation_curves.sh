@@ -8,7 +8,8 @@
 #   BABI=../shared/data/rasa_babi/babi_stories.md EXTRA=1 scripts/imitation_curves.sh results/imitation 0 1 2
 #
 # BABI names the bAbI stories file (skipped if missing: the package never needs it). EXTRA=1 adds the
-# harder setting without action masks (Restaurant-Env2-v0), every start. DIALOG_GYM overrides the command.
+# harder setting without action masks (Restaurant-Env2-v0), every start, and DAgger with beta 0.5; NOISY=1
+# the setting with 15% NLU errors and no masks (Restaurant-Env4-v0). DIALOG_GYM overrides the command.
 set -euo pipefail
 OUT=${1:-results/imitation}
 shift || true
@@ -48,6 +49,19 @@ if [[ "${EXTRA:-0}" == 1 ]]; then  # without action masks the learner must learn
     run nomask_babi_correct     --env $E2 --start pretrained --stories "$BABI" --dialogues 10
     run nomask_babi_bc          --env $E2 --start pretrained --stories "$BABI" --dialogues 10 --mode bc
   fi
+  # DAgger proper: the learner's own proposal is executed half of the time (its own mistakes visited)
+  run nomask_scratch_dagger05   --env $E2 --start scratch --dialogues 20 --beta 0.5
+fi
+if [[ "${NOISY:-0}" == 1 ]]; then  # 15% NLU errors, no masks: the user's messages are sometimes misheard
+  E4=dialog_gym/Restaurant-Env4-v0
+  run noisy_scratch_correct     --env $E4 --start scratch --dialogues 20
+  run noisy_scratch_bc          --env $E4 --start scratch --dialogues 20 --mode bc
+  run noisy_pretrained_correct  --env $E4 --start pretrained --dialogues 5
+  run noisy_pretrained_bc       --env $E4 --start pretrained --dialogues 5 --mode bc
+  if [[ -f "$BABI" ]]; then
+    run noisy_babi_correct      --env $E4 --start pretrained --stories "$BABI" --dialogues 10
+    run noisy_babi_bc           --env $E4 --start pretrained --stories "$BABI" --dialogues 10 --mode bc
+  fi
 fi
 
 ${PYTHON:-python3} - "$OUT" <<'PY'
@@ -61,16 +75,20 @@ for path in sorted(out.glob("*_seed*/curve.json")):
     name = path.parent.name.rsplit("_seed", 1)[0]
     curve = r["curve"]
     first95 = next((p["dialogues"] for p in curve if p["success_rate"] >= 0.95), None)
+    below = [p["dialogues"] for p in curve if p["success_rate"] < 0.95]
+    stable95 = None if below and below[-1] == curve[-1]["dialogues"] else (below[-1] + 1 if below else 0)
     rows.append({"run": name, "env": r["env"], "seed": r["seed"], "start": curve[0]["success_rate"],
                  "final": curve[-1]["success_rate"], "dialogues": r["dialogues"], "first_at_95": first95,
+                 "stays_95_from": stable95, "beta": r["beta"], "mode": r["mode"],
                  "success": [p["success_rate"] for p in curve], "corrections": [p["corrections"] for p in curve[1:]],
                  "seconds": r["seconds"]})
 (out / "summary.json").write_text(json.dumps(rows, indent=1) + "\n")
-lines = ["| run | env | seed | success at 0 | final | first >= 95% after | corrections per dialogue | s |",
-         "|---|---|---|---|---|---|---|---|"]
+lines = ["| run | env | seed | success at 0 | final | first >= 95% after | >= 95% from then on | "
+         "corrections per dialogue | s |", "|---|---|---|---|---|---|---|---|---|"]
 for x in rows:
     lines.append(f"| {x['run']} | {x['env'].split('/')[-1]} | {x['seed']} | {x['start']:.0%} | {x['final']:.0%} "
                  f"(after {x['dialogues']}) | {x['first_at_95'] if x['first_at_95'] is not None else 'never'} | "
+                 f"{x['stays_95_from'] if x['stays_95_from'] is not None else 'no'} | "
                  f"{' '.join(str(c) for c in x['corrections'])} | {x['seconds']:.0f} |")
 (out / "summary.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
