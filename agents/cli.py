@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "agents.commands.train",
     "agents.commands.benchmark",
     "agents.commands.imitate",
+    "agents.commands.interactive",
 )
 
 

@@ -4,6 +4,7 @@
 * :mod:`~dialog_gym.wrappers.correction`: :class:`HumanCorrectionWrapper` (alias :data:`ImitationWrapper`),
   the :class:`Learner` protocol and :class:`CorrectionSession` (commands, durable log, resume, export).
 * :mod:`~dialog_gym.wrappers.scripted`: :class:`ScriptedTeacher`, the rule expert as a teacher.
+* :mod:`~dialog_gym.wrappers.terminal`: :class:`TerminalTeacher`, the human at a terminal.
 """
 
 from dialog_gym.wrappers.correction import (
@@ -19,6 +20,7 @@ from dialog_gym.wrappers.correction import (
 from dialog_gym.wrappers.correction_log import CorrectionLog, SessionLog, read_log
 from dialog_gym.wrappers.scripted import ScriptedTeacher
 from dialog_gym.wrappers.teaching import CallbackTeacher, Command, Decision, StepView, Teacher
+from dialog_gym.wrappers.terminal import TerminalTeacher
 
 __all__ = [
     "CallbackTeacher",
@@ -36,6 +38,7 @@ __all__ = [
     "StepRecord",
     "StepView",
     "Teacher",
+    "TerminalTeacher",
     "dialogue_seed",
     "read_log",
 ]
