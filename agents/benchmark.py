@@ -289,11 +289,16 @@ def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str) -> None:
     by_agent: dict[str, list[RunRecord]] = {}
     for r in records:
         by_agent.setdefault(r.agent, []).append(r)
-    for agent, runs in by_agent.items():
+    colours = plt.get_cmap("tab20").colors
+    markers = "osD^vPX*<>ph"
+    for k, (agent, runs) in enumerate(by_agent.items()):
         xs = [p["dialogues"] for p in runs[0].curve]
         ys = np.array([[p["success_rate"] for p in r.curve] for r in runs if len(r.curve) == len(xs)])
-        style = "--" if agent in FIXED_AGENTS else "-"
-        (line,) = ax.plot(xs, ys.mean(axis=0), style, marker="" if agent in FIXED_AGENTS else "o", label=agent)
+        fixed = agent in FIXED_AGENTS
+        # agents often coincide at 100%: distinct markers, shrinking sizes, the fixed baselines on top
+        (line,) = ax.plot(xs, ys.mean(axis=0), "--" if fixed else "-", marker="" if fixed else markers[k % 11],
+                          markersize=max(3.0, 9.0 - 0.5 * k), color=colours[(2 * k) % 20 + k // 10],
+                          linewidth=2.0 if fixed else 1.3, zorder=3 if fixed else 2, label=agent)
         if len(ys) > 1:
             ax.fill_between(xs, ys.min(axis=0), ys.max(axis=0), color=line.get_color(), alpha=0.15)
     ax.set_xlabel("training dialogues (RL: episodes; imitation: expert dialogues)")
