@@ -39,29 +39,25 @@ if [[ -f "$BABI" ]]; then
 else
   echo "bAbI stories not found at $BABI: skipping the bAbI curves"
 fi
-if [[ "${EXTRA:-0}" == 1 ]]; then  # without action masks the learner must learn the whole flow itself
-  E2=dialog_gym/Restaurant-Env2-v0
-  run nomask_scratch_correct    --env $E2 --start scratch --dialogues 20
-  run nomask_scratch_bc         --env $E2 --start scratch --dialogues 20 --mode bc
-  run nomask_pretrained_correct --env $E2 --start pretrained --dialogues 5
-  run nomask_pretrained_bc      --env $E2 --start pretrained --dialogues 5 --mode bc
+# the four curves (scratch and pretrained, corrected and behaviour-cloned) and the bAbI pair for one setting
+curves_in() {  # PREFIX ENV_ID
+  local prefix=$1 env=$2
+  run "${prefix}_scratch_correct"    --env "$env" --start scratch --dialogues 20
+  run "${prefix}_scratch_bc"         --env "$env" --start scratch --dialogues 20 --mode bc
+  run "${prefix}_pretrained_correct" --env "$env" --start pretrained --dialogues 5
+  run "${prefix}_pretrained_bc"      --env "$env" --start pretrained --dialogues 5 --mode bc
   if [[ -f "$BABI" ]]; then
-    run nomask_babi_correct     --env $E2 --start pretrained --stories "$BABI" --dialogues 10
-    run nomask_babi_bc          --env $E2 --start pretrained --stories "$BABI" --dialogues 10 --mode bc
+    run "${prefix}_babi_correct"     --env "$env" --start pretrained --stories "$BABI" --dialogues 10
+    run "${prefix}_babi_bc"          --env "$env" --start pretrained --stories "$BABI" --dialogues 10 --mode bc
   fi
+}
+if [[ "${EXTRA:-0}" == 1 ]]; then  # without action masks the learner must learn the whole flow itself
+  curves_in nomask dialog_gym/Restaurant-Env2-v0
   # DAgger proper: the learner's own proposal is executed half of the time (its own mistakes visited)
-  run nomask_scratch_dagger05   --env $E2 --start scratch --dialogues 20 --beta 0.5
+  run nomask_scratch_dagger05 --env dialog_gym/Restaurant-Env2-v0 --start scratch --dialogues 20 --beta 0.5
 fi
 if [[ "${NOISY:-0}" == 1 ]]; then  # 15% NLU errors, no masks: the user's messages are sometimes misheard
-  E4=dialog_gym/Restaurant-Env4-v0
-  run noisy_scratch_correct     --env $E4 --start scratch --dialogues 20
-  run noisy_scratch_bc          --env $E4 --start scratch --dialogues 20 --mode bc
-  run noisy_pretrained_correct  --env $E4 --start pretrained --dialogues 5
-  run noisy_pretrained_bc       --env $E4 --start pretrained --dialogues 5 --mode bc
-  if [[ -f "$BABI" ]]; then
-    run noisy_babi_correct      --env $E4 --start pretrained --stories "$BABI" --dialogues 10
-    run noisy_babi_bc           --env $E4 --start pretrained --stories "$BABI" --dialogues 10 --mode bc
-  fi
+  curves_in noisy dialog_gym/Restaurant-Env4-v0
 fi
 
 ${PYTHON:-python3} - "$OUT" <<'PY'
