@@ -22,6 +22,7 @@ import numpy as np
 
 import dialog_gym  # noqa: F401  (registers the environments)
 from agents.learners import SB3Learner, SupervisedLearner
+from dialog_gym.envs.masks import greedy_allowed
 from dialog_gym.errors import DialogGymError
 from dialog_gym.wrappers.correction import CorrectionSession, HumanCorrectionWrapper, Learner, dialogue_seed
 from dialog_gym.wrappers.scripted import ScriptedTeacher
@@ -108,8 +109,7 @@ def learner_agent(learner: Learner) -> Callable[[gym.Env], Callable[[np.ndarray,
     def make_agent(env: gym.Env) -> Callable[[np.ndarray, dict, gym.Env], int]:
         def act(obs: np.ndarray, info: dict, e: gym.Env) -> int:
             mask = np.asarray(info["action_mask"], np.int8)
-            probs = np.asarray(learner.action_probabilities(e, obs, mask), np.float64) * (mask > 0)
-            return int(np.argmax(probs)) if probs.sum() > 0 else int(np.flatnonzero(mask)[0])
+            return greedy_allowed(learner.action_probabilities(e, obs, mask), mask)
 
         return act
 
@@ -213,10 +213,8 @@ def _would_be_corrections(learner: Learner, wrapper: HumanCorrectionWrapper) -> 
     domain = wrapper.unwrapped.domain
     for record in wrapper.dialogue_steps:
         state = _RecordedState(record.tracker, domain)
-        probs = np.asarray(learner.action_probabilities(state, record.observation, record.action_mask))  # type: ignore[arg-type]
-        probs = probs * (record.action_mask > 0)
-        proposal = int(np.argmax(probs)) if probs.sum() > 0 else int(np.flatnonzero(record.action_mask)[0])
-        count += proposal != record.label
+        probs = learner.action_probabilities(state, record.observation, record.action_mask)  # type: ignore[arg-type]
+        count += greedy_allowed(probs, record.action_mask) != record.label
     return count
 
 

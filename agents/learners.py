@@ -24,6 +24,7 @@ import numpy as np
 
 from agents.supervised import SupervisedPolicy
 from dialog_gym.domain import Domain
+from dialog_gym.envs.masks import greedy_allowed
 from dialog_gym.errors import DialogGymError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrainingData
 from dialog_gym.wrappers.correction import StepRecord
@@ -78,8 +79,7 @@ class SupervisedLearner:
     def predict(self, env: gym.Env) -> int:
         """The greedy masked action in ``env`` (for tests and evaluation)."""
         mask = env.unwrapped.action_masks()
-        probs = self.action_probabilities(env, None, mask) * mask  # type: ignore[arg-type]
-        return int(np.argmax(probs)) if probs.sum() > 0 else int(np.flatnonzero(mask)[0])
+        return greedy_allowed(self.action_probabilities(env, None, mask), mask)  # type: ignore[arg-type]
 
     def describe(self) -> dict[str, Any]:
         return {"learner": "supervised", "start": self.source, "max_history": self.policy.featurizer.max_history,
@@ -107,7 +107,7 @@ class SB3Learner:
         return self.agent.action_probabilities(observation, np.asarray(action_mask, bool))
 
     def _masked_argmax(self, obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        return np.array([int(np.argmax(self.agent.action_probabilities(o, m) * m))
+        return np.array([greedy_allowed(self.agent.action_probabilities(o, m), m)
                          for o, m in zip(obs, masks, strict=True)])
 
     def learn(self, new: Sequence[StepRecord], aggregate: Sequence[StepRecord]) -> None:

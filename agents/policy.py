@@ -24,6 +24,7 @@ import numpy as np
 
 from dialog_gym import __version__
 from dialog_gym.domain import Domain
+from dialog_gym.envs.masks import greedy_allowed
 from dialog_gym.errors import PersistenceError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrackerFeaturizer, TrainingData
 from dialog_gym.tracker import DialogueStateTracker
@@ -188,8 +189,8 @@ class PolicyAgent:
         probs = self.action_probabilities(env, mask)
         if mask is not None:
             probs = probs * (np.asarray(mask) > 0)
-            if probs.sum() <= 0:
-                return int(np.flatnonzero(mask)[0])
+            if deterministic or probs.sum() <= 0:
+                return greedy_allowed(probs, mask)
         if not deterministic and probs.sum() > 0:
             return int(self.rng.choice(len(probs), p=probs / probs.sum()))
         return int(np.argmax(probs))

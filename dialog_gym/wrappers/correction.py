@@ -243,7 +243,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
     # ------------------------------------------------------------------ internals
     def _propose(self, action: Any) -> tuple[np.ndarray, int]:
         base = self.unwrapped
-        mask = np.asarray(base._mask, dtype=np.int8)
+        mask = base.action_masks().astype(np.int8)
         n = base.action_space.n
         if action is not None:
             proposal = int(action)
@@ -267,7 +267,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         base = self.unwrapped
         return StepView(domain=base.domain, tracker=base.tracker.copy(), transcript=base.transcript(),
                         proposal=proposal, probabilities=probabilities.copy(),
-                        action_mask=np.asarray(base._mask, dtype=np.int8).copy(), dialogue=self.dialogue,
+                        action_mask=base.action_masks().astype(np.int8), dialogue=self.dialogue,
                         step=len(self._dialogue_records), user_confidence=self._user_confidence,
                         slots=base.tracker.current_slot_values())
 
@@ -275,7 +275,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         base = self.unwrapped
         if not 0 <= action < base.action_space.n:
             return f"no action {action}: choose 0-{base.action_space.n - 1}"
-        if not base._mask[action]:
+        if not base.action_masks()[action]:
             return f"{base.domain.action_names[action]} is not allowed here; choose another action"
         return None
 
@@ -289,7 +289,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         snapshot = take_snapshot(self.env)
         tracker = base.tracker.copy()
         observation = current_observation(self.env)
-        mask = np.asarray(base._mask, dtype=np.int8).copy()
+        mask = base.action_masks().astype(np.int8).copy()
         before = len(base.tracker.events)
         obs, reward, terminated, truncated, info = self.env.step(executed)
         events = list(base.tracker.events[before:])
@@ -310,13 +310,14 @@ class HumanCorrectionWrapper(gym.Wrapper):
         info = {**info, "proposal": record.proposal, "label": record.label, "corrected": record.corrected,
                 "learner_acted": record.learner_acted, "teacher_command": None}
         if terminated or truncated:
-            self._finish("truncated" if truncated and not terminated else "ended", success=bool(info["success"]))
+            self._finish("truncated" if truncated and not terminated else "ended", success=bool(info["success"]),
+                         gave_up=bool(info.get("user_gave_up", False)))
         elif (self.retrain_every is not None and self._pending_corrections >= self.retrain_every
               and not self._replaying):
             self.retrain()
         return obs, float(reward), bool(terminated), bool(truncated), info
 
-    def _finish(self, reason: str, success: bool) -> None:
+    def _finish(self, reason: str, success: bool, gave_up: bool = False) -> None:
         records = self._dialogue_records
         outcome = DialogueOutcome(self.dialogue, bool(success), reason, len(records), sum(r.corrected for r in records))
         self.outcomes.append(outcome)
@@ -327,20 +328,14 @@ class HumanCorrectionWrapper(gym.Wrapper):
         if reason == "reset":
             text = f"dialogue {self.dialogue + 1} abandoned (reset) after {outcome.steps} step(s)"
         else:
-            result = "success" if success else ("failed: " + self._failure_reason())
+            why = ("the user gave up" if gave_up else "step limit reached" if reason == "truncated"
+                   else "no confirmed reservation")
+            result = "success" if success else f"failed: {why}"
             text = (f"dialogue {self.dialogue + 1} ended: {result} ({outcome.steps} steps, "
                     f"{outcome.corrections} correction(s))")
         self._notify(text)
         if self.retrain_every is None and not self._replaying:
             self.retrain()
-
-    def _failure_reason(self) -> str:
-        base = self.unwrapped
-        if getattr(base.user, "gave_up", False):
-            return "the user gave up"
-        if base.steps >= base.max_steps:
-            return "step limit reached"
-        return "no confirmed reservation"
 
     def _idle_result(self, extra: dict[str, Any]) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         info = {**self.unwrapped._info(False), **extra}
