@@ -105,7 +105,6 @@ class SessionLog:
 
     header: dict[str, Any]
     dialogues: list[LoggedDialogue]
-    retrains: list[int]  #: number of confirmed steps at each retraining, in order
     records: list[dict[str, Any]]  #: every record, raw, in order
     valid_bytes: int  #: length of the file up to its last complete line
 
@@ -148,8 +147,6 @@ def _parse(path: Path, records: list[dict[str, Any]], valid: int) -> SessionLog:
     if records[0].get("format") != LOG_FORMAT:
         raise PersistenceError(f"{path}: session log format {records[0].get('format')!r}, expected {LOG_FORMAT}")
     dialogues: list[LoggedDialogue] = []
-    retrains: list[int] = []
-    confirmed = 0
     try:
         for number, rec in enumerate(records[1:], start=2):
             kind = rec["type"]
@@ -172,18 +169,14 @@ def _parse(path: Path, records: list[dict[str, Any]], valid: int) -> SessionLog:
                     int(rec["dialogue"]), int(rec["step"]), int(rec["proposal"]), int(rec["label"]),
                     int(rec["action"]), bool(rec["corrected"]), bool(rec.get("learner_acted", False)),
                     float(rec.get("reward", 0.0)), [event_from_dict(e) for e in rec.get("events", [])]))
-                confirmed += 1
             elif kind == "undo":
                 assert current is not None
                 if not current.steps or int(rec["step"]) != len(current.steps) - 1:
                     raise PersistenceError(f"{where}: undo of step {rec.get('step')} that is not the last")
                 current.steps.pop()
-                confirmed -= 1
             elif kind == "end":
                 assert current is not None
                 current.end = dict(rec)
-            elif kind == "retrain":
-                retrains.append(int(rec["examples"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise PersistenceError(f"{path}: malformed session record: {exc}") from None
-    return SessionLog(records[0], dialogues, retrains, records, valid)
+    return SessionLog(records[0], dialogues, records, valid)
