@@ -10,7 +10,7 @@ suite ``dialog_gym/Restaurant-Env1-v0`` ... ``Env6``)::
 
 from dialog_gym import utils
 from dialog_gym.domain import ACTION_LISTEN_NAME, ACTION_RESTART_NAME, Domain
-from dialog_gym.envs import SUITES, DialogueEnv, env_ids, register_envs
+from dialog_gym.envs import DEFAULT_ENV_ID, SUITES, DialogueEnv, env_ids, register_envs, resolve_env
 from dialog_gym.errors import (
     ConfigError,
     DialogGymError,
@@ -44,6 +44,7 @@ register_envs()
 __all__ = [
     "ACTION_LISTEN_NAME",
     "ACTION_RESTART_NAME",
+    "DEFAULT_ENV_ID",
     "SUITES",
     "ActionExecuted",
     "ActionReverted",
@@ -69,5 +70,6 @@ __all__ = [
     "__version__",
     "env_ids",
     "register_envs",
+    "resolve_env",
     "utils",
 ]

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dialog_gym.envs.dialogue_env import DialogueEnv
+from dialog_gym.errors import ConfigError
 
 NAMESPACE = "dialog_gym"
+#: the environment every command and example uses when none is named
+DEFAULT_ENV_ID = f"{NAMESPACE}/Restaurant-v0"
+#: the generic id: any task given by its env config, ``gym.make(GENERIC_ENV_ID, config=PATH)``
+GENERIC_ENV_ID = f"{NAMESPACE}/Dialogue-v0"
+_ENTRY_POINT = "dialog_gym.envs.dialogue_env:DialogueEnv"
 
 #: id (without namespace) -> (keyword arguments, one-line description). Env1-Env6 are the PyDial
 #: benchmark's six settings for this task: semantic error rate, user profile, action masks.
@@ -32,8 +39,39 @@ SUITES: dict[str, list[str]] = {
 
 
 def env_ids() -> list[str]:
-    """Every registered dialog_gym environment id."""
+    """Every registered dialog_gym task id (the generic ``dialog_gym/Dialogue-v0`` is not one: it needs a config)."""
     return [f"{NAMESPACE}/{name}" for name in ENV_SPECS]
+
+
+def resolve_env(name: str) -> tuple[str, dict[str, Any]]:
+    """Turn what a user typed into ``(env_id, gym.make keyword arguments)``.
+
+    ``name`` is a path to an existing YAML env config (-> the generic id with ``config=path``), a full
+    registered id, or a registered id without its ``dialog_gym/`` namespace (``Restaurant-Env2-v0``).
+    Anything else raises :class:`ConfigError` listing the known ids.
+    """
+    import gymnasium
+
+    text = str(name)
+    path = Path(text)
+    if path.suffix in (".yml", ".yaml") and path.is_file():
+        return GENERIC_ENV_ID, {"config": str(path)}
+    if text in gymnasium.registry and text != GENERIC_ENV_ID:
+        return text, {}
+    qualified = f"{NAMESPACE}/{text}"
+    if "/" not in text and qualified in gymnasium.registry and qualified != GENERIC_ENV_ID:
+        return qualified, {}
+    hint = " (no such file)" if path.suffix in (".yml", ".yaml") else ""
+    raise ConfigError(f"unknown environment {text!r}{hint}: expected one of {', '.join(env_ids())} "
+                      "(the dialog_gym/ prefix may be left out) or a path to an env config YAML file")
+
+
+def _make_generic(config: str | None = None, **kwargs: Any) -> DialogueEnv:
+    """Entry point of ``dialog_gym/Dialogue-v0``: a task given only by its env config file."""
+    if config is None:
+        raise ConfigError(f"{GENERIC_ENV_ID} needs config=PATH (an env config YAML file), e.g. "
+                          f"gym.make({GENERIC_ENV_ID!r}, config='my_task.yml')")
+    return DialogueEnv(config=config, **kwargs)
 
 
 def register_envs() -> None:
@@ -44,8 +82,10 @@ def register_envs() -> None:
         env_id = f"{NAMESPACE}/{name}"
         if env_id in gymnasium.registry:
             continue
-        gymnasium.register(id=env_id, entry_point="dialog_gym.envs.dialogue_env:DialogueEnv", kwargs=dict(kwargs),
-                           disable_env_checker=False)
+        gymnasium.register(id=env_id, entry_point=_ENTRY_POINT, kwargs=dict(kwargs), disable_env_checker=False)
+    if GENERIC_ENV_ID not in gymnasium.registry:
+        gymnasium.register(id=GENERIC_ENV_ID, entry_point="dialog_gym.envs:_make_generic", disable_env_checker=False)
 
 
-__all__ = ["ENV_SPECS", "NAMESPACE", "SUITES", "DialogueEnv", "env_ids", "register_envs"]
+__all__ = ["DEFAULT_ENV_ID", "ENV_SPECS", "GENERIC_ENV_ID", "NAMESPACE", "SUITES", "DialogueEnv", "env_ids",
+           "register_envs", "resolve_env"]
