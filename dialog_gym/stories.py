@@ -42,7 +42,7 @@ from dialog_gym.events import (
     story_event,
 )
 from dialog_gym.tracker import DialogueStateTracker
-from dialog_gym.utils import atomic_write
+from dialog_gym.utils import atomic_write, read_text
 
 if TYPE_CHECKING:
     from dialog_gym.domain import Domain
@@ -173,13 +173,7 @@ def read_stories(path: str | os.PathLike) -> StoryGraph:
         graph = StoryGraph(steps, str(path))
         _check_checkpoints(graph)
         return graph
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StoryError("file not found", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StoryError(f"cannot read: {exc}", str(path)) from None
-    return parse_stories(text, str(path))
+    return parse_stories(read_text(path, StoryError, "story file"), str(path))
 
 
 def parse_stories(text: str, source: str = "<string>") -> StoryGraph:
