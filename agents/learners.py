@@ -25,7 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.supervised import SupervisedPolicy
+from agents.supervised import FitOptions, SupervisedPolicy
 from dialog_gym.agent import action_mask, greedy_allowed
 from dialog_gym.domain import Domain
 from dialog_gym.errors import DialogGymError
@@ -76,13 +76,13 @@ class SupervisedLearner:
         if not aggregate:
             return
         if not self.trained:
-            self.policy.train_on_data(self.examples(aggregate), self.domain, epochs=self.first_epochs,
-                                      validation_split=0.0, learning_rate=self.learning_rate)
+            options = FitOptions(epochs=self.first_epochs, validation_split=0.0, learning_rate=self.learning_rate)
+            self.policy.fit(self.examples(aggregate), self.domain, options)
             return
         if new:
-            self.policy.continue_training_on_data(self.examples(new), self.domain, epochs=self.continue_epochs,
-                                                  max_epochs=self.max_epochs, learning_rate=self.learning_rate,
-                                                  old_sample=self.old_sample)
+            self.policy.fit(self.examples(new), self.domain,
+                            FitOptions(epochs=self.continue_epochs, max_epochs=self.max_epochs,
+                                       learning_rate=self.learning_rate, old_sample=self.old_sample), online=True)
 
     def describe(self) -> dict[str, Any]:
         return {"learner": "supervised", "start": self.source, "max_history": self.policy.featurizer.max_history,
