@@ -15,6 +15,10 @@ import yaml
 
 from dialog_gym.errors import ConfigError, PersistenceError
 
+#: safe loading (no arbitrary objects), in libyaml's C implementation when installed: about 8x faster
+#: than the pure-Python ``yaml.safe_load``, which matters because ``import dialog_gym`` reads the task configs
+SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def one_hot(hot_idx: int, length: int, dtype: type = np.float64) -> np.ndarray:
     """A vector of ``length`` zeros with a one at ``hot_idx`` (Rasa's ``utils.one_hot``)."""
@@ -51,11 +55,12 @@ def read_text(path: str | os.PathLike, error: type[Exception] = ConfigError, wha
 
 
 def read_yaml(path: str | os.PathLike, error: type[Exception] = ConfigError) -> Any:
-    """Parse a YAML file with ``yaml.safe_load``; an unreadable file or a syntax error raises ``error``."""
+    """Parse a YAML file with a safe loader (``yaml.safe_load``, or libyaml's C version of it); an
+    unreadable file or a syntax error raises ``error``."""
     path = Path(path)
     text = read_text(path, error)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
