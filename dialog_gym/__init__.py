@@ -11,6 +11,7 @@ suite ``dialog_gym/Restaurant-Env1-v0`` ... ``Env6``)::
 from dialog_gym import utils
 from dialog_gym.domain import ACTION_LISTEN_NAME, ACTION_RESTART_NAME, Domain
 from dialog_gym.envs import SUITES, DialogueEnv, env_ids, register_envs
+from dialog_gym.envs.state import DialogueEnvState
 from dialog_gym.errors import (
     ConfigError,
     DialogGymError,
@@ -52,6 +53,7 @@ __all__ = [
     "ConfigError",
     "DialogGymError",
     "DialogueEnv",
+    "DialogueEnvState",
     "DialogueStateTracker",
     "Domain",
     "DomainError",

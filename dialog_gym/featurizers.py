@@ -269,6 +269,11 @@ class HistoryWindow:
         buffer[...] = self._buffer
         self._buffer = buffer
 
+    def contents_changed(self) -> None:
+        """Call after writing the window's buffer directly (restoring an environment state): drops the
+        cached encoding that :meth:`push_tracker` reuses."""
+        self._last_parsing = None
+
     def reset(self, states: Sequence[State | None] = ()) -> None:
         self._buffer.fill(-1.0)
         for state in states[-self.max_history:]:

@@ -8,6 +8,7 @@ rebuilds the state from them. :meth:`past_states` yields one state per executed 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -138,6 +139,10 @@ class DialogueStateTracker:
         clone._action_history = list(self._action_history)
         clone.is_augmented = self.is_augmented
         return clone
+
+    def deep_copy(self) -> DialogueStateTracker:
+        """An independent copy: events and slot values are copied too (slot definitions are shared)."""
+        return copy.deepcopy(self, {id(slot): slot for slot in self.slots.values()})
 
     def generate_all_prior_trackers(self) -> Iterator[DialogueStateTracker]:
         """A tracker as it was before each executed action, then the current one (shared, mutated)."""
