@@ -37,14 +37,14 @@ def steps_per_second(env_id: str, steps: int, seed: int = 0) -> float:
     import numpy as np
 
     import dialog_gym  # noqa: F401  (registers the environments)
+    from dialog_gym.agent import sample_allowed
 
     env = gym.make(env_id)
     rng = np.random.default_rng(seed)
     _, info = env.reset(seed=seed)
     start = time.perf_counter()
     for _ in range(steps):
-        allowed = np.flatnonzero(info["action_mask"])
-        _, _, terminated, truncated, info = env.step(int(allowed[rng.integers(len(allowed))]))
+        _, _, terminated, truncated, info = env.step(sample_allowed(rng, info["action_mask"]))
         if terminated or truncated:
             _, info = env.reset()
     elapsed = time.perf_counter() - start

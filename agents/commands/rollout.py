@@ -24,9 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
-    from agents.evaluation_sim import episode_seed, evaluate_agent
+    from agents.evaluation_sim import evaluate_agent
     from agents.loading import make_agent
     from dialog_gym.rollout import run_episodes
+    from dialog_gym.seeds import episode_seed
     from dialog_gym.stories import write_stories
 
     summary = evaluate_agent(lambda env: make_agent(args.policy, env, seed=args.seed), args.env, args.episodes,
