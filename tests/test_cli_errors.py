@@ -258,6 +258,26 @@ def test_an_environment_is_named_the_same_way_everywhere(name):
     assert env.registered_id() == "dialog_gym/Restaurant-Env2-v0"
 
 
+@pytest.mark.parametrize("command", [
+    ["rollout", "--episodes", "2", "--json"],
+    ["bench-env", "--steps", "50", "--repeats", "1", "--json"],
+    ["stories", "simulate", "--episodes", "2", "--out", "OUT/s.md"],
+])
+def test_every_env_option_takes_a_config_path(capsys, files, command):
+    config = str(REPO / "configs" / "envs" / "restaurant.yml")
+    code, _, err = run_cli(capsys, *_fill(command, files), "--env", config)
+    assert code == 0, err
+
+
+def test_a_config_path_that_is_not_a_config_is_one_line(capsys, files):
+    code, out, err = run_cli(capsys, "rollout", "--env", files["MISSING"].replace(".md", ".yml"))
+    _check_one_line(code, out, err, 2, "unknown environment")
+    junk = Path(files["DIR"]) / "junk.yml"
+    junk.write_bytes(bytes(range(256)))
+    code, out, err = run_cli(capsys, "rollout", "--env", str(junk))
+    _check_one_line(code, out, err, 1, "junk.yml")
+
+
 def test_imitate_takes_a_short_id(capsys, tmp_path: Path):
     code, out, err = run_cli(capsys, "imitate", "--env", "Restaurant-Env2-v0", "--dialogues", "1", "--eval-episodes",
                              "2", "--out", str(tmp_path / "im"), "--json")
@@ -314,7 +334,6 @@ def test_gym_make_keywords_raise_the_packages_errors(kwargs, error):
         gym.make("dialog_gym/Restaurant-v0", **kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason="the readers raise the package's error once helper taskdata's change is merged")
 @pytest.mark.parametrize("keyword", ["domain", "config"])
 def test_gym_make_with_a_binary_file_raises_the_packages_error(tmp_path: Path, keyword: str):
     junk = tmp_path / "junk.yml"

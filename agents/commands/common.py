@@ -20,7 +20,7 @@ from typing import Any
 
 from dialog_gym.errors import DialogGymError
 
-#: what a user gets when they name no environment
+#: what a user gets when they name no environment (dialog_gym.envs.DEFAULT_ENV_ID, as typed)
 DEFAULT_ENV = "Restaurant-v0"
 
 
@@ -121,28 +121,10 @@ class EnvArg:
         return gym.make(self.id, **{**self.kwargs, **extra})
 
 
-def resolve_env(name: str) -> tuple[str, dict[str, Any]]:
-    """``dialog_gym.envs.resolve_env`` (short id, full id or config path -> ``(id, gym.make kwargs)``)."""
-    try:
-        from dialog_gym.envs import resolve_env as resolve
-    except ImportError:  # until the registry's resolve_env lands: ids only
-        import gymnasium as gym
-
-        from dialog_gym.errors import ConfigError
-
-        def resolve(text: str) -> tuple[str, dict[str, Any]]:
-            candidate = text if "/" in text or text in gym.registry else f"dialog_gym/{text}"
-            if candidate not in gym.registry:
-                known = ", ".join(sorted(i for i in gym.registry if i.startswith("dialog_gym/")))
-                raise ConfigError(f"unknown environment {text!r} (dialog_gym ids: {known})")
-            return candidate, {}
-
-    return resolve(name)
-
-
 def env_arg(text: str) -> EnvArg:
     """An argparse type for ``--env``: everything :func:`resolve_env` accepts; anything else is a usage error."""
     import dialog_gym  # noqa: F401  (registers the ids)
+    from dialog_gym.envs import resolve_env
 
     try:
         env_id, kwargs = resolve_env(text)

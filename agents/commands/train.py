@@ -21,7 +21,10 @@ from agents.commands.common import (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help="train an RL agent with stable-baselines3 / sb3-contrib",
-        description="Train PPO, A2C, DQN (stable-baselines3) or MaskablePPO (sb3-contrib). Hyperparameters come "
+        description="Train PPO, A2C, DQN (stable-baselines3) or MaskablePPO (sb3-contrib). MaskablePPO only samples "
+                    "the actions the environment's mask allows (the actions that make sense at this step; an "
+                    "environment with masks off allows all, and MaskablePPO is then plain PPO); the others must "
+                    "learn to avoid senseless actions from the reward. Hyperparameters come "
                     "from configs/hyperparams/<algo>.yml (keyed by env id, with a default); --set overrides them. "
                     "OUT holds best/ and final/ (both loadable by 'dialog-gym rollout --policy OUT'), "
                     "train.json with the learning curve and, with the tensorboard extra installed "
