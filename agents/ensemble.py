@@ -11,7 +11,6 @@ and it persists as a folder: its own ``policy.json`` plus one sub-folder per mem
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,11 +68,7 @@ class PolicyEnsemble(Policy):
         result: np.ndarray | None = None
         winner = 0
         for i, policy in enumerate(self.policies):
-            if _accepts_mask(policy):
-                probabilities = policy.predict_action_probabilities(tracker, domain, action_mask=action_mask)
-            else:
-                probabilities = policy.predict_action_probabilities(tracker, domain)
-            probabilities = np.asarray(probabilities, dtype=np.float64)
+            probabilities = np.asarray(policy.predict_masked(tracker, domain, action_mask), dtype=np.float64)
             score = (float(probabilities.max()) if probabilities.size else 0.0, policy.priority)
             if best is None or score > best:  # strictly better: ties keep the earlier policy
                 best, result, winner = score, probabilities, i
@@ -81,9 +76,13 @@ class PolicyEnsemble(Policy):
         self.last_policy_name = self.policy_name(winner)
         return result, self.last_policy_name
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     action_mask: np.ndarray | None = None) -> np.ndarray:
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain) -> np.ndarray:
         """The winning member's probabilities (:attr:`last_policy_name` says which member it was)."""
+        return self.predict(tracker, domain)[0]
+
+    def predict_masked(self, tracker: DialogueStateTracker, domain: Domain,
+                       action_mask: np.ndarray | None = None) -> np.ndarray:
+        """The winning member's probabilities, every member given the mask."""
         return self.predict(tracker, domain, action_mask)[0]
 
     # ------------------------------------------------------------------ persistence
@@ -114,6 +113,3 @@ class PolicyEnsemble(Policy):
     def __repr__(self) -> str:
         return f"PolicyEnsemble({self.policies!r})"
 
-
-def _accepts_mask(policy: Policy) -> bool:
-    return "action_mask" in inspect.signature(policy.predict_action_probabilities).parameters

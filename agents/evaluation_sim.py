@@ -3,7 +3,8 @@
 The numbers are the environment's: success is ``info["success"]`` (the one success definition), the
 reward is the environment's return; :func:`dialog_gym.metrics.summarize_seeds` reports the pooled
 success rate with its 95% Wilson interval and the across-seed mean with its 95% t-interval.
-Episode ``i`` under seed ``s`` is reset with seed ``s * 100_000 + i``.
+Episode ``i`` under seed ``s`` is reset with :func:`dialog_gym.seeds.episode_seed` (``s * 100_000 + i``).
+Agents follow :class:`dialog_gym.agent.Agent`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from typing import Any
 
 import gymnasium as gym
 
+from dialog_gym.agent import Agent
 from dialog_gym.metrics import EpisodeResult, summarize_seeds
-from dialog_gym.rollout import ActFn, run_episodes
+from dialog_gym.rollout import run_episodes
+from dialog_gym.seeds import episode_seed
 
-AgentFactory = Callable[[gym.Env], ActFn]
-SEED_STRIDE = 100_000
-
-
-def episode_seed(seed: int, index: int) -> int:
-    return seed * SEED_STRIDE + index
+#: builds the agent for a freshly made environment (one per evaluation seed)
+AgentFactory = Callable[[gym.Env], Agent]
 
 
 def evaluate_agent(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),

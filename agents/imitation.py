@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,10 @@ import numpy as np
 
 import dialog_gym  # noqa: F401  (registers the environments)
 from agents.learners import SB3Learner, SupervisedLearner
-from dialog_gym.envs.masks import greedy_allowed
+from dialog_gym.agent import Agent, greedy_allowed
 from dialog_gym.errors import DialogGymError
-from dialog_gym.wrappers.correction import CorrectionSession, HumanCorrectionWrapper, Learner, dialogue_seed
+from dialog_gym.seeds import dialogue_seed
+from dialog_gym.wrappers.correction import CorrectionSession, HumanCorrectionWrapper, Learner
 from dialog_gym.wrappers.scripted import ScriptedTeacher
 
 DEFAULT_ENV_ID = "dialog_gym/Restaurant-v0"
@@ -102,18 +103,15 @@ def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int
     return sb3
 
 
-def learner_agent(learner: Learner) -> Callable[[gym.Env], Callable[[np.ndarray, dict, gym.Env], int]]:
+def learner_agent(learner: Learner) -> Callable[[gym.Env], Agent]:
     """An agent factory for :func:`agents.evaluation_sim.evaluate_agent`: the learner alone, greedy
     among the allowed actions."""
 
-    def make_agent(env: gym.Env) -> Callable[[np.ndarray, dict, gym.Env], int]:
-        def act(obs: np.ndarray, info: dict, e: gym.Env) -> int:
-            mask = np.asarray(info["action_mask"], np.int8)
-            return greedy_allowed(learner.action_probabilities(e, obs, mask), mask)
+    def act(obs: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+        mask = np.asarray(info["action_mask"], np.int8)
+        return greedy_allowed(learner.action_probabilities(obs, info, env), mask)
 
-        return act
-
-    return make_agent
+    return lambda env: act
 
 
 def evaluate_learner(learner: Learner, env_id: str, episodes: int, seed: int) -> dict[str, Any]:
@@ -213,7 +211,8 @@ def _would_be_corrections(learner: Learner, wrapper: HumanCorrectionWrapper) -> 
     domain = wrapper.unwrapped.domain
     for record in wrapper.dialogue_steps:
         state = _RecordedState(record.tracker, domain)
-        probs = learner.action_probabilities(state, record.observation, record.action_mask)  # type: ignore[arg-type]
+        probs = learner.action_probabilities(record.observation, {"action_mask": record.action_mask},
+                                             state)  # type: ignore[arg-type]
         count += greedy_allowed(probs, record.action_mask) != record.label
     return count
 

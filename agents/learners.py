@@ -11,23 +11,26 @@
   aggregated data set, repeated until the new labels are predicted (or a round limit).
 
 Both read the teacher's label of a step, not the executed action, so they also learn from DAgger
-steps where the learner acted (``beta < 1``).
+steps where the learner acted (``beta < 1``). Both follow the agent contract (:mod:`dialog_gym.agent`):
+``learner(obs, info, env)`` acts greedily among the allowed actions and
+``learner.action_probabilities(obs, info, env)`` ranks them, so the same object is the session's learner
+and the agent that is evaluated alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from agents.supervised import SupervisedPolicy
+from agents.supervised import FitOptions, SupervisedPolicy
+from dialog_gym.agent import action_mask, greedy_allowed
 from dialog_gym.domain import Domain
-from dialog_gym.envs.masks import greedy_allowed
 from dialog_gym.errors import DialogGymError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrainingData
-from dialog_gym.wrappers.correction import StepRecord
+from dialog_gym.wrappers.records import StepRecord
 
 
 class SupervisedLearner:
@@ -50,11 +53,16 @@ class SupervisedLearner:
     def trained(self) -> bool:
         return self.policy.model is not None
 
-    def action_probabilities(self, env: gym.Env, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
+    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
+        """The policy's probabilities for ``env``'s tracker (uniform until the first training)."""
         if not self.trained:
             return np.full(self.domain.num_actions, 1.0 / self.domain.num_actions)
         base = env.unwrapped
         return self.policy.predict_action_probabilities(base.tracker, base.domain)
+
+    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+        """The greedy allowed action (the learner alone, as evaluated)."""
+        return greedy_allowed(self.action_probabilities(observation, info, env), info["action_mask"])
 
     def examples(self, records: Sequence[StepRecord]) -> TrainingData:
         """The featurized state of each step, labelled with the teacher's action."""
@@ -68,18 +76,13 @@ class SupervisedLearner:
         if not aggregate:
             return
         if not self.trained:
-            self.policy.train_on_data(self.examples(aggregate), self.domain, epochs=self.first_epochs,
-                                      validation_split=0.0, learning_rate=self.learning_rate)
+            options = FitOptions(epochs=self.first_epochs, validation_split=0.0, learning_rate=self.learning_rate)
+            self.policy.fit(self.examples(aggregate), self.domain, options)
             return
         if new:
-            self.policy.continue_training_on_data(self.examples(new), self.domain, epochs=self.continue_epochs,
-                                                  max_epochs=self.max_epochs, learning_rate=self.learning_rate,
-                                                  old_sample=self.old_sample)
-
-    def predict(self, env: gym.Env) -> int:
-        """The greedy masked action in ``env`` (for tests and evaluation)."""
-        mask = env.unwrapped.action_masks()
-        return greedy_allowed(self.action_probabilities(env, None, mask), mask)  # type: ignore[arg-type]
+            self.policy.fit(self.examples(new), self.domain,
+                            FitOptions(epochs=self.continue_epochs, max_epochs=self.max_epochs,
+                                       learning_rate=self.learning_rate, old_sample=self.old_sample), online=True)
 
     def describe(self) -> dict[str, Any]:
         return {"learner": "supervised", "start": self.source, "max_history": self.policy.featurizer.max_history,
@@ -103,12 +106,16 @@ class SB3Learner:
         self.source = "untrained"
         self.rounds = 0
 
-    def action_probabilities(self, env: gym.Env, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
-        return self.agent.action_probabilities(observation, np.asarray(action_mask, bool))
+    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
+        """The model's distribution at ``observation``, masked by ``info["action_mask"]``."""
+        return self.agent.distribution(observation, action_mask(info))
+
+    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+        """The greedy allowed action (the learner alone, as evaluated)."""
+        return greedy_allowed(self.action_probabilities(observation, info, env), info["action_mask"])
 
     def _masked_argmax(self, obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        return np.array([greedy_allowed(self.agent.action_probabilities(o, m), m)
-                         for o, m in zip(obs, masks, strict=True)])
+        return np.array([greedy_allowed(self.agent.distribution(o, m), m) for o, m in zip(obs, masks, strict=True)])
 
     def learn(self, new: Sequence[StepRecord], aggregate: Sequence[StepRecord]) -> None:
         from agents.warm_start import Demonstrations, behaviour_clone

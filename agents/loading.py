@@ -9,13 +9,14 @@ import gymnasium as gym
 
 from agents.policy import POLICY_FILE, Policy, PolicyAgent
 from agents.rl import AGENT_FILE, SB3Agent, load_agent
+from dialog_gym.agent import Agent
 from dialog_gym.errors import DialogGymError
-from dialog_gym.rollout import ActFn, expert_act, random_act
+from dialog_gym.rollout import expert_act, random_act
 
 BUILTIN_AGENTS = ("rule", "random")
 
 
-def make_agent(spec: str, env: gym.Env, seed: int = 0) -> ActFn:
+def make_agent(spec: str, env: gym.Env, seed: int = 0) -> Agent:
     """An agent for ``env`` from ``spec``: a built-in name or the folder of a saved policy."""
     if spec == "rule":
         return expert_act(env)

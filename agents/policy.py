@@ -2,8 +2,14 @@
 
 A :class:`Policy` reads a :class:`~dialog_gym.tracker.DialogueStateTracker` and returns one probability
 per action of the domain. :class:`PolicyAgent` runs it in a dialog_gym environment (through
-``env.unwrapped.tracker``), as a callable ``act(obs, info, env)`` for :mod:`dialog_gym.rollout` and with
-a stable-baselines3-style ``predict`` so the same evaluation code runs every kind of agent.
+``env.unwrapped.tracker``) under the project's agent contract (:mod:`dialog_gym.agent`:
+``agent(observation, info, env)`` and ``action_probabilities(observation, info, env)``), and with a
+stable-baselines3-style ``predict``.
+
+The environment's action mask reaches a policy by one path: ``info["action_mask"]`` -> :class:`PolicyAgent`
+-> :meth:`Policy.predict_masked`. Its default calls Rasa's ``predict_action_probabilities(tracker, domain)``
+unchanged (Rasa policies need not know masks); mask-aware policies (the rule, random and ensemble
+policies) override ``predict_masked``.
 
 Saved policies are folders holding ``policy.json`` (the class, its parameters, the featurizer and the
 domain's fingerprint) and whatever files the class writes (JSON, or torch tensors loaded with
@@ -12,10 +18,8 @@ domain's fingerprint) and whatever files the class writes (JSON, or torch tensor
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,8 +27,8 @@ import gymnasium as gym
 import numpy as np
 
 from dialog_gym import __version__
+from dialog_gym.agent import action_mask, greedy_allowed
 from dialog_gym.domain import Domain
-from dialog_gym.envs.masks import greedy_allowed
 from dialog_gym.errors import PersistenceError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrackerFeaturizer, TrainingData
 from dialog_gym.tracker import DialogueStateTracker
@@ -32,8 +36,8 @@ from dialog_gym.utils import read_json, write_json
 
 POLICY_FILE = "policy.json"
 _REGISTRY: dict[str, type[Policy]] = {}
-# modules defining the built-in policies; imported on demand (the supervised one imports torch)
-_BUILTIN_MODULES = ("agents.rule", "agents.memoization", "agents.fallback", "agents.ensemble", "agents.supervised")
+# policy types whose module is imported only when needed (the supervised one imports torch): name -> importer
+_LOADERS: dict[str, Callable[[], object]] = {}
 
 
 class Policy:
@@ -71,6 +75,14 @@ class Policy:
 
     def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain) -> np.ndarray:
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ the environment's mask
+    def predict_masked(self, tracker: DialogueStateTracker, domain: Domain,
+                       action_mask: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities given the environment's action mask (``info["action_mask"]``, or None): the one
+        way a mask reaches a policy. The default ignores it (the caller restricts the probabilities to
+        the allowed actions); a policy that chooses differently when it knows the mask overrides this."""
+        return self.predict_action_probabilities(tracker, domain)
 
     # ------------------------------------------------------------------ persistence
     def config(self) -> dict[str, Any]:
@@ -126,20 +138,23 @@ class Policy:
         return f"{type(self).__name__}({self.config()})"
 
 
+def register_policy_loader(name: str, loader: Callable[[], object]) -> None:
+    """Make the policy type ``name`` known before its module is imported: ``loader()`` imports it (which
+    registers the class). The ``agents`` package registers its lazily imported policies this way; the
+    others register themselves when their module is imported (every subclass with a ``name``)."""
+    _LOADERS[name] = loader
+
+
 def policy_classes() -> dict[str, type[Policy]]:
     """Registered policy types by name (the built-in ones and any subclass defined so far)."""
-    _import_builtins()
+    for loader in _LOADERS.values():
+        loader()
     return dict(_REGISTRY)
 
 
-def _import_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-
-
 def _registered(name: str) -> type[Policy] | None:
-    if name not in _REGISTRY:
-        _import_builtins()
+    if name not in _REGISTRY and name in _LOADERS:
+        _LOADERS[name]()
     return _REGISTRY.get(name)
 
 
@@ -152,13 +167,13 @@ def _read_meta(folder: Path) -> dict[str, Any]:
 
 
 class PolicyAgent:
-    """Runs a :class:`Policy` in a dialog_gym environment.
+    """Runs a :class:`Policy` in a dialog_gym environment under the agent contract of :mod:`dialog_gym.agent`.
 
-    ``agent(obs, info, env)`` returns an action (the :mod:`dialog_gym.rollout` protocol); ``predict``
-    mimics stable-baselines3 for an environment bound at construction. With ``respect_mask`` the
-    policy's probabilities are restricted to the actions ``info["action_mask"]`` allows; if the policy
-    gives none of them any probability, the first allowed action is taken. A policy whose
-    ``predict_action_probabilities`` accepts ``action_mask`` receives the mask itself.
+    ``agent(obs, info, env)`` returns an action; ``action_probabilities(obs, info, env)`` the policy's
+    probabilities (from :meth:`Policy.predict_masked`, given ``info["action_mask"]`` when
+    ``respect_mask``); ``predict`` mimics stable-baselines3 for an environment bound at construction.
+    With ``respect_mask`` the probabilities are restricted to the actions the mask allows; if the policy
+    gives none of them any probability, the first allowed action is taken.
     """
 
     def __init__(self, policy: Policy, env: gym.Env | None = None, respect_mask: bool = True,
@@ -167,28 +182,24 @@ class PolicyAgent:
         self.env = env
         self.respect_mask = respect_mask
         self.rng = np.random.default_rng(seed)
-        params = inspect.signature(policy.predict_action_probabilities).parameters
-        self._passes_mask = "action_mask" in params
         self.last_probabilities: np.ndarray | None = None
 
-    def action_probabilities(self, env: gym.Env, mask: np.ndarray | None = None) -> np.ndarray:
+    def action_probabilities(self, obs: Any, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
+        """The policy's probabilities in ``env``'s current state (one per action of the domain)."""
         base = env.unwrapped
-        if self._passes_mask:
-            probs = self.policy.predict_action_probabilities(base.tracker, base.domain, action_mask=mask)
-        else:
-            probs = self.policy.predict_action_probabilities(base.tracker, base.domain)
-        probs = np.asarray(probs, dtype=np.float64)
+        mask = action_mask(info) if self.respect_mask else None
+        probs = np.asarray(self.policy.predict_masked(base.tracker, base.domain, mask), dtype=np.float64)
         if probs.shape != (base.domain.num_actions,):
             raise ValueError(f"{type(self.policy).__name__} returned {probs.shape} probabilities for "
                              f"{base.domain.num_actions} actions")
         self.last_probabilities = probs
         return probs
 
-    def act(self, obs: Any, info: dict, env: gym.Env, deterministic: bool = True) -> int:
-        mask = info.get("action_mask") if self.respect_mask else None
-        probs = self.action_probabilities(env, mask)
+    def act(self, obs: Any, info: Mapping[str, Any], env: gym.Env, deterministic: bool = True) -> int:
+        mask = action_mask(info) if self.respect_mask else None
+        probs = self.action_probabilities(obs, info, env)
         if mask is not None:
-            probs = probs * (np.asarray(mask) > 0)
+            probs = probs * (mask > 0)
             if deterministic or probs.sum() <= 0:
                 return greedy_allowed(probs, mask)
         if not deterministic and probs.sum() > 0:

@@ -10,6 +10,7 @@ used). Writes are atomic.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import torch
 import dialog_gym  # noqa: F401  (registers the environments)
 from agents.hyperparams import META_KEYS, algorithm_class
 from dialog_gym import __version__
+from dialog_gym.agent import action_mask
 from dialog_gym.errors import PersistenceError
 from dialog_gym.utils import atomic_write, read_json, write_json
 
@@ -94,7 +96,8 @@ def load_agent(folder: str | os.PathLike, env: Any = None, load_optimizer: bool 
 
 
 class SB3Agent:
-    """A stable-baselines3 model as an agent: ``agent(obs, info, env) -> action``; maskable models get
+    """A stable-baselines3 model under the agent contract of :mod:`dialog_gym.agent`: ``agent(obs, info,
+    env) -> action`` and ``action_probabilities(obs, info, env)``; maskable models get
     ``info["action_mask"]``. ``predict`` passes through to the model."""
 
     def __init__(self, model: Any, masked: bool | None = None, deterministic: bool = True) -> None:
@@ -106,7 +109,7 @@ class SB3Agent:
         self.masked = masked
         self.deterministic = deterministic
 
-    def __call__(self, obs: np.ndarray, info: dict, env: gym.Env) -> int:
+    def __call__(self, obs: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
         if self.masked:
             mask = np.asarray(info["action_mask"], dtype=bool)
             action, _ = self.model.predict(obs, deterministic=self.deterministic, action_masks=mask)
@@ -120,8 +123,14 @@ class SB3Agent:
             return self.model.predict(observation, state, episode_start, deterministic, action_masks=action_masks)
         return self.model.predict(observation, state, episode_start, deterministic)
 
-    def action_probabilities(self, obs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-        """The policy's action distribution at ``obs`` (masked for maskable models)."""
+    def action_probabilities(self, obs: np.ndarray, info: Mapping[str, Any], env: gym.Env | None = None
+                             ) -> np.ndarray:
+        """The policy's action distribution at ``obs`` (masked by ``info["action_mask"]`` for maskable
+        models)."""
+        return self.distribution(obs, action_mask(info))
+
+    def distribution(self, obs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """The policy's action distribution at a (recorded) observation, masked for maskable models."""
         policy = self.model.policy
         obs_t, _ = policy.obs_to_tensor(obs)
         with torch.no_grad():

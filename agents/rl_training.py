@@ -25,10 +25,8 @@ from agents.hyperparams import ALGORITHMS, load_hyperparams, load_warm_start
 from agents.rl import AGENT_FILE, SB3Agent, build_model, load_agent, make_vec_env, read_agent_meta, save_agent
 from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
 from dialog_gym.errors import ConfigError, DialogGymError
+from dialog_gym.seeds import benchmark_eval_seed, demonstration_seed
 from dialog_gym.utils import write_json
-
-#: evaluation episodes use seeds far from the training environments' (see agents/evaluation_sim.py)
-EVAL_SEED_OFFSET = 1000
 
 
 @dataclass
@@ -145,7 +143,7 @@ def train(spec: TrainSpec) -> TrainResult:
     meta_base = {"algo": spec.algo, "env_id": spec.env_id, "env_kwargs": spec.env_kwargs, "seed": spec.seed,
                  "hyperparams": hp, "warm_start": spec.warm_start, "warm_start_mode": spec.warm_start_mode
                  if spec.warm_start else None}
-    eval_seed = EVAL_SEED_OFFSET + spec.seed
+    eval_seed = benchmark_eval_seed(spec.seed)  # far from the training environments' seeds
 
     def evaluate() -> dict[str, Any]:
         summary = evaluate_agent(lambda e: SB3Agent(model), spec.env_id, spec.eval_episodes, seeds=[eval_seed],
@@ -174,8 +172,8 @@ def train(spec: TrainSpec) -> TrainResult:
         source = spec.warm_start
         gamma = float(hp.get("gamma", 0.99))
         if source == "rule":
-            demos = expert_demonstrations(spec.env_id, int(recipe["demonstrations"]), seed=500_000 + spec.seed,
-                                          gamma=gamma, env_kwargs=spec.env_kwargs)
+            demos = expert_demonstrations(spec.env_id, int(recipe["demonstrations"]),
+                                          seed=demonstration_seed(spec.seed), gamma=gamma, env_kwargs=spec.env_kwargs)
         elif source.startswith("stories:"):
             demos = story_demonstrations(source.split(":", 1)[1], spec.env_id, gamma=gamma,
                                          env_kwargs=spec.env_kwargs)

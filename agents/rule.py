@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from agents.policy import Policy
+from dialog_gym.agent import sample_allowed
 from dialog_gym.domain import Domain
 from dialog_gym.experts import RestaurantExpert
 from dialog_gym.roles import ActionRoles
@@ -39,8 +40,12 @@ class RulePolicy(Policy):
     def train(self, trackers: Any, domain: Domain, **kwargs: Any) -> None:
         """Nothing to learn."""
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     action_mask: np.ndarray | None = None) -> np.ndarray:
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain) -> np.ndarray:
+        return self.predict_masked(tracker, domain)
+
+    def predict_masked(self, tracker: DialogueStateTracker, domain: Domain,
+                       action_mask: np.ndarray | None = None) -> np.ndarray:
+        """Full confidence in the expert's first preference the mask allows."""
         return one_hot(self._expert(domain).next_action(tracker, action_mask), domain.num_actions)
 
     def config(self) -> dict[str, Any]:
@@ -60,12 +65,16 @@ class RandomPolicy(Policy):
     def train(self, trackers: Any, domain: Domain, **kwargs: Any) -> None:
         """Nothing to learn."""
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     action_mask: np.ndarray | None = None) -> np.ndarray:
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain) -> np.ndarray:
+        return self.predict_masked(tracker, domain)
+
+    def predict_masked(self, tracker: DialogueStateTracker, domain: Domain,
+                       action_mask: np.ndarray | None = None) -> np.ndarray:
+        """Uniform over the allowed actions, one of them (drawn uniformly) a little more likely."""
         allowed = np.ones(domain.num_actions) if action_mask is None else (np.asarray(action_mask) > 0) * 1.0
         # a random tie-break: one allowed action gets a little more, so argmax picks it uniformly
         probs = allowed / allowed.sum()
-        choice = self.rng.choice(np.flatnonzero(allowed))
+        choice = sample_allowed(self.rng, allowed)
         probs = probs * 0.5
         probs[choice] += 0.5
         return probs

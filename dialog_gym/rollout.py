@@ -1,29 +1,28 @@
 """Running an agent in an environment for N dialogues, and turning the dialogues into stories.
 
-An agent here is any callable ``act(obs, info, env) -> action``; ``agents`` adapts its policies and
-stable-baselines3 models to it. Episode ``i`` of a run with seed ``s`` is reset with seed ``s + i``, so
-runs are reproducible and any episode can be replayed alone.
+An agent is anything that follows :class:`dialog_gym.agent.Agent` (``agent(observation, info, env) ->
+action``); ``agents`` adapts its policies and stable-baselines3 models to it. Episode ``i`` of a run with
+seed ``s`` is reset with seed ``s + i``, so runs are reproducible and any episode can be replayed alone.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from dialog_gym.agent import Agent, action_mask, sample_allowed
 from dialog_gym.events import Event
 from dialog_gym.experts import RestaurantExpert
 from dialog_gym.metrics import EpisodeResult
 from dialog_gym.stories import write_stories
 
-ActFn = Callable[[np.ndarray, dict, gym.Env], int]
 DEFAULT_ENV_ID = "dialog_gym/Restaurant-v0"
 
 
-def run_episode(env: gym.Env, act: ActFn, seed: int | None = None) -> tuple[EpisodeResult, list[Event]]:
+def run_episode(env: gym.Env, act: Agent, seed: int | None = None) -> tuple[EpisodeResult, list[Event]]:
     """One dialogue; returns its result and the tracker's events."""
     obs, info = env.reset(seed=seed)
     total, invalid = 0.0, 0
@@ -40,7 +39,7 @@ def run_episode(env: gym.Env, act: ActFn, seed: int | None = None) -> tuple[Epis
     return result, list(env.unwrapped.tracker.events)
 
 
-def run_episodes(env: gym.Env, act: ActFn, episodes: int, seed: int = 0,
+def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
                  keep_events: bool = False) -> tuple[list[EpisodeResult], list[list[Event]]]:
     """``episodes`` dialogues with seeds ``seed, seed + 1, ...``; events kept only if asked."""
     results, dialogues = [], []
@@ -52,28 +51,27 @@ def run_episodes(env: gym.Env, act: ActFn, episodes: int, seed: int = 0,
     return results, dialogues
 
 
-def expert_act(env: gym.Env) -> ActFn:
+def expert_act(env: gym.Env) -> Agent:
     """The rule expert as an agent for ``env``."""
     expert = RestaurantExpert.for_env(env)
-    return lambda obs, info, e: expert.next_action(e.unwrapped.tracker, info.get("action_mask"))
+    return lambda obs, info, e: expert.next_action(e.unwrapped.tracker, action_mask(info))
 
 
-def random_act(rng: np.random.Generator | int = 0, respect_mask: bool = True) -> ActFn:
+def random_act(rng: np.random.Generator | int = 0, respect_mask: bool = True) -> Agent:
     """A uniformly random agent; with ``respect_mask`` it picks among the mask's allowed actions."""
     gen = np.random.default_rng(rng)
 
     def act(obs: np.ndarray, info: dict, env: gym.Env) -> int:
-        mask = info.get("action_mask")
+        mask = action_mask(info)
         if respect_mask and mask is not None:
-            allowed = np.flatnonzero(mask)
-            return int(allowed[gen.integers(len(allowed))])
+            return sample_allowed(gen, mask)
         return int(gen.integers(env.action_space.n))
 
     return act
 
 
 def simulate_stories(episodes: int, seed: int = 0, path: str | os.PathLike | None = None,
-                     env_id: str = DEFAULT_ENV_ID, act: ActFn | None = None,
+                     env_id: str = DEFAULT_ENV_ID, act: Agent | None = None,
                      **env_kwargs: Any) -> list[tuple[str, list[Event]]]:
     """Roll the expert (or ``act``) out for ``episodes`` dialogues and return them as stories;
     with ``path``, also write them as Rasa markdown (the format of the bAbI stories)."""

@@ -38,7 +38,7 @@ def test_simple_policy_runs_in_the_environment():
     assert all(dialogues)
     # the opening greeting gets action 3, as the policy says; the agent takes it if the mask allows it
     obs, info = env.reset(seed=1)
-    assert np.array_equal(agent.action_probabilities(env), np.eye(env.action_space.n)[3])
+    assert np.array_equal(agent.action_probabilities(obs, info, env), np.eye(env.action_space.n)[3])
     expected = 3 if info["action_mask"][3] else int(np.flatnonzero(info["action_mask"])[0])
     assert agent(obs, info, env) == expected
     # and the SB3-style predict works too

@@ -164,3 +164,26 @@ def test_full_dialogue_continue_training_pads_to_the_longer_dialogue(domain):
     assert policy.data.X.shape[0] == 2 and policy.data.X.shape[1] > steps
     assert (policy.data.y[0, steps:] == -1).all()  # the short dialogue's new steps are padding
     assert policy.predict_action_probabilities(longer[0], domain).shape == (domain.num_actions,)
+
+
+def test_fit_options_take_the_known_keyword_arguments_only():
+    from agents.supervised import FitOptions
+
+    options = FitOptions.from_kwargs({"epochs": 3, "learning_rate": 0.5, "augmentation_factor": 20})
+    assert options == FitOptions(epochs=3, learning_rate=0.5)
+
+
+def test_train_and_continue_training_are_fit_on_the_featurized_trackers(expert):
+    """Rasa's two entry points are the one ``fit``: same data and options give the same weights."""
+    from agents.supervised import FitOptions
+
+    trackers, domain = expert
+    a, b = (SupervisedPolicy(max_history=3, epochs=3, seed=4) for _ in range(2))
+    a.train(trackers[:4], domain, epochs=2, validation_split=0.0)
+    b.fit(b.featurize_for_training(trackers[:4], domain), domain, FitOptions(epochs=2, validation_split=0.0))
+    a.continue_training(trackers[4:5], domain, epochs=2, until_learned=False)
+    b.fit(b.featurize_for_training(trackers[4:5], domain), domain, FitOptions(epochs=2, until_learned=False),
+          online=True)
+    assert len(a.history) == len(b.history) == 2 and len(a.data) == len(b.data) > 0
+    for (name, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name

@@ -38,6 +38,7 @@ def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | 
     import numpy as np
 
     import dialog_gym  # noqa: F401  (registers the environments)
+    from dialog_gym.agent import sample_allowed
 
     env = gym.make(env_id, **(env_kwargs or {}))
     rng = np.random.default_rng(seed)
@@ -48,8 +49,7 @@ def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | 
         if "action_mask" not in info:  # a reference without masks: uniform over its action space
             _, _, terminated, truncated, info = env.step(env.action_space.sample())
         else:
-            allowed = np.flatnonzero(info["action_mask"])
-            _, _, terminated, truncated, info = env.step(int(allowed[rng.integers(len(allowed))]))
+            _, _, terminated, truncated, info = env.step(sample_allowed(rng, info["action_mask"]))
         if terminated or truncated:
             _, info = env.reset()
     elapsed = time.perf_counter() - start

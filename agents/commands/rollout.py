@@ -70,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from agents.commands.common import UsageError
-    from agents.evaluation_sim import episode_seed, evaluate_agent
+    from agents.evaluation_sim import evaluate_agent
     from agents.loading import BUILTIN_AGENTS, make_agent
     from dialog_gym.rollout import run_episodes
+    from dialog_gym.seeds import episode_seed
     from dialog_gym.stories import write_stories
 
     if args.policy not in BUILTIN_AGENTS and not Path(args.policy).exists():

@@ -65,14 +65,6 @@ class DialogueProgress:
     nothing_found: bool = False      # the bot's latest act was a search that found nothing
 
 
-def greedy_allowed(probabilities: np.ndarray, mask: np.ndarray) -> int:
-    """The most probable action the mask allows; the first allowed one if the policy gives none of them
-    any probability (e.g. memoization on an unseen state)."""
-    allowed = np.asarray(mask) > 0
-    probs = np.asarray(probabilities, dtype=np.float64) * allowed
-    return int(np.argmax(probs)) if probs.sum() > 0 else int(np.flatnonzero(allowed)[0])
-
-
 class ActionMasker:
     """Computes the int8 mask of sensible actions from a :class:`DialogueProgress` and the slots."""
 

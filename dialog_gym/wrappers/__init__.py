@@ -7,6 +7,7 @@
 * :mod:`~dialog_gym.wrappers.terminal`: :class:`TerminalTeacher`, the human at a terminal.
 """
 
+from dialog_gym.seeds import dialogue_seed
 from dialog_gym.wrappers.correction import (
     CorrectionSession,
     DialogueOutcome,
@@ -15,7 +16,6 @@ from dialog_gym.wrappers.correction import (
     Learner,
     SessionSummary,
     StepRecord,
-    dialogue_seed,
 )
 from dialog_gym.wrappers.correction_log import CorrectionLog, SessionLog, read_log
 from dialog_gym.wrappers.scripted import ScriptedTeacher

@@ -30,72 +30,31 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
+from dialog_gym.agent import Ranker
 from dialog_gym.errors import DialogGymError, PersistenceError
 from dialog_gym.events import Event
+from dialog_gym.seeds import dialogue_seed
 from dialog_gym.stories import write_stories
-from dialog_gym.tracker import DialogueStateTracker
 from dialog_gym.wrappers.correction_log import LOG_FORMAT, CorrectionLog, read_log
+from dialog_gym.wrappers.records import DialogueOutcome, StepRecord
 from dialog_gym.wrappers.snapshot import EnvSnapshot, current_observation, restore_snapshot, take_snapshot
 from dialog_gym.wrappers.teaching import Command, StepView, Teacher
 
-#: reset seed of dialogue ``d`` in a session with seed ``s``: far from the evaluation seeds
-#: (``agents.evaluation_sim`` resets episode ``i`` of seed ``s`` with ``s * 100_000 + i``)
-TRAINING_SEED_BASE = 1_000_000_000
-
-
-def dialogue_seed(seed: int, dialogue: int) -> int:
-    """The reset seed of a session's ``dialogue``-th dialogue."""
-    return TRAINING_SEED_BASE + seed * 100_000 + dialogue
-
 
 @runtime_checkable
-class Learner(Protocol):
+class Learner(Ranker, Protocol):
     """What the wrapper needs from a learner (any ``agents`` policy through an adapter).
 
-    ``action_probabilities`` returns one probability per action of the domain for the environment's
-    current state (the wrapper masks and renormalises them). ``learn`` is called with the steps
-    recorded since the last retraining (``new``) and all steps of the session (``aggregate``, DAgger's
-    data set); each step's ``label`` is the teacher's action for its state.
+    ``action_probabilities(observation, info, env)`` is the agent contract's ranking
+    (:class:`dialog_gym.agent.Ranker`): one probability per action of the domain for the environment's
+    current state, given the observation and info of the last reset or step (the wrapper masks and
+    renormalises them). ``learn`` is called with the steps recorded since the last retraining (``new``)
+    and all steps of the session (``aggregate``, DAgger's data set); each step's ``label`` is the
+    teacher's action for its state.
     """
-
-    def action_probabilities(self, env: gym.Env, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
-        ...
 
     def learn(self, new: Sequence[StepRecord], aggregate: Sequence[StepRecord]) -> None:
         ...
-
-
-@dataclass
-class StepRecord:
-    """One confirmed step: the state it was taken in and what the learner and the teacher did."""
-
-    dialogue: int
-    step: int
-    observation: np.ndarray  #: the observation before the step
-    tracker: DialogueStateTracker  #: the tracker before the step (a copy)
-    action_mask: np.ndarray  #: int8 mask before the step
-    proposal: int  #: the learner's proposed action
-    label: int  #: the teacher's action (what the learner should have proposed)
-    action: int  #: the executed action (the label, or the proposal when the learner acted)
-    corrected: bool  #: the teacher's action differs from the proposal
-    learner_acted: bool  #: DAgger: the learner's proposal was executed (probability 1 - beta)
-    reward: float
-    events: list[Event]  #: events the step added to the tracker
-    terminated: bool = False
-    truncated: bool = False
-    probabilities: np.ndarray | None = None  #: the learner's masked distribution (None when replayed)
-    next_observation: np.ndarray | None = None  #: the observation after the step
-
-
-@dataclass
-class DialogueOutcome:
-    """How a dialogue of the session ended."""
-
-    dialogue: int
-    success: bool
-    reason: str  #: "ended", "truncated" or "reset"
-    steps: int
-    corrections: int
 
 
 def _noop(message: str) -> None:
@@ -137,6 +96,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         self._pending: list[StepRecord] = []  # confirmed since the last retraining
         self._pending_corrections = 0
         self._snapshots: list[EnvSnapshot] = []
+        self._infos: list[dict[str, Any]] = []  # the info of the reset and of each step of the dialogue
         self._active = False  # a dialogue is under way
         self._replaying = False
         self._user_confidence = 1.0
@@ -151,6 +111,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         obs, info = self.env.reset(seed=seed, options=options)
         self._dialogue_records = []
         self._snapshots = []
+        self._infos = [info]
         self._active = True
         self._user_confidence = float(info.get("nlu_confidence", 1.0))
         self._write({"type": "dialogue", "dialogue": self.dialogue, "seed": seed,
@@ -200,6 +161,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
             self._notify("nothing to undo")
             return False
         restore_snapshot(self.env, self._snapshots.pop())
+        self._infos.pop()
         record = self._dialogue_records.pop()
         if self.records and self.records[-1] is record:
             self.records.pop()
@@ -253,7 +215,8 @@ class HumanCorrectionWrapper(gym.Wrapper):
         if self.learner is None:
             raw = np.ones(n)
         else:
-            raw = np.asarray(self.learner.action_probabilities(self.env, current_observation(self.env), mask.copy()),
+            info = {**self._infos[-1], "action_mask": mask.copy()}
+            raw = np.asarray(self.learner.action_probabilities(current_observation(self.env), info, self.env),
                              dtype=np.float64)
             if raw.shape != (n,):
                 raise DialogGymError(f"the learner returned {raw.shape} probabilities for {n} actions")
@@ -298,6 +261,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
                             float(reward), events, bool(terminated), bool(truncated), probabilities,
                             np.asarray(obs).copy())
         self._snapshots.append(snapshot)
+        self._infos.append(info)
         self._dialogue_records.append(record)
         self.records.append(record)
         self._pending.append(record)
@@ -323,6 +287,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         self.outcomes.append(outcome)
         self._active = False
         self._snapshots = []
+        self._infos = []
         self._write({"type": "end", "dialogue": self.dialogue, "success": outcome.success, "reason": reason,
                      "steps": outcome.steps, "corrections": outcome.corrections})
         if reason == "reset":
@@ -573,4 +538,4 @@ def _jsonable(value: Any) -> Any:
 
 
 __all__ = ["CorrectionSession", "DialogueOutcome", "HumanCorrectionWrapper", "ImitationWrapper", "Learner",
-           "SessionSummary", "StepRecord", "dialogue_seed"]
+           "SessionSummary", "StepRecord"]

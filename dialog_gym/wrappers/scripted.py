@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from dialog_gym.agent import sample_allowed
 from dialog_gym.experts import RestaurantExpert
 from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
 
@@ -33,8 +34,7 @@ class ScriptedTeacher(Teacher):
         """The action this teacher wants in the view's state."""
         action = self.expert.next_action(view.tracker, view.action_mask)
         if self.error_rate > 0 and self.rng.random() < self.error_rate:
-            allowed = np.flatnonzero(view.action_mask)
-            action = int(allowed[self.rng.integers(len(allowed))])
+            action = sample_allowed(self.rng, view.action_mask)
             self.errors += 1
         return int(action)
 
