@@ -249,7 +249,9 @@ class DialogueEnv(gym.Env):
         if terminated or truncated:
             self._terminal = True
             reward += rcfg.success if self.user.success else rcfg.failure
-        self._mask = self._compute_mask()
+        values = self.tracker.slot_values
+        matches = values.get(self._matches_slot)
+        self._mask = self.masker(self.progress, values, len(matches) if matches else 0)  # as _compute_mask()
         if self.render_mode == "human":
             self.render()
         return self._obs(), float(reward), terminated, truncated, self._info(invalid)
@@ -376,16 +378,17 @@ class DialogueEnv(gym.Env):
         return self._obs_buffer.copy()
 
     def _info(self, invalid: bool) -> dict[str, Any]:
+        user = self.user
         return {
-            "success": self.user.success,
-            "turn": self.user.turns,
+            "success": user.success,
+            "turn": user.turns,
             "steps": self.steps,
-            "goal": dict(self.user.goal),
+            "goal": dict(user.goal),
             "action_mask": self._mask.copy(),
             "invalid_action": invalid,
             "nlu_confidence": self.confidence,
             "corrupted": self.corrupted,
-            "user_gave_up": self.user.gave_up,
+            "user_gave_up": user.gave_up,
             "bot_actions": self.bot_actions,
         }
 
@@ -433,9 +436,11 @@ class DialogueEnv(gym.Env):
                 f"set_state(): the state comes from an environment configured differently (config "
                 f"fingerprint {state.config_fingerprint}, this environment's {self.config_fingerprint}, "
                 f"config {self.config.source}); make both with the same id and options")
-        generator = getattr(np.random, state.rng_state["bit_generator"])()
-        generator.state = copy.deepcopy(state.rng_state)
-        self._np_random = np.random.Generator(generator)
+        bit_generator = self.np_random.bit_generator
+        if type(bit_generator).__name__ != state.rng_state["bit_generator"]:
+            bit_generator = getattr(np.random, state.rng_state["bit_generator"])()
+            self._np_random = np.random.Generator(bit_generator)
+        bit_generator.state = copy.deepcopy(state.rng_state)
         self._np_random_seed = state.rng_seed
         self.tracker = state.tracker.deep_copy()
         self.progress = copy.copy(state.progress)
