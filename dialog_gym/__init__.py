@@ -1,7 +1,9 @@
 """dialog_gym: task-oriented dialogue management as Gymnasium environments.
 
-``import dialog_gym`` registers the environments (``dialog_gym/Restaurant-v0`` and the PyDial-style
-suite ``dialog_gym/Restaurant-Env1-v0`` ... ``Env6``)::
+``import dialog_gym`` registers the environments that the shipped task configs declare
+(``configs/envs/*.yml``: ``dialog_gym/Restaurant-v0``, the PyDial-style settings
+``dialog_gym/Restaurant-Env1-v0`` ... ``Env6``, ``dialog_gym/Hotel-v0`` ...) and the generic
+``dialog_gym/Dialogue-v0`` that runs any task config (``config=PATH``)::
 
     import gymnasium as gym
     import dialog_gym
@@ -10,7 +12,7 @@ suite ``dialog_gym/Restaurant-Env1-v0`` ... ``Env6``)::
 
 from dialog_gym import utils
 from dialog_gym.domain import ACTION_LISTEN_NAME, ACTION_RESTART_NAME, Domain
-from dialog_gym.envs import SUITES, DialogueEnv, env_ids, register_envs
+from dialog_gym.envs import DEFAULT_ENV_ID, SUITES, DialogueEnv, env_ids, register_envs, register_task, resolve_env
 from dialog_gym.errors import (
     ConfigError,
     DialogGymError,
@@ -44,6 +46,7 @@ register_envs()
 __all__ = [
     "ACTION_LISTEN_NAME",
     "ACTION_RESTART_NAME",
+    "DEFAULT_ENV_ID",
     "SUITES",
     "ActionExecuted",
     "ActionReverted",
@@ -69,5 +72,7 @@ __all__ = [
     "__version__",
     "env_ids",
     "register_envs",
+    "register_task",
+    "resolve_env",
     "utils",
 ]

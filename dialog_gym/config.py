@@ -1,32 +1,51 @@
-"""The environment configuration: one YAML file (``configs/envs/restaurant.yml``) plus overrides.
+"""The environment configuration: one YAML file, the whole definition of a task, plus overrides.
 
-:func:`load_env_config` reads it, applies ``gym.make`` keyword overrides, loads the domain, user
-profile and restaurant table it names, binds action roles, and checks the reward arithmetic, so that a
-bad setting fails at ``gym.make`` with the file and key, not in the middle of training.
+:func:`load_env_config` reads it (``configs/envs/<name>.yml`` or a path), applies ``gym.make`` keyword
+overrides, loads the domain, user profile, roles preset and table it names, binds action roles and
+result slots, and checks the reward arithmetic, so that a bad setting fails at ``gym.make`` with the file
+(or the keyword argument) and key, not in the middle of training. :func:`read_registrations` reads the
+file's ``register:`` block, from which :mod:`dialog_gym.envs` registers the task's ids on import.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dialog_gym.domain import Domain
-from dialog_gym.errors import ConfigError
+from dialog_gym.errors import ConfigError, DialogGymError
 from dialog_gym.knowledge_base import KnowledgeBase
-from dialog_gym.resources import configs_dir, resolve_named
-from dialog_gym.roles import ActionRoles
+from dialog_gym.resources import DEFAULT_TASK, configs_dir, resolve_named
+from dialog_gym.roles import RESULT_SLOTS, ActionRoles, RolePreset
 from dialog_gym.users.nlu_noise import NoiseConfig
 from dialog_gym.users.profile import UserProfile
 from dialog_gym.utils import check_keys, read_yaml
 
-_KEYS = {"domain", "user", "knowledge_base", "result_slots", "actions", "intents", "noise", "reward",
-         "max_steps", "max_history", "masks"}
+#: keys a ``gym.make`` keyword argument may override
+OVERRIDE_KEYS = frozenset({"domain", "user", "roles", "knowledge_base", "result_slots", "actions", "intents",
+                           "noise", "reward", "max_steps", "max_history", "masks"})
+_KEYS = OVERRIDE_KEYS | {"register"}
 _REWARD_KEYS = {"success", "failure", "bot_action", "listen", "invalid_action"}
-#: a successful restaurant dialogue needs at least this many listens (howcanhelp, suggest, reservation
-#: and one more answer); used to check that any success outscores any failure
-MIN_LISTENS_PER_SUCCESS = 4
+_REGISTER_KEYS = {"namespace", "max_episode_steps", "reward_threshold", "ids"}
+_ID_KEYS = {"description", "suites", "reward_threshold"}
+#: the step limit of a config that sets neither ``max_steps`` nor ``register.max_episode_steps``
+DEFAULT_MAX_STEPS = 60
+
+
+def min_listens_per_success(profile: UserProfile) -> int:
+    """The fewest user turns (bot ``listen`` actions) any successful dialogue needs.
+
+    The user affirms a suggestion (1) and answers the reservation check (1); before that it informs every
+    goal slot, starting with the answer to ``ask_howcanhelp`` or a slot question (1), which names at most
+    ``max(first_inform_size)`` slots, so one more inform is needed when that is fewer than all of them.
+    """
+    largest_first = max(profile.first_inform_size.values)
+    return 3 + (1 if largest_first < len(profile.goal_slots) else 0)
 
 
 @dataclass(frozen=True)
@@ -41,19 +60,22 @@ class RewardConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> RewardConfig:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}: reward: expected a mapping")
         check_keys(data, _REWARD_KEYS, f"{where}: reward")
         try:
             return cls(**{k: float(v) for k, v in data.items()})
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: reward: values must be numbers") from None
 
-    def check(self, max_steps: int, where: str) -> None:
-        """Every success must outscore every failure, and costs must be costs (<= 0)."""
+    def check(self, max_steps: int, where: str, min_listens: int = 4) -> None:
+        """Every success must outscore every failure (a success needs at least ``min_listens`` listens),
+        and costs must be costs (<= 0)."""
         for key in ("bot_action", "listen", "invalid_action"):
             if getattr(self, key) > 0:
                 raise ConfigError(f"{where}: reward.{key} must be <= 0 (a cost), got {getattr(self, key)}")
         worst_cost = min(self.bot_action, self.invalid_action)
-        worst_success = self.success + (max_steps - MIN_LISTENS_PER_SUCCESS) * worst_cost
+        worst_success = self.success + (max_steps - min_listens) * worst_cost
         best_failure = self.failure + max(self.bot_action, self.listen, self.invalid_action)
         if not worst_success > best_failure:
             raise ConfigError(
@@ -71,7 +93,7 @@ class EnvConfig:
     noise: NoiseConfig
     reward: RewardConfig
     matches_slot: str
-    suggestion_slot: str
+    suggestion_slot: str | None  # None: the domain has no slot for it (the env does not write one)
     max_steps: int
     max_history: int
     masks: bool
@@ -79,23 +101,53 @@ class EnvConfig:
     raw: dict = field(default_factory=dict, compare=False)
 
 
-def load_env_config(config: str | os.PathLike = "restaurant", **overrides: Any) -> EnvConfig:
-    """Load an environment config (a shipped name or a path) with ``gym.make``-style overrides.
+@dataclass(frozen=True)
+class Registration:
+    """One environment id declared in a config's ``register:`` block."""
 
-    Overrides: any top-level key; ``noise`` may be a number (the error rate) or a mapping; ``reward``
-    and ``actions`` mappings are merged into the file's; ``domain``/``user`` take names or paths.
-    """
+    env_id: str
+    kwargs: Mapping[str, Any]
+    description: str = ""
+    suites: tuple[str, ...] = ()
+    reward_threshold: float | None = None
+
+
+def _read_config_file(config: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
     path = resolve_named("envs", str(config))
     data = read_yaml(path)
-    where = str(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: an environment config must be a mapping")
-    check_keys(data, _KEYS, where)
-    check_keys(overrides, _KEYS, "gym.make keyword arguments")
-    merged = dict(data)
-    for key, value in overrides.items():
-        if value is None:
-            continue
+        raise ConfigError(f"{path}: an environment config must be a mapping")
+    check_keys(data, _KEYS, str(path))
+    return path, data
+
+
+def _beside(value: Any, base: Path) -> Any:
+    """A relative file path written in a config means a file beside the config, when there is one."""
+    if isinstance(value, str | os.PathLike):
+        candidate = Path(value)
+        if (candidate.suffix in (".yml", ".yaml") or candidate.parent != Path(".")) and not candidate.is_absolute():
+            beside = base / candidate
+            if beside.exists():
+                return str(beside)
+    return value
+
+
+def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) -> EnvConfig:
+    """Load an environment config (a shipped name or a path) with ``gym.make``-style overrides.
+
+    Overrides: any top-level key but ``register``; ``noise`` may be a number (the error rate) or a mapping;
+    ``reward``, ``actions``, ``intents``, ``noise`` and ``result_slots`` mappings are merged into the file's;
+    ``domain``/``user``/``roles`` take names or paths. An error in an override names the keyword argument.
+    """
+    path, data = _read_config_file(config)
+    where = str(path)
+    unknown = sorted(set(overrides) - OVERRIDE_KEYS)
+    if unknown:
+        raise ConfigError(f"gym.make: unknown keyword argument(s) {', '.join(unknown)}; expected config, "
+                          f"render_mode or one of {', '.join(sorted(OVERRIDE_KEYS))}")
+    merged = {k: _beside(v, path.parent) if k in ("domain", "user", "roles") else v for k, v in data.items()}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    for key, value in given.items():
         if key == "noise" and not isinstance(value, Mapping):
             merged["noise"] = {**(data.get("noise") or {}), "error_rate": value}
         elif key in ("reward", "actions", "intents", "noise", "result_slots") and isinstance(value, Mapping):
@@ -103,15 +155,28 @@ def load_env_config(config: str | os.PathLike = "restaurant", **overrides: Any) 
         else:
             merged[key] = value
 
-    domain = merged.get("domain", "restaurant")
-    domain = domain if isinstance(domain, Domain) else Domain.load(str(domain))
-    profile = merged.get("user", "standard")
-    profile = profile if isinstance(profile, UserProfile) else UserProfile.load(str(profile))
+    def src(key: str) -> str:
+        """Who to blame for the value of ``key``: the keyword argument, or the file."""
+        return f"gym.make keyword argument {key}={given[key]!r}" if key in given else where
+
+    with _blamed_on(given, "domain"):
+        domain = merged.get("domain", DEFAULT_TASK)
+        domain = domain if isinstance(domain, Domain) else Domain.load(str(domain))
+    with _blamed_on(given, "user"):
+        profile = merged.get("user", "standard")
+        profile = profile if isinstance(profile, UserProfile) else UserProfile.load(str(profile))
     kb_cfg = merged.get("knowledge_base")
     if not isinstance(kb_cfg, Mapping):
-        raise ConfigError(f"{where}: knowledge_base: expected a mapping")
-    kb = KnowledgeBase.from_config(kb_cfg, [path.parent, configs_dir()], where)
-    roles = ActionRoles.bind(domain, merged.get("actions") or {}, merged.get("intents") or {}, where)
+        raise ConfigError(f"{src('knowledge_base')}: knowledge_base: expected a mapping")
+    kb = KnowledgeBase.from_config(kb_cfg, [path.parent, configs_dir()], src("knowledge_base"))
+    with _blamed_on(given, "roles"):
+        preset_name = merged.get("roles")
+        preset = preset_name if isinstance(preset_name, RolePreset) else RolePreset.load(preset_name)
+    for key in ("actions", "intents", "result_slots"):
+        if not isinstance(merged.get(key) or {}, Mapping):
+            raise ConfigError(f"{src(key)}: {key}: expected a mapping")
+    roles = ActionRoles.bind(domain, merged.get("actions") or {}, merged.get("intents") or {},
+                             src("actions") if "actions" in given else where, preset)
 
     missing_slots = [s for s in profile.goal_slots if s not in domain.slot_names]
     if missing_slots:
@@ -120,28 +185,123 @@ def load_env_config(config: str | os.PathLike = "restaurant", **overrides: Any) 
     unasked = [s for s in profile.goal_slots if s not in roles.ask_index]
     if unasked:
         raise ConfigError(f"{where}: actions.ask_slot: no action asks for goal slot(s) {', '.join(unasked)}")
-    result_slots = merged.get("result_slots") or {}
-    check_keys(result_slots, {"matches", "suggestion"}, f"{where}: result_slots")
-    matches_slot = str(result_slots.get("matches", "matches"))
-    suggestion_slot = str(result_slots.get("suggestion", "restaurant"))
-    for s in (matches_slot, suggestion_slot):
-        if s not in domain.slot_names:
-            raise ConfigError(f"{where}: result_slots: {s!r} is not a slot of the domain {domain.source}")
+    matches_slot, suggestion_slot = _bind_result_slots(merged.get("result_slots") or {}, preset, domain,
+                                                       src("result_slots"))
 
-    noise = NoiseConfig.from_dict(merged.get("noise") or {}, where)
-    reward = RewardConfig.from_dict(merged.get("reward") or {}, where)
+    noise = NoiseConfig.from_dict(merged.get("noise") or {}, src("noise"))
+    reward = RewardConfig.from_dict(merged.get("reward") or {}, src("reward"))
+    max_steps = _max_steps(merged, data, where, src)
     try:
-        max_steps = int(merged.get("max_steps", 60))
         max_history = int(merged.get("max_history", 3))
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: max_steps and max_history must be integers") from None
-    if max_steps < 10:
-        raise ConfigError(f"{where}: max_steps must be at least 10, got {max_steps}")
+        raise ConfigError(f"{src('max_history')}: max_history must be an integer") from None
     if max_history < 1:
-        raise ConfigError(f"{where}: max_history must be at least 1, got {max_history}")
-    reward.check(max_steps, where)
+        raise ConfigError(f"{src('max_history')}: max_history must be at least 1, got {max_history}")
+    reward.check(max_steps, src("reward") if "reward" in given else src("max_steps"),
+                 min_listens_per_success(profile))
     masks = merged.get("masks", True)
     if not isinstance(masks, bool):
-        raise ConfigError(f"{where}: masks must be true or false, got {masks!r}")
+        raise ConfigError(f"{src('masks')}: masks must be true or false, got {masks!r}")
     return EnvConfig(domain, profile, kb, roles, noise, reward, matches_slot, suggestion_slot, max_steps,
                      max_history, masks, where, merged)
+
+
+@contextmanager
+def _blamed_on(given: Mapping[str, Any], key: str) -> Iterator[None]:
+    """Prefix an error loading the file a keyword argument named with that keyword argument."""
+    try:
+        yield
+    except DialogGymError as exc:
+        if key not in given:
+            raise
+        raise type(exc)(f"gym.make keyword argument {key}={given[key]!r}: {exc}") from None
+
+
+def _bind_result_slots(given: Mapping[str, Any], preset: RolePreset, domain: Domain,
+                       where: str) -> tuple[str, str | None]:
+    """The slots search results and suggestions are written to: the config's names over the preset's.
+
+    A name the config gives must be a slot of the domain; a preset's suggestion slot the domain lacks is
+    left unbound (the env then keeps the suggestion to itself), like an optional role.
+    """
+    check_keys(given, set(RESULT_SLOTS), f"{where}: result_slots")
+    names = {**preset.result_slots, **given}
+    matches = names.get("matches")
+    if matches is None or str(matches) not in domain.slot_names:
+        raise ConfigError(f"{where}: result_slots.matches: {matches!r} is not a slot of the domain {domain.source}; "
+                          "name the (unfeaturized) slot that holds the search results")
+    suggestion = names.get("suggestion")
+    if suggestion is not None and str(suggestion) not in domain.slot_names:
+        if "suggestion" in given:
+            raise ConfigError(f"{where}: result_slots.suggestion: {suggestion!r} is not a slot of the domain "
+                              f"{domain.source}")
+        suggestion = None
+    return str(matches), None if suggestion is None else str(suggestion)
+
+
+def _max_steps(merged: Mapping[str, Any], data: Mapping[str, Any], where: str, src: Any) -> int:
+    """``max_steps`` (keyword or file), else the register block's ``max_episode_steps``, else 60."""
+    register = data.get("register") or {}
+    from_register = register.get("max_episode_steps") if isinstance(register, Mapping) else None
+    if "max_steps" in data and from_register is not None and data["max_steps"] != from_register:
+        raise ConfigError(f"{where}: max_steps ({data['max_steps']}) and register.max_episode_steps "
+                          f"({from_register}) disagree; give one")
+    value = merged.get("max_steps", from_register if from_register is not None else DEFAULT_MAX_STEPS)
+    try:
+        max_steps = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{src('max_steps')}: max_steps must be an integer, got {value!r}") from None
+    if max_steps < 10:
+        raise ConfigError(f"{src('max_steps')}: max_steps must be at least 10, got {max_steps}")
+    return max_steps
+
+
+def read_registrations(config: str | os.PathLike, namespace: str, config_kwarg: str | None) -> list[Registration]:
+    """The ids a config's ``register:`` block declares (none without one).
+
+    Each id's keyword arguments are its variant settings (``noise``, ``user``, ``masks``, any key
+    ``gym.make`` accepts), plus ``config=config_kwarg`` unless that is None (the default task).
+    """
+    path, data = _read_config_file(config)
+    block = data.get("register")
+    if block is None:
+        return []
+    where = f"{path}: register"
+    if not isinstance(block, Mapping):
+        raise ConfigError(f"{where}: expected a mapping")
+    check_keys(block, _REGISTER_KEYS, where)
+    ids = block.get("ids")
+    if not isinstance(ids, Mapping) or not ids:
+        raise ConfigError(f"{where}.ids: expected a mapping of environment ids to their settings")
+    namespace = str(block.get("namespace", namespace))
+    default_threshold = _threshold(block.get("reward_threshold"), where)
+    out = []
+    for name, settings in ids.items():
+        settings = settings or {}
+        here = f"{where}.ids.{name}"
+        if not isinstance(settings, Mapping):
+            raise ConfigError(f"{here}: expected a mapping (variant settings, description, suites)")
+        check_keys(settings, OVERRIDE_KEYS | _ID_KEYS, here)
+        env_id = str(name) if "/" in str(name) else f"{namespace}/{name}"
+        kwargs = {k: v for k, v in settings.items() if k in OVERRIDE_KEYS}
+        if config_kwarg is not None:
+            kwargs = {"config": config_kwarg, **kwargs}
+        suites = settings.get("suites") or []
+        if not isinstance(suites, list) or not all(isinstance(s, str) for s in suites):
+            raise ConfigError(f"{here}.suites: expected a list of suite names")
+        threshold = _threshold(settings.get("reward_threshold"), here)
+        out.append(Registration(env_id, kwargs, str(settings.get("description", "")), tuple(suites),
+                                default_threshold if threshold is None else threshold))
+    return out
+
+
+def _threshold(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError):
+        threshold = math.nan
+    if not math.isfinite(threshold):
+        raise ConfigError(f"{where}: reward_threshold must be a number, got {value!r}")
+    return threshold

@@ -79,7 +79,7 @@ class Domain:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Domain:
         """Load a domain file; a bare name (``"restaurant"``) means a shipped domain."""
-        path = resolve_named("domains", str(path))
+        path = resolve_named("domains", str(path), error=DomainError)
         data = read_yaml(path, error=DomainError)
         return cls.from_dict(data, source=str(path))
 

@@ -1,8 +1,10 @@
-"""The handcrafted restaurant bot: the bAbI task-5 flow as rules on the tracker (the task's expert).
+"""The handcrafted slot-filling bot: the bAbI task-5 flow as rules on the tracker (every task's expert).
 
 greet -> ask_howcanhelp; first inform -> on_it, then ask each missing slot in order; once all are set,
 ask_moreupdates until the user denies -> ack_dosearch, search, suggest; deny -> ack_findalternatives,
-suggest; affirm -> ack_makereservation; thankyou -> goodbye.
+suggest; affirm -> ack_makereservation; thankyou -> goodbye. A search that finds nothing -> no_match
+(where the domain binds that role; else ask_moreupdates), and after the user's changed constraint
+ask_moreupdates/search again.
 
 It reads only the tracker, like a Rasa policy. Outside the bAbI flow (which NLU errors cause) it falls
 back sensibly: search again if a slot changed since the last search, ask what is missing, or ask for
@@ -13,6 +15,7 @@ It is the teacher that the imitation-learning tools imitate, and the "rule" base
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +29,7 @@ from dialog_gym.roles import (
     ASK_MOREUPDATES,
     GOODBYE,
     LISTEN,
+    NO_MATCH,
     ON_IT,
     SEARCH,
     SUGGEST,
@@ -35,8 +39,9 @@ from dialog_gym.roles import (
 from dialog_gym.tracker import DialogueStateTracker
 
 
-class RestaurantExpert:
-    """Rule policy following the bAbI restaurant bot's flow; :meth:`next_action` gives an action index."""
+class SlotFillingExpert:
+    """Rule policy following the bAbI bot's slot-filling flow, for any task whose actions are bound by
+    role; :meth:`next_action` gives an action index."""
 
     def __init__(self, domain: Domain, roles: ActionRoles, matches_slot: str | None = "matches",
                  fillers: bool = True) -> None:
@@ -50,7 +55,8 @@ class RestaurantExpert:
         self._goal_slots = set(roles.slot_order)
 
     @classmethod
-    def for_env(cls, env) -> RestaurantExpert:
+    def for_env(cls, env: Any) -> SlotFillingExpert:
+        """The expert for a (wrapped) dialog_gym env, with its domain, roles and result slot."""
         base = env.unwrapped
         return cls(base.domain, base.roles, base.config.matches_slot)
 
@@ -79,6 +85,8 @@ class RestaurantExpert:
                 return fallback
             if role == ACK_DOSEARCH:
                 return [idx(SEARCH), *fallback]
+            if role == SEARCH and not self._matches_left(tracker):  # nothing fits: say so, or ask for changes
+                return [idx(NO_MATCH), *fallback]
             if role in (SEARCH, ACK_FINDALTERNATIVES):
                 return [idx(SUGGEST), *fallback]
             if role in TURN_HANDING_ROLES or role == GOODBYE:
@@ -99,6 +107,8 @@ class RestaurantExpert:
                 return [*alternatives, *fallback]
             return [*self._search(tracker), *fallback]
         if question == ASK_MOREUPDATES and intent == "deny":
+            return [*self._search(tracker), *fallback]
+        if question == NO_MATCH:  # the user changed a constraint (or corrected one): search again
             return [*self._search(tracker), *fallback]
         if question == ASK_HOWCANHELP and intent == "inform" and self.fillers:
             return [idx(ON_IT), *fallback]
@@ -136,3 +146,7 @@ class RestaurantExpert:
         if self.matches_slot is None:
             return True
         return bool(tracker.get_slot(self.matches_slot))
+
+
+#: the former name (the expert is not specific to restaurants)
+RestaurantExpert = SlotFillingExpert

@@ -1,18 +1,23 @@
-"""What each bot action *does* in the restaurant task, bound to the action names of a domain.
+"""What each bot action *does* in a booking task, bound to the action names of a domain.
 
 The simulated user, the expert and the action masks reason about roles (``ask_slot``, ``search``,
-``suggest``...), not action names, so the same environment runs any domain whose actions are bound in
-the environment config (``actions:`` section). The defaults are the bAbI restaurant bot's names.
+``suggest``...), not action names, so the same environment runs any domain whose actions are bound by
+role. The bindings are data: a roles preset (``configs/roles/*.yml``, named by an env config's
+``roles:`` key; :data:`DEFAULT_PRESET` when it names none) overridden by the config's ``actions:`` and
+``intents:``. This module holds only the role vocabulary and the binding logic.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dialog_gym.domain import Domain
 from dialog_gym.errors import ConfigError
+from dialog_gym.resources import resolve_named
+from dialog_gym.utils import check_keys, read_yaml
 
 LISTEN = "listen"
 RESTART = "restart"
@@ -29,26 +34,49 @@ SUGGEST = "suggest"
 ACK_FINDALTERNATIVES = "ack_findalternatives"
 ACK_MAKERESERVATION = "ack_makereservation"
 ASK_REPHRASE = "ask_rephrase"
+NO_MATCH = "no_match"  # tell the user nothing fits its request (optional; the user then relaxes a constraint)
 
 ALL_ROLES = (LISTEN, RESTART, GREET, GOODBYE, DEFAULT, ASK_HOWCANHELP, ON_IT, ASK_SLOT, ASK_MOREUPDATES,
-             ACK_DOSEARCH, SEARCH, SUGGEST, ACK_FINDALTERNATIVES, ACK_MAKERESERVATION, ASK_REPHRASE)
+             ACK_DOSEARCH, SEARCH, SUGGEST, ACK_FINDALTERNATIVES, ACK_MAKERESERVATION, ASK_REPHRASE, NO_MATCH)
 REQUIRED_ROLES = (LISTEN, ASK_SLOT, ASK_MOREUPDATES, SEARCH, SUGGEST, ACK_MAKERESERVATION, GOODBYE)
 #: acts after which the bot waits for the user's reply
 TURN_HANDING_ROLES = frozenset({ASK_HOWCANHELP, ASK_SLOT, ASK_MOREUPDATES, SUGGEST, ACK_MAKERESERVATION,
-                                ASK_REPHRASE})
+                                ASK_REPHRASE, NO_MATCH})
 
 USER_INTENTS = ("greet", "affirm", "deny", "inform", "thankyou")
 
-DEFAULT_BINDINGS: dict[str, Any] = {
-    LISTEN: "action_listen", RESTART: "action_restart", GREET: "utter_greet", GOODBYE: "utter_goodbye",
-    DEFAULT: "utter_default", ASK_HOWCANHELP: "utter_ask_howcanhelp", ON_IT: "utter_on_it",
-    ASK_SLOT: {"cuisine": "utter_ask_cuisine", "location": "utter_ask_location",
-               "people": "utter_ask_numpeople", "price": "utter_ask_price"},
-    ASK_MOREUPDATES: "utter_ask_moreupdates", ACK_DOSEARCH: "utter_ack_dosearch",
-    SEARCH: "action_search_restaurants", SUGGEST: "action_suggest",
-    ACK_FINDALTERNATIVES: "utter_ack_findalternatives", ACK_MAKERESERVATION: "utter_ack_makereservation",
-    ASK_REPHRASE: "utter_ask_rephrase",
-}
+#: result slots: the search results and the current suggestion (both optional in a preset)
+RESULT_SLOTS = ("matches", "suggestion")
+#: the roles preset used when an env config names none (``configs/roles/babi.yml``)
+DEFAULT_PRESET = "babi"
+
+
+@dataclass(frozen=True)
+class RolePreset:
+    """A roles preset file: role -> action name, intent role -> intent name, result slot -> slot name."""
+
+    actions: Mapping[str, Any]
+    intents: Mapping[str, str]
+    result_slots: Mapping[str, str]
+    source: str = "<preset>"
+
+    @classmethod
+    def load(cls, name_or_path: str | os.PathLike | None = None) -> RolePreset:
+        """A shipped preset by name (``"babi"``) or a YAML file; ``None`` gives :data:`DEFAULT_PRESET`."""
+        path = resolve_named("roles", str(name_or_path or DEFAULT_PRESET))
+        data = read_yaml(path)
+        where = str(path)
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}: a roles preset must be a mapping")
+        check_keys(data, {"actions", "intents", "result_slots"}, where)
+        sections = {}
+        for key in ("actions", "intents", "result_slots"):
+            value = data.get(key) or {}
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: {key}: expected a mapping")
+            sections[key] = dict(value)
+        check_keys(sections["result_slots"], set(RESULT_SLOTS), f"{where}: result_slots")
+        return cls(sections["actions"], sections["intents"], sections["result_slots"], where)
 
 
 @dataclass(frozen=True)
@@ -63,14 +91,17 @@ class ActionRoles:
 
     @classmethod
     def bind(cls, domain: Domain, bindings: Mapping[str, Any] | None = None,
-             intents: Mapping[str, str] | None = None, where: str = "<config>") -> ActionRoles:
-        """Bind roles to ``domain``; optional roles whose default action is missing stay unbound."""
+             intents: Mapping[str, str] | None = None, where: str = "<config>",
+             preset: RolePreset | None = None) -> ActionRoles:
+        """Bind roles to ``domain``: ``bindings`` over the ``preset``'s (default :data:`DEFAULT_PRESET`);
+        optional roles whose preset action the domain lacks stay unbound, explicit ones must exist."""
+        preset = preset or RolePreset.load()
         given = dict(bindings or {})
         unknown = sorted(set(given) - set(ALL_ROLES))
         if unknown:
             raise ConfigError(f"{where}: actions: unknown role(s) {', '.join(unknown)}; "
                               f"expected some of {', '.join(ALL_ROLES)}")
-        merged = {**DEFAULT_BINDINGS, **given}
+        merged = {**preset.actions, **given}
         roles: list[tuple[str | None, str | None]] = [(None, None)] * domain.num_actions
         index_of: dict[str, int] = {}
         ask_index: dict[str, int] = {}
@@ -99,6 +130,7 @@ class ActionRoles:
             index_of[role] = idx
             roles[idx] = (role, None)
         intent_names = {i: i for i in USER_INTENTS}
+        intent_names.update({k: str(v) for k, v in preset.intents.items() if k in intent_names})
         if intents:
             unknown = sorted(set(intents) - set(USER_INTENTS))
             if unknown:

@@ -25,15 +25,35 @@ def one_hot(hot_idx: int, length: int, dtype: type = np.float64) -> np.ndarray:
     return vec
 
 
-def read_yaml(path: str | os.PathLike, error: type[Exception] = ConfigError) -> Any:
-    """Parse a YAML file with ``yaml.safe_load``; a missing file or a syntax error raises ``error``."""
+def read_text(path: str | os.PathLike, error: type[Exception] = ConfigError, what: str = "file") -> str:
+    """The text of a UTF-8 file; any reason it cannot be read (missing, a directory, no permission, binary
+    bytes, another encoding) raises ``error`` naming the file. The one way input files are read."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
+        raise error(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, expected a {what}") from None
+    except PermissionError:
+        raise error(f"{path}: cannot read the {what}: permission denied") from None
     except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror})") from None
+        raise error(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    if b"\0" in data:
+        raise error(f"{path}: a binary file (NUL bytes), expected a UTF-8 text {what}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise error(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                    f"save the {what} as UTF-8") from None
+    return text.removeprefix("\ufeff")
+
+
+def read_yaml(path: str | os.PathLike, error: type[Exception] = ConfigError) -> Any:
+    """Parse a YAML file with ``yaml.safe_load``; an unreadable file or a syntax error raises ``error``."""
+    path = Path(path)
+    text = read_text(path, error)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

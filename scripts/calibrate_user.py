@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from dialog_gym.domain import Domain
+from dialog_gym.roles import ActionRoles
 from dialog_gym.rollout import simulate_stories
 from dialog_gym.stories import generate_trackers, read_stories
 from dialog_gym.users.calibration import dialogue_statistics
@@ -32,9 +33,11 @@ def main() -> None:
     parser.add_argument("--env", default="dialog_gym/Restaurant-v0")
     args = parser.parse_args()
     domain = Domain.load("restaurant")
-    babi = dialogue_statistics(t.events for t in generate_trackers(read_stories(args.stories), domain,
-                                                                   augmentation_factor=0))
-    sim = dialogue_statistics(events for _, events in simulate_stories(args.dialogues, args.seed, env_id=args.env))
+    roles = ActionRoles.bind(domain)
+    babi = dialogue_statistics((t.events for t in generate_trackers(read_stories(args.stories), domain,
+                                                                    augmentation_factor=0)), roles, domain.action_names)
+    sim = dialogue_statistics((events for _, events in simulate_stories(args.dialogues, args.seed, env_id=args.env)),
+                              roles, domain.action_names)
     print(f"| statistic | bAbI stories ({babi['dialogues']} distinct) | simulator ({sim['dialogues']} dialogues, "
           f"seed {args.seed}) |")
     print("|---|---|---|")

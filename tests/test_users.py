@@ -11,6 +11,7 @@ import pytest
 import dialog_gym  # noqa: F401
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import summarize
+from dialog_gym.roles import ActionRoles
 from dialog_gym.rollout import expert_act, run_episodes, simulate_stories
 from dialog_gym.stories import generate_trackers, read_stories
 from dialog_gym.users import NoiseConfig, NoiseModel, UserProfile
@@ -29,9 +30,10 @@ def test_expert_is_perfect_without_noise():
 
 
 def test_simulated_stories_match_the_babi_distributions(babi_stories_path, domain):
-    babi = dialogue_statistics(t.events for t in generate_trackers(read_stories(babi_stories_path), domain,
-                                                                   augmentation_factor=0))
-    sim = dialogue_statistics(events for _, events in simulate_stories(2000, seed=123))
+    roles = ActionRoles.bind(domain)
+    babi = dialogue_statistics((t.events for t in generate_trackers(read_stories(babi_stories_path), domain,
+                                                                    augmentation_factor=0)), roles, domain.action_names)
+    sim = dialogue_statistics((events for _, events in simulate_stories(2000, seed=123)), roles, domain.action_names)
     for key in ("first_inform_size", "changes_of_mind", "rejections"):
         assert set(sim[key]) <= set(babi[key]), key
         for value, share in babi[key].items():

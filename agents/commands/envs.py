@@ -14,9 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dialog_gym.envs import ENV_SPECS, NAMESPACE, SUITES
+    from dialog_gym.envs import SUITES, env_descriptions
 
-    rows = [[f"{NAMESPACE}/{name}", desc] for name, (_, desc) in ENV_SPECS.items()]
+    rows = [[env_id, desc] for env_id, desc in env_descriptions().items()]
     if args.json:
         print_json({"envs": {r[0]: r[1] for r in rows}, "suites": SUITES})
     else:

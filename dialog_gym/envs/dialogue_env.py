@@ -87,7 +87,10 @@ class DialogueEnv(gym.Env):
     ## Episode End
     - Termination: the bot says goodbye or restarts; the customer gives up (patience exhausted or
       more than its turn budget of user turns) or leaves after thanking.
-    - Truncation: `max_steps` steps (default 60, counting every action including `action_listen`).
+    - Truncation: `max_steps` steps (default 60, counting every action including `action_listen`). The
+      env truncates itself: the `max_episode_steps` of a task's `register:` block sets `max_steps`, and
+      the registered ids carry no Gymnasium `TimeLimit` wrapper (its step counter would sit outside the
+      env's `get_state`/`set_state`).
 
     ## Information
     `reset` and `step` return a dict with:
@@ -112,6 +115,8 @@ class DialogueEnv(gym.Env):
        ack_dosearch before a search, ack_findalternatives after a rejected suggestion), rephrase
        requests right after a user message;
     9. never `action_restart` or `utter_default`.
+    10. `no_match` (a role a task may bind, e.g. `utter_no_match`) only right after a search that found
+       nothing; the customer then relaxes one constraint.
     With `masks=False` the mask is all ones.
 
     ## Arguments
@@ -120,6 +125,8 @@ class DialogueEnv(gym.Env):
     import dialog_gym
     env = gym.make("dialog_gym/Restaurant-v0", render_mode="ansi")
     ```
+    Any task given by its env config file (the whole definition of a task: domain, table, user,
+    role bindings, ids) runs with `gym.make("dialog_gym/Dialogue-v0", config="my_task.yml")`.
     Every setting of the environment config (`configs/envs/restaurant.yml`) is a keyword argument:
     `noise` (semantic error rate 0.0/0.15/0.30, or a mapping), `user` ("standard", "unfriendly" or a
     profile path), `masks` (bool), `max_history`, `max_steps`, `reward` (a mapping merged into the
@@ -310,14 +317,17 @@ class DialogueEnv(gym.Env):
         p.just_heard = False
         if role in TURN_HANDING_ROLES:
             p.awaiting_reply = True
+        p.nothing_found = False
         if role == SEARCH:
             names = self.kb.search(tracker.slot_values)
             tracker.update(SlotSet(cfg.matches_slot, list(names)))
             p.results_fresh = True
+            p.nothing_found = not names
         elif role == SUGGEST:
             remaining = tracker.slot_values.get(cfg.matches_slot) or []
             self._suggestion = remaining[0] if remaining else None
-            tracker.update(SlotSet(cfg.suggestion_slot, self._suggestion))
+            if cfg.suggestion_slot is not None:
+                tracker.update(SlotSet(cfg.suggestion_slot, self._suggestion))
             tracker.update(SlotSet(cfg.matches_slot, list(remaining[1:])))
         elif role == ACK_MAKERESERVATION:
             p.reservation_acked = True
@@ -391,11 +401,11 @@ class DialogueEnv(gym.Env):
                 role = self.roles.role(self.domain.index_for_action(event.action_name))[0]
                 if role == SEARCH:
                     found = after.get_slot(cfg.matches_slot) or []
-                    text = f"[searching the restaurant table: {len(found)} match(es)]"
+                    text = f"[searching the {self.kb.item} table: {len(found)} match(es)]"
                 elif role == SUGGEST:
-                    name = after.get_slot(cfg.suggestion_slot)
-                    text = (f"what do you think of {self.kb.get(name).describe()}?" if name
-                            else "sorry, I have no (more) restaurants to suggest.")
+                    remaining = replay.get_slot(cfg.matches_slot) or []  # the suggestion is the first one left
+                    text = (f"what do you think of {self.kb.describe(remaining[0])}?" if remaining
+                            else f"sorry, I have no (more) {self.kb.item}s to suggest.")
                 else:
                     text = self.domain.utter(event.action_name, after.slot_values) or f"[{event.action_name}]"
                 lines.append(f"BOT:  {text}")

@@ -15,6 +15,7 @@ Rules, applied in this order (roles as bound in ``dialog_gym/roles.py``):
    ``ack_dosearch`` at the start of a bot turn when ``search`` is sensible; ``ack_findalternatives``
    right after the user denied a suggestion; ``ask_rephrase`` right after the user spoke.
 9. ``restart`` and ``default`` never.
+10. ``no_match`` (where the domain binds it) only right after a search that found nothing.
 
 Some action is always sensible: outside rules 1–2 either a goal slot is unset (rule 3) or all are
 set (rule 4). With masks off the mask is all ones.
@@ -38,6 +39,7 @@ from dialog_gym.roles import (
     GOODBYE,
     GREET,
     LISTEN,
+    NO_MATCH,
     ON_IT,
     SEARCH,
     SUGGEST,
@@ -60,6 +62,7 @@ class DialogueProgress:
     reservation_acked: bool = False
     reservation_answered: bool = False
     user_confirmed: bool = False     # the user thanked for the reservation (success)
+    nothing_found: bool = False      # the bot's latest act was a search that found nothing
 
 
 class ActionMasker:
@@ -83,6 +86,7 @@ class ActionMasker:
         self._dosearch = idx(ACK_DOSEARCH)
         self._findalternatives = idx(ACK_FINDALTERNATIVES)
         self._rephrase = idx(ASK_REPHRASE)
+        self._no_match = idx(NO_MATCH)
         self._all = np.ones(num_actions, dtype=np.int8)
 
     def __call__(self, p: DialogueProgress, slots: Mapping[str, Any], matches_left: int) -> np.ndarray:
@@ -120,6 +124,8 @@ class ActionMasker:
             valid.append(self._goodbye)
         if not p.bot_acted:
             valid.append(self._greet)
+        if p.nothing_found:
+            valid.append(self._no_match)
         if heard:
             valid.append(self._rephrase)
             if p.last_intent == "inform" and not p.said_on_it:

@@ -1,8 +1,8 @@
-"""The goal-driven ("agenda-style") simulated customer of the restaurant task.
+"""The goal-driven ("agenda-style") simulated customer of a booking task.
 
-At the start of a dialogue the user secretly picks a value for every goal slot (cuisine, location,
-people, price), how many slots its first inform will name, how many times it will change its mind, how
-many matching suggestions it will turn down, and its patience. Then it reacts to the bot's last act
+At the start of a dialogue the user secretly picks a value for every goal slot (the profile's, e.g.
+cuisine, location, people, price), how many slots its first inform will name, how many times it will
+change its mind, how many matching suggestions it will turn down, and its patience. Then it reacts to the bot's last act
 that expects a reply:
 
 * ``ask_howcanhelp``: informs its first 1–3 slots; ``ask_slot``: informs that slot's goal value.
@@ -16,6 +16,10 @@ that expects a reply:
 * ``ack_makereservation``: thanks if the reservation is right (see :meth:`SimulatedUser.reservation_ok`,
   the task's one definition of success), denies otherwise.
 * ``ask_rephrase``: says its last act again.
+* ``no_match`` (the bot says nothing fits), or ``ask_moreupdates`` in the turn of a search that found
+  nothing: after correcting any wrong slot, the user relaxes one constraint, PyDial-style: it changes one
+  goal slot to a value for which the table has rows (with probability ``relax_to_available``, else to
+  any other value). A table with every combination never gets here.
 
 Patience: a repetition (asking again for something already answered, suggesting a rejected restaurant,
 asking ``ask_moreupdates`` again after a plain "no", a second rephrase request for the same act, or
@@ -38,6 +42,8 @@ from dialog_gym.roles import (
     ASK_MOREUPDATES,
     ASK_REPHRASE,
     ASK_SLOT,
+    NO_MATCH,
+    SEARCH,
     SUGGEST,
     TURN_HANDING_ROLES,
 )
@@ -65,7 +71,8 @@ class UserAct:
 @dataclass(slots=True)
 class BotTurn:
     """What the user perceives of the bot's turn: its acts since the user last spoke, its slots (shown
-    by the summary and reservation templates), and the restaurant it suggested, if any."""
+    by the summary and reservation templates), the row it suggested, if any, and how many results of
+    its latest search are left."""
 
     acts: list[tuple[str | None, str | None]]
     slots: Mapping[str, Any]
@@ -168,10 +175,14 @@ class SimulatedUser:
             if slot in self.voiced and turn.slots.get(slot) == goal[slot]:
                 self._repeat()
             return self._inform({slot: goal[slot]})
+        if role == NO_MATCH:
+            return self._inform(self._discrepancies(turn.slots) or self._relax(rng))
         if role == ASK_MOREUPDATES:
             wrong = self._discrepancies(turn.slots)
             if wrong:
                 return self._inform(wrong)
+            if turn.alternatives_left == 0 and any(r == SEARCH for r, _ in turn.acts):
+                return self._inform(self._relax(rng))  # the bot's search this turn found nothing
             if self.changes_left > 0:
                 return self._inform(self._change_mind(rng))
             if self.denied_moreupdates:
@@ -216,6 +227,24 @@ class SimulatedUser:
         self.goal[slot] = others[int(rng.integers(len(others)))]
         self.changes_left -= 1
         return {slot: self.goal[slot]}
+
+    def _relax(self, rng: np.random.Generator) -> dict[str, str]:
+        """Change one goal slot so that the table has rows for the goal (PyDial's reaction to "none")."""
+        p = self.profile
+        goal = self.goal
+        options: dict[str, list[str]] = {}
+        if p.relax_to_available >= 1.0 or rng.random() < p.relax_to_available:
+            for s in p.goal_slots:
+                fitting = [v for v in p.goal_values[s] if v != goal[s] and self.kb.search({**goal, s: v})]
+                if fitting:
+                    options[s] = fitting
+        if not options:  # no single change helps (or the profile says: any value): change one at random
+            options = {s: [v for v in p.goal_values[s] if v != goal[s]] for s in p.goal_slots}
+        slots = list(options)
+        slot = slots[int(rng.integers(len(slots)))]
+        values = options[slot]
+        goal[slot] = values[int(rng.integers(len(values)))]
+        return {slot: goal[slot]}
 
     def _repeat(self) -> None:
         self.repetitions += 1

@@ -15,12 +15,19 @@ from typing import Any
 
 from dialog_gym.domain import ACTION_LISTEN_NAME
 from dialog_gym.events import ActionExecuted, Event, UserUttered
+from dialog_gym.roles import ASK_HOWCANHELP, ASK_MOREUPDATES, SUGGEST, ActionRoles
 
 
-def dialogue_statistics(dialogues: Iterable[Sequence[Event]], howcanhelp: str = "utter_ask_howcanhelp",
-                        moreupdates: str = "utter_ask_moreupdates", suggest: str = "action_suggest",
-                        inform: str = "inform", deny: str = "deny") -> dict[str, Any]:
-    """Distributions (value -> share of dialogues) and the mean number of bot actions."""
+def dialogue_statistics(dialogues: Iterable[Sequence[Event]], roles: ActionRoles,
+                        action_names: Sequence[str]) -> dict[str, Any]:
+    """Distributions (value -> share of dialogues) and the mean number of bot actions; the actions and
+    intents are recognised by their roles (``roles`` bound to a domain whose actions are ``action_names``)."""
+    def name(role: str) -> str | None:
+        index = roles.index(role)
+        return None if index is None else action_names[index]
+
+    howcanhelp, moreupdates, suggest = name(ASK_HOWCANHELP), name(ASK_MOREUPDATES), name(SUGGEST)
+    inform, deny = roles.intent_names["inform"], roles.intent_names["deny"]
     first, changes, rejections = Counter(), Counter(), Counter()
     actions: list[int] = []
     repeated_slot_changes = 0

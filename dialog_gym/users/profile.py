@@ -3,7 +3,9 @@
 A profile gives the goal's slots and values, and the distributions the bAbI task-5 stories were
 measured to have (``../shared/DESIGN.md`` §3): how many slots the first inform names, how many times the
 user changes its mind, how many matching suggestions it rejects; plus its patience (how many
-repetitions it tolerates, drawn per dialogue from ``[min, max]``) and its turn budget.
+repetitions it tolerates, drawn per dialogue from ``[min, max]``) and its turn budget. When the bot says
+that nothing fits, the user changes one constraint, to a value the table has rows for with probability
+``relax_to_available`` (default 1; otherwise to any other value of that slot), as PyDial's users do.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dialog_gym.resources import resolve_named
 from dialog_gym.utils import check_keys, read_yaml
 
 _KEYS = {"name", "description", "goal", "first_inform_size", "changes_of_mind", "rejections", "patience",
-         "max_turns", "nlg"}
+         "max_turns", "nlg", "relax_to_available"}
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,12 @@ class UserProfile:
     nlg: Mapping[str, Any]
     description: str = ""
     source: str = "<profile>"
+    relax_to_available: float = 1.0
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike) -> UserProfile:
         """A shipped profile by name (``"standard"``, ``"unfriendly"``) or a YAML file."""
-        path = resolve_named("users", str(name_or_path))
+        path = resolve_named("users", str(name_or_path))  # an unknown name lists the shipped users
         return cls.from_dict(read_yaml(path), str(path))
 
     @classmethod
@@ -127,6 +130,13 @@ class UserProfile:
             raise ConfigError(f"{where}: patience: need 1 <= min <= max, got {pmin}..{pmax}")
         if max_turns < 1:
             raise ConfigError(f"{where}: max_turns must be positive")
+        try:
+            relax = float(data.get("relax_to_available", 1.0))
+        except (TypeError, ValueError):
+            relax = -1.0
+        if not 0.0 <= relax <= 1.0:
+            raise ConfigError(f"{where}: relax_to_available must be a probability in [0, 1], "
+                              f"got {data.get('relax_to_available')!r}")
         nlg = data.get("nlg") or {}
         if not isinstance(nlg, Mapping):
             raise ConfigError(f"{where}: nlg: expected a mapping")
@@ -143,4 +153,5 @@ class UserProfile:
             nlg=dict(nlg),
             description=str(data.get("description", "")),
             source=where,
+            relax_to_available=relax,
         )
