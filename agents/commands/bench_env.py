@@ -15,6 +15,7 @@ import statistics
 import time
 
 from agents.commands.common import positive_int, print_json
+from dialog_gym.envs import DEFAULT_ENV_ID
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env", default="dialog_gym/Restaurant-v0")
+    p.add_argument("--env", default=DEFAULT_ENV_ID)
     p.add_argument("--reference", default="Taxi-v4")
     p.add_argument("--steps", type=positive_int, default=100_000, help="steps per measurement")
     p.add_argument("--repeats", type=positive_int, default=5, help="measurements per environment")

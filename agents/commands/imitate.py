@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from agents.commands.common import print_json
+from dialog_gym.envs import DEFAULT_ENV_ID
 
 TEACHERS = ("scripted",)
 
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dialogues", type=int, default=20, help="corrected dialogues (N >= 1)")
     p.add_argument("--eval-episodes", type=int, default=100, help="evaluation dialogues after each corrected one")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--env", default="dialog_gym/Restaurant-v0", help="environment id")
+    p.add_argument("--env", default=DEFAULT_ENV_ID, help="environment id")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for curve.json, curve.png, session.jsonl")
     p.add_argument("--json", action="store_true", help='print {"curve": [{"dialogues", "success_rate", '
                                                        '"corrections"}, ...]}')

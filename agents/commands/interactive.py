@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.commands.common import env_id
+from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.errors import DialogGymError
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--learner", choices=("supervised", "sb3"), default="supervised",
                    help="the bot: Rasa's supervised policy (default) or a MaskablePPO policy network "
                         "trained by behaviour cloning")
-    p.add_argument("--env", type=env_id, default="dialog_gym/Restaurant-v0", help="environment id")
+    p.add_argument("--env", type=env_id, default=DEFAULT_ENV_ID, help="environment id")
     p.add_argument("--seed", type=int, default=0, help="seed of the fake users and of the learner")
     p.add_argument("--log", metavar="FILE", default=DEFAULT_LOG,
                    help=f"correction log, appended and fsynced per step (default {DEFAULT_LOG})")

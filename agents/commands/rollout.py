@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 
 from agents.commands.common import env_id, format_table, pct, positive_int, print_json
+from dialog_gym.envs import DEFAULT_ENV_ID
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rollout", help="run an agent in an environment and report its success rate",
                        description="Run an agent (rule, random, or a saved policy folder) for N dialogues "
                                    "per seed; optionally write the dialogues as Rasa markdown stories.")
-    p.add_argument("--env", type=env_id, default="dialog_gym/Restaurant-v0", help="environment id")
+    p.add_argument("--env", type=env_id, default=DEFAULT_ENV_ID, help="environment id")
     p.add_argument("--policy", default="rule", help="rule, random, or the folder of a saved policy/model")
     p.add_argument("--episodes", type=positive_int, default=100, help="dialogues per seed")
     p.add_argument("--seed", type=int, default=0, help="first seed")

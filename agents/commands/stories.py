@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from agents.commands.common import positive_int, print_json
+from dialog_gym.envs import DEFAULT_ENV_ID
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = ssub.add_parser("simulate", help="roll the rule expert out and write the dialogues as stories")
     s.add_argument("--episodes", type=positive_int, default=100)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--env", default="dialog_gym/Restaurant-v0")
+    s.add_argument("--env", default=DEFAULT_ENV_ID)
     s.add_argument("--out", required=True, metavar="FILE")
     s.set_defaults(func=simulate)
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from agents.commands.common import env_id, format_table, pct, positive_int, print_json
+from dialog_gym.envs import DEFAULT_ENV_ID
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "train.json with the learning curve and, with the tensorboard extra installed "
                     "(pip install 'dialog-gym[tensorboard]'), TensorBoard logs in tensorboard/.")
     p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"])
-    p.add_argument("--env", type=env_id, default="dialog_gym/Restaurant-v0")
+    p.add_argument("--env", type=env_id, default=DEFAULT_ENV_ID)
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--timesteps", type=positive_int, help="training steps (default: n_timesteps of the YAML)")
     budget.add_argument("--dialogues", type=positive_int, help="training dialogues instead of steps")

@@ -7,6 +7,7 @@ import argparse
 
 from agents.commands.common import positive_int, print_json
 from agents.commands.training_args import add_training_arguments, training_options
+from dialog_gym.envs import DEFAULT_ENV_ID
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stories", metavar="FILE", help="a story file or folder (default: simulate the expert)")
     p.add_argument("--episodes", type=positive_int, default=200,
                    help="expert dialogues to simulate when --stories is not given")
-    p.add_argument("--env", default="dialog_gym/Restaurant-v0", help="environment of the simulated expert")
+    p.add_argument("--env", default=DEFAULT_ENV_ID, help="environment of the simulated expert")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to save the trained policy in")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_training_arguments(p)
