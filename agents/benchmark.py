@@ -16,7 +16,6 @@ seeds and hardware, so a later run can be compared number by number with :func:`
 from __future__ import annotations
 
 import csv
-import json
 import os
 import platform
 import time
@@ -314,10 +313,26 @@ def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str) -> None:
     plt.close(fig)
 
 
+def load_results(path: str | os.PathLike) -> dict[str, Any]:
+    """A ``results.json`` written by :func:`run_benchmark` (the package's error if it is not one)."""
+    from dialog_gym.errors import PersistenceError
+    from dialog_gym.utils import read_json
+
+    doc = read_json(path, "expected a results.json written by 'dialog-gym benchmark'")
+    try:
+        for r in doc["runs"]:
+            for p in r["curve"]:
+                (r["env"], r["agent"], r["seed"], p["dialogues"], p["success_rate"], p["mean_turns"],
+                 p["mean_bot_actions"], p["mean_reward"])
+    except (KeyError, TypeError):
+        raise PersistenceError(f"{path}: not a benchmark results.json (expected runs with curves)") from None
+    return doc
+
+
 def compare(old: str | os.PathLike, new: str | os.PathLike, tolerance: float = 0.0) -> list[str]:
     """Differences between two ``results.json`` files, number by number (empty: identical within
     ``tolerance``)."""
-    a, b = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (old, new))
+    a, b = load_results(old), load_results(new)
     index = lambda doc: {(r["env"], r["agent"], r["seed"], p["dialogues"]): p  # noqa: E731
                          for r in doc["runs"] for p in r["curve"]}
     ia, ib = index(a), index(b)

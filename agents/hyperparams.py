@@ -78,6 +78,8 @@ def load_hyperparams(algo: str, env_id: str, overrides: Mapping[str, Any] | None
     for key, value in merged.items():
         if key not in ("policy", "policy_kwargs"):
             merged[key] = coerce_number(value)
+            where = f"--set {key}" if overrides and key in overrides else f"{path}: {key}"
+            check_value(algo, key, merged[key], where)
     merged["policy_kwargs"] = parse_policy_kwargs(merged.get("policy_kwargs"), f"{path}: policy_kwargs")
     for key in ("n_envs", "n_timesteps"):
         if key in merged:
@@ -86,6 +88,52 @@ def load_hyperparams(algo: str, env_id: str, overrides: Mapping[str, Any] | None
             except (TypeError, ValueError):
                 raise ConfigError(f"{path}: {key} must be a number, got {merged[key]!r}") from None
     return merged
+
+
+#: ranges of the numeric hyperparameters: (lowest, highest, whether the lowest is allowed)
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "learning_rate": (0.0, float("inf"), False), "gamma": (0.0, 1.0, True), "gae_lambda": (0.0, 1.0, True),
+    "clip_range": (0.0, float("inf"), False), "clip_range_vf": (0.0, float("inf"), False),
+    "ent_coef": (0.0, float("inf"), True), "vf_coef": (0.0, float("inf"), True),
+    "max_grad_norm": (0.0, float("inf"), False), "target_kl": (0.0, float("inf"), False),
+    "n_steps": (1, float("inf"), True), "batch_size": (1, float("inf"), True), "n_epochs": (1, float("inf"), True),
+    "n_envs": (1, float("inf"), True), "n_timesteps": (1, float("inf"), True), "buffer_size": (1, float("inf"), True),
+    "learning_starts": (0, float("inf"), True), "gradient_steps": (-1, float("inf"), True),
+    "train_freq": (1, float("inf"), True), "target_update_interval": (1, float("inf"), True),
+    "tau": (0.0, 1.0, True), "exploration_fraction": (0.0, 1.0, True),
+    "exploration_initial_eps": (0.0, 1.0, True), "exploration_final_eps": (0.0, 1.0, True),
+    "rms_prop_eps": (0.0, float("inf"), False), "stats_window_size": (1, float("inf"), True),
+}
+
+
+_INT_KEYS = {"n_steps", "batch_size", "n_epochs", "n_envs", "n_timesteps", "buffer_size", "learning_starts",
+             "gradient_steps", "train_freq", "target_update_interval", "stats_window_size", "sde_sample_freq"}
+
+
+def check_value(algo: str, key: str, value: Any, where: str) -> None:
+    """Raise ``ConfigError`` naming ``where`` unless ``value`` has the type the algorithm's constructor
+    expects for ``key`` (that of its default) and lies in the key's range; stable-baselines3 itself would
+    fail later with an assertion deep inside it."""
+    param = inspect.signature(algorithm_class(algo).__init__).parameters.get(key)
+    default = param.default if param is not None else None
+    if value is None and param is not None and default is None:
+        return  # "not set", as the constructor's own default
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return
+    if key == "train_freq" and isinstance(value, (list, tuple)):
+        return  # (frequency, "step" | "episode"): SB3 checks the unit
+    if key not in _RANGES and not isinstance(default, (int, float)):
+        return  # classes, dicts, strings: checked where they are used
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: expected {'an integer' if key in _INT_KEYS else 'a number'}, got {value!r}")
+    if key in _INT_KEYS and float(value) != int(value):
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    low, high, closed = _RANGES.get(key, (float("-inf"), float("inf"), True))
+    if not (low <= value <= high) or (value == low and not closed):
+        bounds = f"{'[' if closed else '('}{low:g}, {high:g}]".replace("inf]", "inf)")
+        raise ConfigError(f"{where}: {value!r} is out of range {bounds}")
 
 
 def coerce_number(value: Any) -> Any:

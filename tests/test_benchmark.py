@@ -54,7 +54,7 @@ def test_bad_arguments():
         suite_envs("nope")
     with pytest.raises(ConfigError, match="unknown agent"):
         run_benchmark("/tmp/x", BUDGETS["small"], ["dialog_gym/Restaurant-v0"], ["alphago"], [0])
-    assert main(["benchmark", "--batches", "5,3"]) == 1
+    assert main(["benchmark", "--batches", "5,3"]) == 2
 
 
 def test_list_names_agents_budgets_and_suites(capsys):

@@ -254,7 +254,8 @@ def test_reset_export_quit_and_bad_corrections(tmp_path: Path):
     again = CorrectionSession(make_env(), FixedLearner(n, [0]), teacher2, log_path=tmp_path / "log.jsonl",
                               stories_path=stories)
     summary2 = again.run(2)
-    assert teacher2.messages[0].startswith("resumed 1 dialogue(s) (one unfinished, continued) and 2 step(s)")
+    assert teacher2.messages[0].startswith("resumed 1 finished dialogue(s) (2 confirmed step(s) in all) from ")
+    assert teacher2.messages[0].endswith("; continuing unfinished dialogue 2 after its 1 confirmed step(s)")
     assert summary2.dialogues == 2 and summary2.success_per_dialogue == [False, True]
     assert again.wrapper.records[1].action == 9 and again.wrapper.records[1].dialogue == 1
 

@@ -54,19 +54,20 @@ def test_imitate_bc_mode_counts_would_be_corrections(capsys, tmp_path: Path):
     assert not (tmp_path / "session.jsonl").exists()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--start", "bogus"], "unknown start 'bogus'"),
-    (["--dialogues", "0"], "--dialogues must be >= 1"),
-    (["--start", "pretrained", "--stories", "/no/such/file.md"], "no such stories file"),
-    (["--beta", "1.5"], "--beta must be in [0, 1]"),
-    (["--teacher", "human"], "unknown teacher 'human'"),
-    (["--mode", "dagger"], "unknown mode 'dagger'"),
-    (["--learner", "xgboost"], "unknown learner 'xgboost'"),
-    (["--env", "nope"], "unknown environment"),
+@pytest.mark.parametrize(("args", "message", "status"), [
+    (["--start", "bogus"], "argument --start: invalid choice: 'bogus'", 2),
+    (["--dialogues", "0"], "argument --dialogues: expected a positive integer, got 0", 2),
+    (["--dialogues", "-1"], "argument --dialogues: expected a positive integer, got -1", 2),
+    (["--start", "pretrained", "--stories", "/no/such/file.md"], "no such stories file", 1),
+    (["--beta", "1.5"], "argument --beta: expected a number in [0, 1], got 1.5", 2),
+    (["--teacher", "human"], "argument --teacher: invalid choice: 'human'", 2),
+    (["--mode", "dagger"], "argument --mode: invalid choice: 'dagger'", 2),
+    (["--learner", "xgboost"], "argument --learner: invalid choice: 'xgboost'", 2),
+    (["--env", "nope"], "unknown environment", 2),
 ])
-def test_imitate_errors(capsys, tmp_path: Path, args: list[str], message: str):
+def test_imitate_errors(capsys, tmp_path: Path, args: list[str], message: str, status: int):
     code, out, err = run_cli(capsys, "imitate", "--out", str(tmp_path / "o"), "--eval-episodes", "1", *args)
-    assert code == 1
+    assert code == status
     assert err.startswith("dialog-gym: error:") and message in err and err.count("\n") == 1
     assert out == ""
 

@@ -29,27 +29,28 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_a_start_is_required(capsys) -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["interactive"])
-    assert exc.value.code == 2
+    assert main(["interactive"]) == 2
     assert "one of the arguments --scratch --pretrained is required" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--scratch", "--stories", "x.md"], "--stories goes with --pretrained"),
-    (["--pretrained", "--stories", "missing.md"], "missing.md: no such stories file"),
-    (["--scratch", "--resume"], "fake_user_session.jsonl: no session to resume"),
-    (["--scratch", "--dialogues", "0"], "--dialogues must be at least 1, got 0"),
-    (["--scratch", "--top", "0"], "--top must be at least 1, got 0"),
-    (["--pretrained", "--examples", "3"], "--examples goes with --scratch"),
-    (["--scratch", "--retrain-every", "-1"], "--retrain-every must be at least 0, got -1"),
-    (["--scratch", "--examples", "-1"], "--examples must be at least 0, got -1"),
+@pytest.mark.parametrize(("args", "message", "status"), [
+    (["--scratch", "--stories", "x.md"], "--stories goes with --pretrained", 2),
+    (["--pretrained", "--stories", "missing.md"], "missing.md: no such stories file", 1),
+    (["--scratch", "--resume"], "runs/interactive/session.jsonl: no session to resume", 1),
+    (["--scratch", "--dialogues", "0"], "dialog-gym interactive: argument --dialogues: expected a positive integer, "
+                                        "got 0", 2),
+    (["--scratch", "--top", "0"], "dialog-gym interactive: argument --top: expected a positive integer, got 0", 2),
+    (["--pretrained", "--examples", "3"], "--examples goes with --scratch", 2),
+    (["--scratch", "--retrain-every", "-1"], "dialog-gym interactive: argument --retrain-every: expected an "
+                                             "integer >= 0, got -1", 2),
+    (["--scratch", "--examples", "-1"], "dialog-gym interactive: argument --examples: expected an integer >= 0, "
+                                        "got -1", 2),
 ])
 def test_bad_arguments_are_one_line_errors(capsys, tmp_path: Path, monkeypatch, args: list[str],
-                                           message: str) -> None:
+                                           message: str, status: int) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(capsys, "interactive", *args)
-    assert code == 1
+    assert code == status
     assert err.startswith(f"dialog-gym: error: {message}")
     assert err.count("\n") == 1 and out == ""
 
@@ -73,7 +74,7 @@ def test_fake_user_script_is_the_same_command(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, script, "scratch", "--resume"], capture_output=True, text=True,
                           cwd=tmp_path, timeout=60)
     assert done.returncode == 1
-    assert done.stderr == "dialog-gym: error: fake_user_session.jsonl: no session to resume\n"
+    assert done.stderr == "dialog-gym: error: runs/interactive/session.jsonl: no session to resume\n"
 
 
 # ---------------------------------------------------------------------------- a real terminal
@@ -245,7 +246,7 @@ def test_a_session_at_a_real_terminal(tmp_path: Path) -> None:
     # resume, then Ctrl-C: asked whether to export, answer no
     resumed = _session(tmp_path, "--resume")
     try:
-        resumed.expect(r"\* resumed 1 dialogue")
+        resumed.expect(r"\* resumed 1 finished dialogue")
         resumed.expect("> ")
         resumed.type("\x03")
         resumed.expect(r"Export the session as stories before quitting\? \[y/n\] ")

@@ -120,7 +120,7 @@ def test_train_command_json(tmp_path: Path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["timesteps"] >= 200 and data["curve"][0]["dialogues"] == 0
     assert (tmp_path / "best" / "agent.json").is_file() and (tmp_path / "train.json").is_file()
-    assert main(["train", "--algo", "a2c", "--out", str(tmp_path), "--warm-start", "nope"]) == 1
+    assert main(["train", "--algo", "a2c", "--out", str(tmp_path), "--warm-start", "nope"]) == 2
 
 
 def test_tensorboard_logs_when_the_extra_is_installed(tmp_path: Path, monkeypatch):

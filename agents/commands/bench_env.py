@@ -14,8 +14,7 @@ import platform
 import statistics
 import time
 
-from agents.commands.common import positive_int, print_json
-from dialog_gym.envs import DEFAULT_ENV_ID
+from agents.commands.common import DEFAULT_ENV, EnvArg, UsageError, env_arg, positive_int, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,21 +25,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env", default=DEFAULT_ENV_ID)
-    p.add_argument("--reference", default="Taxi-v4")
+    p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
+                   help="environment: a short id, a full id or an env config YAML path")
+    p.add_argument("--reference", default="Taxi-v4", help="the Gymnasium environment to compare with")
     p.add_argument("--steps", type=positive_int, default=100_000, help="steps per measurement")
     p.add_argument("--repeats", type=positive_int, default=5, help="measurements per environment")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def steps_per_second(env_id: str, steps: int, seed: int = 0) -> float:
+def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | None = None) -> float:
     import gymnasium as gym
     import numpy as np
 
     import dialog_gym  # noqa: F401  (registers the environments)
     from dialog_gym.agent import sample_allowed
 
-    env = gym.make(env_id)
+    env = gym.make(env_id, **(env_kwargs or {}))
     rng = np.random.default_rng(seed)
     _, info = env.reset(seed=seed)
     start = time.perf_counter()
@@ -53,12 +53,12 @@ def steps_per_second(env_id: str, steps: int, seed: int = 0) -> float:
     return steps / elapsed
 
 
-def measure(env_id: str, reference: str, steps: int, repeats: int) -> dict:
+def measure(env_id: str, reference: str, steps: int, repeats: int, env_kwargs: dict | None = None) -> dict:
     import gymnasium as gym
 
     ours, ref = [], []
     for i in range(repeats):  # interleaved, so a drifting machine load hits both alike
-        ours.append(steps_per_second(env_id, steps, seed=i))
+        ours.append(steps_per_second(env_id, steps, seed=i, env_kwargs=env_kwargs))
         ref.append(steps_per_second(reference, steps, seed=i))
     return {
         "env": env_id, "reference": reference, "steps": steps, "repeats": repeats,
@@ -71,7 +71,13 @@ def measure(env_id: str, reference: str, steps: int, repeats: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = measure(args.env, args.reference, args.steps, args.repeats)
+    import gymnasium as gym
+
+    if args.reference not in gym.registry:
+        raise UsageError(f"--reference: unknown Gymnasium environment {args.reference!r}")
+    env: EnvArg = args.env
+    result = measure(env.id, args.reference, args.steps, args.repeats, env.kwargs)
+    result["env_kwargs"] = env.kwargs
     if args.json:
         print_json(result)
     else:

@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from agents.commands.common import positive_int, print_json
+from agents.commands.common import UsageError, env_list, positive_int, print_json
+
+#: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
+EXIT_DIFFERENT = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,17 +19,29 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "training in batches of dialogues, test dialogues after each batch). Writes OUT/table.md "
                     "(also printed), OUT/results.json and .csv, and OUT/curves_<env>.png.")
     p.add_argument("--budget", choices=["small", "full"], default="small",
-                   help="small: about 10 minutes on 2 CPU cores; full: PyDial's 4x1000 dialogues, 500 tests, "
-                        "10 seeds (hours)")
-    p.add_argument("--suite", help="default, pydial or small (default: the budget's)")
-    p.add_argument("--agents", help="comma-separated subset (default: the budget's); see --list")
+                   help="small: 2 environments, 2 seeds, up to 1000 dialogues (5-10 minutes on 2 CPU cores); full: "
+                        "PyDial's 4x1000 dialogues, 500 tests, 10 seeds (hours)")
+    envs = p.add_mutually_exclusive_group()
+    envs.add_argument("--suite", help="default, pydial, noisy or small (default: the budget's)")
+    envs.add_argument("--envs", type=env_list, metavar="ENV,ENV,...",
+                      help="instead of --suite: environments, each a short id, a full id or an env config YAML path")
+    p.add_argument("--agents", help="comma-separated subset (default: the budget's); see --list. Families: fixed "
+                                    "baselines (random, rule), Rasa policies trained on expert dialogues (memo, "
+                                    "augmented, supervised, ensemble), RL from scratch (ppo, maskable_ppo: PPO that "
+                                    "only samples the actions the environment's mask allows, a2c, dqn) and RL with "
+                                    "a warm start (ppo_warm, ppo_warm_naive: behaviour-cloned from the rule expert "
+                                    "before RL)")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")
-    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--first-seed", type=int, default=0, help="the first seed")
     p.add_argument("--episodes", type=positive_int, help="test dialogues after each batch (default: the budget's)")
     p.add_argument("--batches", help="comma-separated cumulative training dialogues, e.g. 250,500,750,1000")
-    p.add_argument("--out", type=Path, default=Path("results/benchmark"))
+    p.add_argument("--out", type=Path, default=Path("results/benchmark"), help="output folder")
     p.add_argument("--compare", type=Path, metavar="OLD_RESULTS_JSON",
-                   help="after the run, list every number that differs from an earlier results.json")
+                   help="after the run, compare every number with an earlier results.json (e.g. the shipped "
+                        "reference/small/results.json) and print the verdict: identical, or each difference")
+    p.add_argument("--strict", action="store_true",
+                   help=f"with --compare: exit with status {EXIT_DIFFERENT} if any number differs (for CI on the "
+                        "machine that made the reference; other CPUs or torch builds can differ legitimately)")
     p.add_argument("--list", action="store_true", help="list the agents and suites, and exit")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
     p.set_defaults(func=run)
@@ -37,15 +52,17 @@ def run(args: argparse.Namespace) -> int:
 
     from agents.benchmark import (
         BUDGETS,
+        RL_AGENTS,
         SUITES_EXTRA,
         available_agents,
         compare,
+        load_results,
         results_table,
         run_benchmark,
         suite_envs,
     )
     from dialog_gym import SUITES
-    from dialog_gym.errors import ConfigError
+    from dialog_gym.errors import DialogGymError
 
     if args.list:
         print("agents:", ", ".join(available_agents()))
@@ -59,33 +76,58 @@ def run(args: argparse.Namespace) -> int:
         try:
             batches = tuple(int(x) for x in args.batches.split(","))
         except ValueError:
-            raise ConfigError(f"--batches: expected comma-separated integers, got {args.batches!r}") from None
+            raise UsageError(f"--batches: expected comma-separated integers, got {args.batches!r}") from None
         if not batches or any(b <= 0 for b in batches) or list(batches) != sorted(set(batches)):
-            raise ConfigError("--batches must be increasing positive numbers")
+            raise UsageError("--batches must be increasing positive numbers")
         budget = replace(budget, batches=batches)
     if args.episodes:
         budget = replace(budget, test_episodes=args.episodes)
-    envs = suite_envs(args.suite or budget.suite)
-    agents = [a.strip() for a in args.agents.split(",")] if args.agents else list(budget.agents)
+    if args.envs:
+        envs = [e.registered_id() for e in args.envs]
+    else:
+        try:
+            envs = suite_envs(args.suite or budget.suite)
+        except DialogGymError as exc:
+            raise UsageError(str(exc)) from None
+    agents = [a.strip() for a in args.agents.split(",") if a.strip()] if args.agents else list(budget.agents)
     available = set(available_agents())
-    if not args.agents:
-        agents = [a for a in agents if a in available]
+    unknown = [a for a in agents if a not in available]
+    if args.agents and (unknown or not agents):
+        raise UsageError(f"--agents: unknown agent(s) {', '.join(unknown) or '(none given)'} "
+                         f"(known: {', '.join(available_agents())})")
+    agents = [a for a in agents if a in available]
+    if any(agent in RL_AGENTS for agent in agents) and any(b % budget.batches[0] for b in budget.batches):
+        raise UsageError("--batches: RL agents need every batch to be a multiple of the first")
+    if args.strict and not args.compare:
+        raise UsageError("--strict goes with --compare")
+    if args.compare:
+        load_results(args.compare)  # a wrong path fails now, not after the run
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
 
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     doc = run_benchmark(args.out, budget, envs, agents, seeds, progress=progress)
+    diffs = compare(args.compare, args.out / "results.json") if args.compare else None
     if args.json:
-        print_json({"summary": doc["summary"], "out": str(args.out), "wall_time": doc["wall_time"]})
+        result = {"summary": doc["summary"], "out": str(args.out), "wall_time": doc["wall_time"]}
+        if diffs is not None:
+            result.update(compare=str(args.compare), identical=not diffs, differences=diffs)
+        print_json(result)
     else:
         print(results_table(doc["summary"], envs, agents))
         print(f"\n{len(seeds)} seeds x {budget.test_episodes} test dialogues after each of the batches "
               f"{list(budget.batches)}; success is the final batch's, mean over seeds with a 95% t-interval. "
               f"Outputs in {args.out}/ ({doc['wall_time'] / 60:.1f} min).")
-    if args.compare:
-        diffs = compare(args.compare, args.out / "results.json")
-        print(f"\ncompared with {args.compare}: " + ("identical" if not diffs else f"{len(diffs)} differences"))
-        for line in diffs[:50]:
-            print("  " + line)
+        if diffs is not None:
+            verdict = ("identical: every number equals the reference's" if not diffs else
+                       f"{len(diffs)} numbers differ from the reference's (env, agent, seed, dialogues, metric: "
+                       "old -> new)")
+            print(f"\ncompared with {args.compare}: {verdict}")
+            for line in diffs[:50]:
+                print("  " + line)
+            if len(diffs) > 50:
+                print(f"  ... and {len(diffs) - 50} more")
+    if diffs and args.strict:
+        return EXIT_DIFFERENT
     return 0

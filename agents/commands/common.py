@@ -1,4 +1,12 @@
-"""Argument helpers and output formatting shared by the subcommands."""
+"""Argument types, the parser class and output formatting shared by the subcommands.
+
+The error contract of the ``dialog-gym`` command lives here and in ``agents/cli.py``: a mistake in how the
+command was called (an unknown option or environment, a negative count, options that do not go together,
+a hyperparameter value of the wrong type) is a :class:`UsageError` and exits with status 2; bad data (a
+missing, unreadable or malformed file) is the package's :class:`~dialog_gym.errors.DialogGymError` and
+exits with 1; Ctrl-C exits with 130. Each prints one line on stderr, and under ``--json`` also a JSON
+object ``{"error": ..., "exit_status": ...}`` on stdout.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +14,242 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from agents.tables import format_table  # noqa: F401  (the commands import it from here)
 from dialog_gym.errors import DialogGymError
 
+#: what a user gets when they name no environment
+DEFAULT_ENV = "Restaurant-v0"
+
+
+class UsageError(DialogGymError):
+    """The command was called wrongly (exit status 2, as argparse's own usage errors)."""
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default, keeps the description's line breaks out of the way."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "%(default)" in text or "default:" in text or "default " in text:
+            return text
+        if action.default in (None, False, argparse.SUPPRESS) or action.option_strings == []:
+            return text
+        return text + " (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors raise :class:`UsageError` (one error path for every command)
+    and whose help shows defaults; subcommand parsers inherit both."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _number(text: str, kind: type) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        noun = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    """An argparse type: an integer >= 1."""
+    value = _number(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
 
 
-def env_id(text: str) -> str:
-    """An environment id; a bare name gets the ``dialog_gym/`` namespace."""
-    import gymnasium as gym
+def nonnegative_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
 
+
+def probability(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    value = _number(text, float)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
+    return value
+
+
+@dataclass(frozen=True)
+class EnvArg:
+    """An environment as the user named it: a short id, a full id or an env config path."""
+
+    name: str
+    id: str
+    kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def __str__(self) -> str:
+        return self.id if not self.kwargs else f"{self.id} ({', '.join(f'{k}={v}' for k, v in self.kwargs.items())})"
+
+    def registered_id(self) -> str:
+        """An id ``gym.make`` knows without keywords, for library functions that take an id only: the id
+        itself, or for a config path an alias registered in this process (``dialog_gym/<stem>-<hash>-v0``,
+        the same in every process for the same path)."""
+        if not self.kwargs:
+            return self.id
+        import hashlib
+        import re
+
+        import gymnasium as gym
+
+        digest = hashlib.sha1(json.dumps(self.kwargs, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        stem = re.sub(r"[^A-Za-z0-9_.]", "_", Path(str(self.kwargs.get("config", "env"))).stem) or "env"
+        alias = f"dialog_gym/{stem}-{digest}-v0"
+        if alias not in gym.registry:
+            spec = gym.spec(self.id)
+            gym.register(id=alias, entry_point=spec.entry_point, kwargs={**(spec.kwargs or {}), **self.kwargs},
+                         max_episode_steps=spec.max_episode_steps, disable_env_checker=spec.disable_env_checker)
+        return alias
+
+    def make(self, **extra: Any) -> Any:
+        import gymnasium as gym
+
+        return gym.make(self.id, **{**self.kwargs, **extra})
+
+
+def resolve_env(name: str) -> tuple[str, dict[str, Any]]:
+    """``dialog_gym.envs.resolve_env`` (short id, full id or config path -> ``(id, gym.make kwargs)``)."""
+    try:
+        from dialog_gym.envs import resolve_env as resolve
+    except ImportError:  # until the registry's resolve_env lands: ids only
+        import gymnasium as gym
+
+        from dialog_gym.errors import ConfigError
+
+        def resolve(text: str) -> tuple[str, dict[str, Any]]:
+            candidate = text if "/" in text or text in gym.registry else f"dialog_gym/{text}"
+            if candidate not in gym.registry:
+                known = ", ".join(sorted(i for i in gym.registry if i.startswith("dialog_gym/")))
+                raise ConfigError(f"unknown environment {text!r} (dialog_gym ids: {known})")
+            return candidate, {}
+
+    return resolve(name)
+
+
+def env_arg(text: str) -> EnvArg:
+    """An argparse type for ``--env``: everything :func:`resolve_env` accepts; anything else is a usage error."""
     import dialog_gym  # noqa: F401  (registers the ids)
 
-    candidate = text if "/" in text or text in gym.registry else f"dialog_gym/{text}"
-    if candidate not in gym.registry:
-        known = ", ".join(sorted(i for i in gym.registry if i.startswith("dialog_gym/")))
-        raise argparse.ArgumentTypeError(f"unknown environment {text!r} (dialog_gym ids: {known})")
-    return candidate
+    try:
+        env_id, kwargs = resolve_env(text)
+    except DialogGymError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return EnvArg(text, env_id, dict(kwargs))
+
+
+def env_list(text: str) -> list[EnvArg]:
+    """An argparse type: comma-separated environments (each as ``--env`` takes it)."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected one or more environments, comma-separated")
+    return [env_arg(n) for n in names]
+
+
+def check_readable(path: str | Path, what: str, folder_ok: bool = False) -> None:
+    """Raise the package's error, naming ``path``, if it is missing, unreadable or not UTF-8 text (a
+    folder is accepted with ``folder_ok``: its files are checked by their reader)."""
+    path = Path(path)
+    if path.is_dir():
+        if folder_ok:
+            return
+        raise DialogGymError(f"{path}: is a folder, expected {what}")
+    try:
+        path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise DialogGymError(f"{path}: file not found (expected {what})") from None
+    except UnicodeDecodeError as exc:
+        raise DialogGymError(f"{path}: not UTF-8 text (byte {exc.start}); expected {what}") from None
+    except OSError as exc:
+        raise DialogGymError(f"{path}: cannot read ({exc.strerror or exc}); expected {what}") from None
+
+
+def check_domain_arg(name: str) -> None:
+    """``--domain``: a shipped domain's name, or a readable YAML file."""
+    if Path(name).suffix in (".yml", ".yaml") or Path(name).exists():
+        check_readable(name, "a domain YAML file")
+
+
+def saved_env(folder: str | Path) -> tuple[str, dict[str, Any], Path] | None:
+    """The environment a saved model was trained on, from its ``agent.json`` (an SB3 run or model folder)
+    or ``policy.json`` (a Rasa policy saved by ``train-policy``): ``(id, kwargs, file)``, or None if the
+    folder records none (or is not a saved model: loading it reports that)."""
+    folder = Path(folder)
+    for path in (folder / "agent.json", folder / "best" / "agent.json", folder / "final" / "agent.json",
+                 folder / "policy.json"):
+        if path.is_file():
+            try:
+                meta = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError):
+                return None
+            env = meta.get("env") if path.name == "policy.json" else meta
+            if isinstance(env, dict) and isinstance(env.get("env_id"), str):
+                return env["env_id"], dict(env.get("env_kwargs") or {}), path
+            return None
+    return None
+
+
+def record_env(folder: str | Path, env: EnvArg) -> None:
+    """Add the training environment to a saved policy's ``policy.json`` (so ``rollout`` can default to it)."""
+    from dialog_gym.utils import read_json, write_json
+
+    path = Path(folder) / "policy.json"
+    meta = read_json(path)
+    meta["env"] = {"env_id": env.id, "env_kwargs": env.kwargs}
+    write_json(path, meta)
+
+
+class StageBar:
+    """A progress bar over the named stages of a slow command, refreshed every half second (so its clock
+    runs while a stage works), on stderr; ``enabled=False`` shows nothing."""
+
+    def __init__(self, stages: Sequence[str], enabled: bool = True) -> None:
+        import threading
+
+        from tqdm.auto import tqdm
+
+        self.stages = list(stages)
+        self.bar = tqdm(total=len(self.stages), desc=self.stages[0] if self.stages else "", disable=not enabled,
+                        leave=False, file=sys.stderr, bar_format="{desc}: stage {n_fmt}/{total_fmt} [{elapsed}]")
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True) if enabled else None
+        if self._thread is not None:
+            self._thread.start()
+
+    def _tick(self) -> None:
+        while not self._done.wait(0.5):
+            self.bar.refresh()
+
+    def next(self, desc: str | None = None) -> None:
+        """The current stage is done; ``desc`` describes the next one (default: its name)."""
+        self.bar.update()
+        index = min(self.bar.n, len(self.stages) - 1)
+        self.bar.set_description(desc or self.stages[index])
+
+    def close(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.bar.close()
+
+
+def note(message: str) -> None:
+    """A one-line remark on stderr (stdout stays the command's result, also under ``--json``)."""
+    print(f"note: {message}", file=sys.stderr, flush=True)
 
 
 def print_json(data: Any) -> None:
@@ -45,6 +262,8 @@ def _default(obj: Any) -> Any:
         return obj.tolist()
     if hasattr(obj, "item"):
         return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
     raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
 
 
@@ -53,8 +272,3 @@ def pct(rate: float, ci: Sequence[float] | None = None) -> str:
     if ci is not None:
         text += f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
     return text
-
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise DialogGymError(message)

@@ -12,24 +12,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run the rule policy and a mask-respecting random policy on each "
                                    "environment and print success rate, turns and reward.")
     p.add_argument("--episodes", type=positive_int, default=200, help="dialogues per agent and environment")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--suite", default="all", help="'all' (every registered id), 'pydial' or 'default'")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="seed of the dialogues and the random agent")
+    p.add_argument("--suite", default="all", help="'all' (every registered id) or a suite: 'default', 'pydial', ...")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from agents.commands.common import UsageError
     from agents.evaluation_sim import evaluate_agent
     from agents.loading import make_agent
     from dialog_gym import SUITES, env_ids
-    from dialog_gym.errors import DialogGymError
 
     if args.suite == "all":
         ids = env_ids()
     elif args.suite in SUITES:
         ids = SUITES[args.suite]
     else:
-        raise DialogGymError(f"unknown suite {args.suite!r} (all, {', '.join(SUITES)})")
+        raise UsageError(f"unknown suite {args.suite!r} (all, {', '.join(SUITES)})")
     rows, results = [], []
     for eid in ids:
         for agent in ("rule", "random"):

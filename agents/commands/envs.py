@@ -9,7 +9,7 @@ from agents.commands.common import format_table, print_json
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("envs", help="list the registered environment ids")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from agents.commands.common import format_table, positive_int, print_json
+from agents.commands.common import UsageError, check_readable, format_table, positive_int, print_json
 from agents.commands.training_args import add_training_arguments, training_options
 
 
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", type=positive_int, metavar="N",
                    help="instead of --test: train on the first N stories of --train, test on the rest")
     p.add_argument("--policies", default="memo,augmented,supervised,ensemble",
-                   help="comma-separated: memo, augmented, supervised, ensemble (default: all four)")
+                   help="comma-separated: memo, augmented, supervised, ensemble")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the reports")
     p.add_argument("--json", action="store_true", help="print one JSON object {\"policies\": {NAME: metrics}}")
     add_training_arguments(p)
@@ -40,15 +40,21 @@ def run(args: argparse.Namespace) -> int:
     from dialog_gym.utils import write_json
 
     if (args.test is None) == (args.split is None):
-        raise DialogGymError("give either --test FILE or --split N")
-    names = parse_policy_list(args.policies)
+        raise UsageError("give either --test FILE or --split N")
+    try:
+        names = parse_policy_list(args.policies)
+    except DialogGymError as exc:
+        raise UsageError(f"--policies: {exc}") from None
+    for path in (args.train, args.test):
+        if path is not None:
+            check_readable(path, "a Rasa markdown story file", folder_ok=True)
     options = training_options(args)
     domain = Domain.load(args.domain)
     if args.split is not None:
         try:
             train_graph, test_graph = split_stories(read_stories(args.train), args.split)
         except ValueError as exc:
-            raise DialogGymError(str(exc)) from None
+            raise UsageError(f"--split: {exc}") from None
     else:
         train_graph, test_graph = read_stories(args.train), read_stories(args.test)
     start = time.perf_counter()

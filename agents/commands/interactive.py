@@ -15,15 +15,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.commands.common import env_id
-from dialog_gym.envs import DEFAULT_ENV_ID
+from agents.commands.common import DEFAULT_ENV, UsageError, env_arg, nonnegative_int, positive_int
 from dialog_gym.errors import DialogGymError
 
 if TYPE_CHECKING:
     from dialog_gym.wrappers import SessionSummary
 
-DEFAULT_LOG = "fake_user_session.jsonl"
-DEFAULT_STORIES_OUT = "fake_user_stories.md"
+DEFAULT_LOG = "runs/interactive/session.jsonl"
+DEFAULT_STORIES_OUT = "runs/interactive/stories.md"
 
 INTRO = """\
 Interactive learning with a fake user
@@ -55,25 +54,28 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "dialogues, which the package generates; or --stories FILE)")
     p.add_argument("--stories", metavar="FILE", help="with --pretrained: train on this Rasa stories file "
                                                      "(e.g. the bAbI stories)")
-    p.add_argument("--examples", type=int, default=0, metavar="N",
+    p.add_argument("--examples", type=nonnegative_int, default=0, metavar="N",
                    help="with --scratch: first train the bot on N of the expert's simulated dialogues "
-                        "(default 0: untrained)")
+                        "(0: untrained)")
     p.add_argument("--learner", choices=("supervised", "sb3"), default="supervised",
                    help="the bot: Rasa's supervised policy (default) or a MaskablePPO policy network "
                         "trained by behaviour cloning")
-    p.add_argument("--env", type=env_id, default=DEFAULT_ENV_ID, help="environment id")
+    p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
+                   help="environment: a short id, a full id or an env config YAML path. With masks on (e.g. "
+                        "Restaurant-v0) only sensible actions are offered at each step; with masks off "
+                        "(Restaurant-Env2-v0) every action is, and you correct more")
     p.add_argument("--seed", type=int, default=0, help="seed of the fake users and of the learner")
     p.add_argument("--log", metavar="FILE", default=DEFAULT_LOG,
-                   help=f"correction log, appended and fsynced per step (default {DEFAULT_LOG})")
+                   help="correction log, appended and fsynced per step")
     p.add_argument("--stories-out", metavar="FILE", default=DEFAULT_STORIES_OUT,
-                   help=f"where e (export) writes the session as Rasa stories (default {DEFAULT_STORIES_OUT})")
-    p.add_argument("--retrain-every", type=int, default=1, metavar="K",
-                   help="retrain the bot after every K corrections (default 1: after each correction, as in "
+                   help="where e (export) writes the session as Rasa stories")
+    p.add_argument("--retrain-every", type=nonnegative_int, default=1, metavar="K",
+                   help="retrain the bot after every K corrections (1: after each correction, as in "
                         "Rasa's tutorial; 0: only at the end of each dialogue)")
     p.add_argument("--resume", action="store_true", help="continue the session held by --log")
-    p.add_argument("--dialogues", type=int, default=None, metavar="N",
+    p.add_argument("--dialogues", type=positive_int, default=None, metavar="N",
                    help="stop after N dialogues (default: until you quit)")
-    p.add_argument("--top", type=int, default=5, metavar="K", help="actions shown per step (default 5)")
+    p.add_argument("--top", type=positive_int, default=5, metavar="K", help="actions shown per step")
     p.set_defaults(func=run)
 
 
@@ -96,16 +98,19 @@ def run(args: argparse.Namespace) -> int:
             "untrained: it knows nothing yet and learns from you")
     out.write(f"\nPreparing the bot ({what}) ...\n")
     out.flush()
-    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=args.env, learner=args.learner,
+    env_id = args.env.registered_id()
+    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=env_id, learner=args.learner,
                            scratch_dialogues=args.examples)
     if header is not None:
         check_same_bot(header, learner, args.log)
-    env = gym.make(args.env)
+    env = gym.make(env_id)
     teacher = TerminalTeacher(top_k=args.top, transcript_source=lambda: env.unwrapped.transcript())
     session = CorrectionSession(env, learner, teacher, log_path=args.log, stories_path=args.stories_out,
                                 seed=args.seed, retrain_every=args.retrain_every or None)
     if args.resume:
-        out.write(f"Resuming the session of {args.log}.\n")
+        out.write(f"Resuming the session of {args.log} (replaying and checking it) ...\n")
+    else:
+        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
     out.write(f"Log: {args.log}   stories (e): {args.stories_out}\n")
     out.flush()
     try:
@@ -133,20 +138,14 @@ def report(summary: SessionSummary, log: str) -> str:
 def check_paths(args: argparse.Namespace) -> None:
     """User errors before anything slow happens: one line each, never an overwritten session."""
     if args.stories and args.start != "pretrained":
-        raise DialogGymError("--stories goes with --pretrained (--scratch starts from an untrained bot)")
+        raise UsageError("--stories goes with --pretrained (--scratch starts from an untrained bot)")
+    if args.examples and args.start != "scratch":
+        raise UsageError("--examples goes with --scratch (--pretrained trains on the expert's dialogues)")
     if args.stories and not Path(args.stories).is_file():
         raise DialogGymError(f"{args.stories}: no such stories file")
-    if args.examples and args.start != "scratch":
-        raise DialogGymError("--examples goes with --scratch (--pretrained trains on the expert's dialogues)")
-    if args.examples < 0:
-        raise DialogGymError(f"--examples must be at least 0, got {args.examples}")
-    if args.dialogues is not None and args.dialogues < 1:
-        raise DialogGymError(f"--dialogues must be at least 1, got {args.dialogues}")
-    if args.retrain_every < 0:
-        raise DialogGymError(f"--retrain-every must be at least 0, got {args.retrain_every}")
-    if args.top < 1:
-        raise DialogGymError(f"--top must be at least 1, got {args.top}")
     log = Path(args.log)
+    if log.is_dir():
+        raise DialogGymError(f"{args.log}: is a folder; --log names the session's log file")
     has_session = log.is_file() and log.stat().st_size > 0
     if args.resume and not has_session:
         raise DialogGymError(f"{args.log}: no session to resume")
@@ -160,7 +159,7 @@ def resumed_header(args: argparse.Namespace) -> dict[str, Any]:
     from dialog_gym.wrappers import read_log
 
     header = read_log(args.log).header
-    if header.get("env_id") not in (None, args.env):
+    if header.get("env_id") not in (None, args.env.registered_id()):
         raise DialogGymError(f"{args.log} is a session in {header['env_id']}: resume it with --env {header['env_id']}")
     return header
 

@@ -1,18 +1,36 @@
-"""``dialog-gym rollout``: run an agent for N dialogues and report success, turns and reward."""
+"""``dialog-gym rollout``: run an agent in an environment and report its success rate.
+
+A saved model records the environment it was trained on (``agent.json`` of a ``train`` run,
+``policy.json`` of ``train-policy``); without ``--env`` the rollout runs it there and says so. With
+another ``--env`` it runs there too, with a one-line note: testing a model under another setting (e.g.
+trained without noise, tested with it) is a legitimate experiment, so a mismatch is a note, not an
+error. Environments whose observation or action spaces differ from the model's are an error.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from agents.commands.common import env_id, format_table, pct, positive_int, print_json
-from dialog_gym.envs import DEFAULT_ENV_ID
+from agents.commands.common import (
+    DEFAULT_ENV,
+    EnvArg,
+    env_arg,
+    format_table,
+    pct,
+    positive_int,
+    print_json,
+    saved_env,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rollout", help="run an agent in an environment and report its success rate",
                        description="Run an agent (rule, random, or a saved policy folder) for N dialogues "
-                                   "per seed; optionally write the dialogues as Rasa markdown stories.")
-    p.add_argument("--env", type=env_id, default=DEFAULT_ENV_ID, help="environment id")
+                                   "per seed; optionally write the dialogues as Rasa markdown stories. "
+                                   + " ".join(__doc__.split("\n\n")[1].split()))
+    p.add_argument("--env", type=env_arg, default=None,
+                   help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path "
+                        f"(default: the environment a saved --policy was trained on, else {DEFAULT_ENV})")
     p.add_argument("--policy", default="rule", help="rule, random, or the folder of a saved policy/model")
     p.add_argument("--episodes", type=positive_int, default=100, help="dialogues per seed")
     p.add_argument("--seed", type=int, default=0, help="first seed")
@@ -22,33 +40,68 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import gymnasium as gym
+def choose_env(requested: EnvArg | None, policy: str) -> tuple[EnvArg, str | None]:
+    """The environment to run ``policy`` in, and a note saying where it came from (None: nothing to say)."""
+    from agents.commands.common import UsageError
 
+    saved = saved_env(policy) if policy not in ("rule", "random") else None
+    if saved is None:
+        return requested or env_arg(DEFAULT_ENV), None
+    trained = EnvArg(saved[0], saved[0], saved[1])
+    if requested is None:
+        return trained, f"running {policy} in {trained}, the environment it was trained on ({saved[2]})"
+    if (requested.id, requested.kwargs) == (trained.id, trained.kwargs):
+        return requested, None
+    a, b = requested.make(), trained.make()
+    same_spaces = a.observation_space == b.observation_space and a.action_space == b.action_space
+    a.close()
+    b.close()
+    if not same_spaces:
+        raise UsageError(f"{policy} was trained on {trained}, whose observation or action space differs from "
+                         f"{requested}'s: it cannot act there")
+    return requested, (f"{policy} was trained on {trained} but runs in {requested} (--env): the numbers are "
+                       f"for {requested}")
+
+
+def run(args: argparse.Namespace) -> int:
+    import warnings
+    from pathlib import Path
+
+    from agents.commands.common import UsageError
     from agents.evaluation_sim import evaluate_agent
-    from agents.loading import make_agent
+    from agents.loading import BUILTIN_AGENTS, make_agent
     from dialog_gym.rollout import run_episodes
     from dialog_gym.seeds import episode_seed
     from dialog_gym.stories import write_stories
 
-    summary = evaluate_agent(lambda env: make_agent(args.policy, env, seed=args.seed), args.env, args.episodes,
-                             seeds=range(args.seed, args.seed + args.seeds))
+    if args.policy not in BUILTIN_AGENTS and not Path(args.policy).exists():
+        raise UsageError(f"--policy: unknown agent {args.policy!r}: expected one of {', '.join(BUILTIN_AGENTS)}, "
+                         "the folder of a saved policy, or the output folder of 'dialog-gym train'")
+    env, remark = choose_env(args.env, args.policy)
+    warnings.filterwarnings("ignore", message=".* was trained on ")  # said above, in one line
+    summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env.id, args.episodes,
+                             seeds=range(args.seed, args.seed + args.seeds), env_kwargs=env.kwargs)
     if args.stories_out:
-        env = gym.make(args.env)
+        gym_env = env.make()
         start = episode_seed(args.seed, 0)
-        _, dialogues = run_episodes(env, make_agent(args.policy, env, seed=args.seed), args.episodes, start,
+        _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes, start,
                                     keep_events=True)
         write_stories(args.stories_out, [(f"rollout_{start + i:07d}", ev) for i, ev in enumerate(dialogues)],
-                      domain=env.unwrapped.domain)
+                      domain=gym_env.unwrapped.domain)
         summary["stories_out"] = args.stories_out
     summary["policy"] = args.policy
+    summary["env_kwargs"] = env.kwargs
+    if remark:
+        summary["note"] = remark
     if args.json:
         print_json(summary)
         return 0
     print(format_table(
         ["env", "policy", "episodes", "success [95% CI]", "turns", "bot actions", "reward"],
-        [[args.env, args.policy, summary["episodes"], pct(summary["success_rate"], summary["success_ci95"]),
+        [[str(env), args.policy, summary["episodes"], pct(summary["success_rate"], summary["success_ci95"]),
           f"{summary['mean_turns']:.1f}", f"{summary['mean_bot_actions']:.1f}", f"{summary['mean_reward']:.2f}"]]))
+    if remark:
+        print(f"note: {remark}")
     if args.stories_out:
         print(f"wrote {args.episodes} stories to {args.stories_out}")
     return 0

@@ -5,8 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agents.commands.common import env_id, format_table, pct, positive_int, print_json
-from dialog_gym.envs import DEFAULT_ENV_ID
+from agents.commands.common import (
+    DEFAULT_ENV,
+    EnvArg,
+    UsageError,
+    env_arg,
+    format_table,
+    note,
+    pct,
+    positive_int,
+    print_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,60 +27,105 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "train.json with the learning curve and, with the tensorboard extra installed "
                     "(pip install 'dialog-gym[tensorboard]'), TensorBoard logs in tensorboard/.")
     p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"])
-    p.add_argument("--env", type=env_id, default=DEFAULT_ENV_ID)
+    p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
+                   help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--timesteps", type=positive_int, help="training steps (default: n_timesteps of the YAML)")
     budget.add_argument("--dialogues", type=positive_int, help="training dialogues instead of steps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the model and the training environments")
     p.add_argument("--n-envs", type=positive_int, help="parallel training environments (default: the YAML's)")
     p.add_argument("--warm-start", metavar="rule|stories:FILE",
-                   help="behaviour-clone the policy from the rule expert's or a story file's dialogues first")
-    p.add_argument("--warm-start-mode", choices=["conservative", "naive"], default="conservative")
+                   help="warm start: before RL, behaviour-clone the policy network from the rule expert's "
+                        "dialogues (rule) or a story file's (stories:FILE), so RL starts from a policy that "
+                        "already succeeds instead of from random behaviour")
+    p.add_argument("--warm-start-mode", choices=["conservative", "naive"], default="conservative",
+                   help="conservative: also pre-train the value head and fine-tune with small steps; naive: clone "
+                        "the policy only (configs/hyperparams/warm_start.yml)")
     p.add_argument("--eval-every", type=positive_int, default=250, help="training dialogues between evaluations")
-    p.add_argument("--eval-episodes", type=positive_int, default=100)
+    p.add_argument("--eval-episodes", type=positive_int, default=100, help="test dialogues per evaluation")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a hyperparameter (YAML value syntax), e.g. --set learning_rate=1e-4")
     p.add_argument("--resume", action="store_true", help="continue from OUT/final if it exists")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--out", required=True, type=Path, help="output folder, e.g. runs/mppo")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=run)
 
 
-def parse_overrides(items: list[str]) -> dict:
+def parse_overrides(items: list[str], algo: str) -> dict:
+    """``--set KEY=VALUE`` items as hyperparameter overrides, each checked against what ``algo`` accepts
+    (a wrong key, type or range is a usage error before anything is built)."""
     import yaml
 
+    from agents.hyperparams import META_KEYS, check_value, coerce_number, constructor_keys, parse_policy_kwargs
     from dialog_gym.errors import ConfigError
 
+    allowed = META_KEYS | constructor_keys(algo)
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        if key not in allowed:
+            raise UsageError(f"--set {key}: not a hyperparameter of {algo} "
+                             f"(expected one of {', '.join(sorted(allowed))})")
         try:
-            out[key.strip()] = yaml.safe_load(value)
+            out[key] = yaml.safe_load(value)
         except yaml.YAMLError:
-            raise ConfigError(f"--set {key}: cannot parse {value!r}") from None
+            raise UsageError(f"--set {key}: cannot parse {value!r}") from None
+        try:
+            if key == "policy_kwargs":
+                parse_policy_kwargs(out[key], f"--set {key}")
+            else:
+                check_value(algo, key, coerce_number(out[key]), f"--set {key}")
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
     return out
+
+
+def masks_note(algo: str, env: EnvArg) -> str | None:
+    """Why a masked algorithm will learn as plain PPO, when the environment's masks are off."""
+    from agents.rl import MASKED_ALGORITHMS
+
+    if algo not in MASKED_ALGORITHMS:
+        return None
+    gym_env = env.make()
+    masks_on = bool(getattr(gym_env.unwrapped.config, "masks", True))
+    gym_env.close()
+    if masks_on:
+        return None
+    return (f"{env} has action masks off (its mask allows every action), so {algo} trains as plain PPO: "
+            "nothing steers it away from senseless actions (on the shipped tasks it stays near 0% within "
+            "thousands of dialogues); use an id with masks on or a warm start")
 
 
 def run(args: argparse.Namespace) -> int:
     from agents.rl_training import TrainSpec, tensorboard_available, train
 
-    spec = TrainSpec(algo=args.algo, env_id=args.env, out=args.out, timesteps=args.timesteps,
-                     dialogues=args.dialogues, seed=args.seed, n_envs=args.n_envs,
-                     overrides=parse_overrides(args.set), warm_start=args.warm_start,
+    overrides = parse_overrides(args.set, args.algo)
+    if args.warm_start and args.warm_start != "rule" and not args.warm_start.startswith("stories:"):
+        raise UsageError(f"--warm-start must be 'rule' or 'stories:FILE', got {args.warm_start!r}")
+    remark = masks_note(args.algo, args.env)
+    if remark:
+        note(remark)
+    spec = TrainSpec(algo=args.algo, env_id=args.env.id, env_kwargs=args.env.kwargs, out=args.out,
+                     timesteps=args.timesteps, dialogues=args.dialogues, seed=args.seed, n_envs=args.n_envs,
+                     overrides=overrides, warm_start=args.warm_start,
                      warm_start_mode=args.warm_start_mode, eval_every=args.eval_every,
                      eval_episodes=args.eval_episodes, resume=args.resume, progress=not args.no_progress)
     result = train(spec)
     if args.json:
-        print_json({"out": str(result.out), "curve": result.curve, "best": result.best, "final": result.final,
+        print_json({"out": str(result.out), "env": args.env.id, "env_kwargs": args.env.kwargs, "note": remark,
+                    "curve": result.curve, "best": result.best, "final": result.final,
                     "dialogues": result.dialogues, "timesteps": result.timesteps,
                     "demonstrations": result.demonstrations, "wall_time": result.wall_time})
         return 0
     rows = [[p["dialogues"], p["timesteps"], pct(p["success_rate"], p["success_ci95"]), f"{p['mean_bot_actions']:.1f}",
              f"{p['mean_reward']:.2f}"] for p in result.curve]
     print(format_table(["dialogues", "timesteps", "success [95% CI]", "bot actions", "reward"], rows))
+    if remark:
+        print(f"note: {remark}")
     print(f"\n{args.algo} on {args.env}: {result.dialogues} training dialogues, {result.timesteps} steps, "
           f"{result.wall_time:.0f} s. Best: {pct(result.best['success_rate'])} -> {args.out / 'best'}")
     if not tensorboard_available():

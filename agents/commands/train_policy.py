@@ -5,23 +5,46 @@ from __future__ import annotations
 
 import argparse
 
-from agents.commands.common import positive_int, print_json
+from agents.commands.common import (
+    DEFAULT_ENV,
+    StageBar,
+    check_readable,
+    env_arg,
+    positive_int,
+    print_json,
+    record_env,
+)
 from agents.commands.training_args import add_training_arguments, training_options
-from dialog_gym.envs import DEFAULT_ENV_ID
+
+
+def policy_name(text: str) -> str:
+    """An argparse type: a policy name or alias (memo, augmented, supervised/keras, ensemble)."""
+    from agents.policy_training import canonical_name
+    from dialog_gym.errors import DialogGymError
+
+    try:
+        return canonical_name(text)
+    except DialogGymError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-policy", help="train a memoization, supervised or ensemble policy and save it",
                        description="Train a policy on Rasa markdown stories, or, without --stories, on dialogues "
-                                   "of the rule expert with the simulated user, and save it to a folder.")
-    p.add_argument("--policy", required=True, help="memo, augmented, supervised (alias keras) or ensemble "
-                                                   "(memoization + supervised)")
+                                   "of the rule expert with the simulated user, and save it to a folder. The "
+                                   "folder records --env, so 'dialog-gym rollout --policy DIR' runs it there.")
+    p.add_argument("--policy", required=True, type=policy_name,
+                   help="memo, augmented, supervised (alias keras) or ensemble (memoization + supervised)")
     p.add_argument("--stories", metavar="FILE", help="a story file or folder (default: simulate the expert)")
     p.add_argument("--episodes", type=positive_int, default=200,
                    help="expert dialogues to simulate when --stories is not given")
-    p.add_argument("--env", default=DEFAULT_ENV_ID, help="environment of the simulated expert")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to save the trained policy in")
+    p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
+                   help="environment of the simulated expert, and the one the saved policy records "
+                        "(a short id, a full id or an env config YAML path)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to save the trained policy in, e.g. "
+                                                               "runs/policies/sup")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_training_arguments(p)
     p.set_defaults(func=run)
 
@@ -29,27 +52,43 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from agents.policy_training import canonical_name, describe, expert_story_graph, story_trackers, train_policies
+    from agents.policy_training import describe, expert_story_graph, train_policies
     from dialog_gym.domain import Domain
+    from dialog_gym.stories import generate_trackers, read_stories
 
+    if args.stories:
+        check_readable(args.stories, "a Rasa markdown story file", folder_ok=True)
     options = training_options(args)
-    name = canonical_name(args.policy)
+    options.verbose = not args.quiet  # the policy's own per-epoch bar follows the data bar
+    name = args.policy
     start = time.perf_counter()
+    bar = StageBar(["reading stories" if args.stories else f"simulating {args.episodes} expert dialogues",
+                    "augmenting and featurizing", "training"], enabled=not args.quiet)
     if args.stories:
         domain = Domain.load(args.domain)
-        graph, source = args.stories, args.stories
+        graph = read_stories(args.stories)
+        source = args.stories
     else:
-        graph, domain = expert_story_graph(args.episodes, seed=args.seed, env_id=args.env)
+        graph, domain = expert_story_graph(args.episodes, seed=args.seed, env_id=args.env.id, **args.env.kwargs)
         source = f"{args.episodes} expert dialogues in {args.env} (seed {args.seed})"
-    trackers = story_trackers(graph, domain, augmentation=args.augmentation, seed=42 + args.seed)
+    stories = graph.stats()["stories"]
+    bar.next(f"augmenting (x{args.augmentation}) and featurizing {stories} stories")
+    trackers = generate_trackers(graph, domain, augmentation_factor=args.augmentation, seed=42 + args.seed)
+    bar.next(f"training {name} on {len(trackers)} dialogues")
+    bar.close()
     data_seconds = time.perf_counter() - start
     policy, seconds = train_policies([name], trackers, domain, options)[name]
     policy.persist(args.out)
-    result = {"out": args.out, "trained_on": source, "trackers": len(trackers), "data_seconds": data_seconds,
-              "train_seconds": seconds, **describe(policy)}
+    record_env(args.out, args.env)
+    made = (f"{stories} stories -> {len(trackers)} training dialogues after augmentation (x{args.augmentation})"
+            if args.augmentation else f"{stories} stories -> {len(trackers)} training dialogues (no augmentation)")
+    result = {"out": args.out, "trained_on": source, "stories": stories, "trackers": len(trackers),
+              "augmentation": args.augmentation, "env": args.env.id, "env_kwargs": args.env.kwargs,
+              "data_seconds": data_seconds, "train_seconds": seconds, **describe(policy)}
     if args.json:
         print_json(result)
     else:
-        print(f"trained {policy.name} on {source} ({len(trackers)} dialogues) in {seconds:.1f} s; saved to {args.out}")
-        print(f"run it: dialog-gym rollout --policy {args.out}")
+        print(f"{source}: {made}")
+        print(f"trained {policy.name} in {seconds:.1f} s (data {data_seconds:.1f} s); saved to {args.out}")
+        print(f"run it: dialog-gym rollout --policy {args.out}   (in {args.env}, recorded in the folder)")
     return 0

@@ -151,9 +151,12 @@ class CorrectionSession:
         self.resumed_dialogues = len(wrapper.outcomes)
         self.resumed_steps = len(wrapper.records)
         self.log.open(truncate_to=log.valid_bytes)
-        under_way = " (one unfinished, continued)" if wrapper.active else ""
-        self.teacher.notify(f"resumed {self.resumed_dialogues} dialogue(s){under_way} and "
-                            f"{self.resumed_steps} step(s) from {self.log_path}")
+        unfinished = len(wrapper.dialogue_steps) if wrapper.active else None
+        under_way = ("; no unfinished dialogue" if unfinished is None else
+                     f"; continuing unfinished dialogue {self.resumed_dialogues + 1} after its {unfinished} "
+                     "confirmed step(s)")
+        self.teacher.notify(f"resumed {self.resumed_dialogues} finished dialogue(s) ({self.resumed_steps} confirmed "
+                            f"step(s) in all) from {self.log_path}{under_way}")
         if not wrapper.active and wrapper.retrain_every is None:
             wrapper.retrain()  # killed between a dialogue's end and its retraining: retrain now
 

@@ -48,7 +48,12 @@ Keys (type one, then Enter):
   r            reset: drop this dialogue, the fake user starts a new one
   e            export the session so far as Rasa stories
   q            quit (asks whether to export first; so do Ctrl-C and Ctrl-D)
-  ?            this help"""
+  ?            this help
+Masks: the environment's action mask marks which actions make sense now (e.g. no
+suggestion before a search); the bot only proposes allowed ones, and a "(masked)"
+action cannot be chosen. With masks off (Restaurant-Env2-v0) every action is allowed.
+The bot retrains after your corrections (--retrain-every); the session is logged
+after every step, so --resume continues it."""
 
 _ANSI = {"bold": "\033[1m", "dim": "\033[2m", "red": "\033[31m", "green": "\033[32m", "cyan": "\033[36m"}
 _RESET = "\033[0m"

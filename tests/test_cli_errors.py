@@ -1,0 +1,322 @@
+"""The newcomer sweep (issue 10): every bad input to every command is one line on stderr with the exit
+status of its kind (2: usage, 1: bad data, 130: Ctrl-C), a JSON object under --json, never a traceback;
+environments are named the same way everywhere; models carry their environment; --help shows defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+import dialog_gym
+from agents.cli import COMMAND_MODULES, main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> dict[str, str]:
+    """Bad inputs of every kind: missing, a folder, empty, random bytes, a story with a typo."""
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 4)
+    empty = tmp_path / "empty.md"
+    empty.write_text("")
+    comments = tmp_path / "comments.md"
+    comments.write_text("<!-- nothing but a comment -->\n\n")
+    typo = tmp_path / "typo.md"
+    typo.write_text("## s\n* greet\n - utter_greetz\n")
+    notjson = tmp_path / "results.json"
+    notjson.write_text('{"runs": 3}')
+    badmodel = tmp_path / "badmodel"
+    badmodel.mkdir()
+    (badmodel / "agent.json").write_text("{ not json")
+    return {"JUNK": str(junk), "EMPTY": str(empty), "COMMENTS": str(comments), "TYPO": str(typo),
+            "DIR": str(tmp_path), "MISSING": str(tmp_path / "missing.md"), "NOTRESULTS": str(notjson),
+            "BADMODEL": str(badmodel), "OUT": str(tmp_path / "out")}
+
+
+def _fill(args: list[str], files: dict[str, str]) -> list[str]:
+    out = []
+    for a in args:
+        for key, value in files.items():
+            a = a.replace(key, value)
+        out.append(a)
+    return out
+
+
+USAGE_ERRORS = [  # (arguments, a fragment of the message): exit status 2
+    (["rollout", "--episodes", "-1"], "argument --episodes: expected a positive integer, got -1"),
+    (["rollout", "--episodes", "0"], "expected a positive integer, got 0"),
+    (["rollout", "--episodes", "abc"], "expected an integer, got 'abc'"),
+    (["rollout", "--seeds", "1.5"], "expected an integer, got '1.5'"),
+    (["rollout", "--env", "Nope-v0"], "unknown environment 'Nope-v0'"),
+    (["rollout", "--policy", "no_such_agent"], "unknown agent 'no_such_agent'"),
+    (["rollout", "--bogus"], "unrecognized arguments: --bogus"),
+    (["imitate", "--dialogues", "-1", "--out", "OUT"], "argument --dialogues: expected a positive integer, got -1"),
+    (["imitate", "--error-rate", "2", "--out", "OUT"], "argument --error-rate: expected a number in [0, 1], got 2"),
+    (["imitate", "--env", "Nope-v0", "--out", "OUT"], "unknown environment 'Nope-v0'"),
+    (["imitate", "--stories", "TYPO", "--out", "OUT"], "--stories goes with --start pretrained"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "learning_rate=abc"],
+     "--set learning_rate: expected a number, got 'abc'"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "gamma=2"], "--set gamma: 2 is out of range [0, 1]"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "n_steps=-5"], "--set n_steps: -5 is out of range"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "n_epochs=2.5"], "--set n_epochs: expected an integer"),
+    (["train", "--algo", "dqn", "--out", "OUT", "--set", "exploration_fraction=-0.1"],
+     "--set exploration_fraction: -0.1 is out of range [0, 1]"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "normalize_advantage=3"],
+     "--set normalize_advantage: expected true or false"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "no_such_key=1"], "--set no_such_key: not a hyperparameter"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "learning_rate"], "--set expects KEY=VALUE"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "policy_kwargs=dict(net_arch=os.system)"],
+     "--set policy_kwargs: only literals"),
+    (["train", "--algo", "sarsa", "--out", "OUT"], "argument --algo: invalid choice: 'sarsa'"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--timesteps", "0"], "expected a positive integer, got 0"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--warm-start", "expert"], "--warm-start must be 'rule'"),
+    (["train", "--algo", "ppo"], "the following arguments are required: --out"),
+    (["train-policy", "--policy", "lstm", "--out", "OUT"], "unknown policy 'lstm'"),
+    (["train-policy", "--policy", "memo", "--out", "OUT", "--augmentation", "-1"], "expected an integer >= 0, got -1"),
+    (["train-policy", "--policy", "memo", "--out", "OUT", "--validation-split", "1.5"],
+     "expected a number in [0, 1), got 1.5"),
+    (["evaluate-stories", "--train", "TYPO", "--out", "OUT"], "give either --test FILE or --split N"),
+    (["evaluate-stories", "--train", "TYPO", "--split", "0", "--out", "OUT"], "expected a positive integer, got 0"),
+    (["bench-env", "--steps", "0"], "expected a positive integer, got 0"),
+    (["bench-env", "--steps", "10", "--reference", "NoSuchEnv-v0"], "unknown Gymnasium environment"),
+    (["bench-env", "--env", "Nope-v0"], "unknown environment"),
+    (["benchmark", "--suite", "nope", "--out", "OUT"], "unknown suite 'nope'"),
+    (["benchmark", "--agents", "alphago", "--out", "OUT"], "unknown agent(s) alphago"),
+    (["benchmark", "--batches", "5,3", "--out", "OUT"], "--batches must be increasing positive numbers"),
+    (["benchmark", "--batches", "a,b", "--out", "OUT"], "expected comma-separated integers"),
+    (["benchmark", "--batches", "100,150", "--agents", "ppo", "--out", "OUT"], "multiple of the first"),
+    (["benchmark", "--strict", "--out", "OUT"], "--strict goes with --compare"),
+    (["benchmark", "--envs", "Restaurant-v0,Nope-v0", "--out", "OUT"], "unknown environment 'Nope-v0'"),
+    (["benchmark", "--suite", "small", "--envs", "Restaurant-v0", "--out", "OUT"], "not allowed with argument"),
+    (["demo", "--suite", "nope"], "unknown suite 'nope'"),
+    (["demo", "--episodes", "0"], "expected a positive integer, got 0"),
+    (["stories", "simulate", "--episodes", "-3", "--out", "OUT"], "expected a positive integer, got -3"),
+    (["stories", "simulate", "--env", "Nope-v0", "--out", "OUT"], "unknown environment"),
+    (["stories"], "the following arguments are required: SUBCOMMAND"),
+    (["interactive", "--scratch", "--top", "0"], "expected a positive integer, got 0"),
+    (["interactive", "--pretrained", "--examples", "2"], "--examples goes with --scratch"),
+    (["no-such-command"], "invalid choice: 'no-such-command'"),
+    ([], "the following arguments are required: COMMAND"),
+]
+
+DATA_ERRORS = [  # (arguments, a fragment of the message): exit status 1, the file named
+    (["stories", "check", "JUNK"], "junk.bin: not UTF-8 text"),
+    (["stories", "check", "EMPTY"], "empty.md: no story in it"),
+    (["stories", "check", "COMMENTS"], "comments.md: no story in it"),
+    (["stories", "check", "MISSING"], "missing.md: file not found"),
+    (["stories", "check", "TYPO"], "typo.md:3: story 's': unknown action 'utter_greetz'"),
+    (["stories", "check", "TYPO", "--domain", "JUNK"], "junk.bin: not UTF-8 text"),
+    (["stories", "check", "TYPO", "--domain", "DIR/nodomain.yml"], "nodomain.yml: file not found"),
+    (["train-policy", "--policy", "memo", "--stories", "JUNK", "--out", "OUT"], "junk.bin: not UTF-8 text"),
+    (["train-policy", "--policy", "memo", "--stories", "EMPTY", "--out", "OUT", "--domain", "JUNK"],
+     "junk.bin: not UTF-8 text"),
+    (["evaluate-stories", "--train", "JUNK", "--split", "3", "--out", "OUT"], "junk.bin: not UTF-8 text"),
+    (["imitate", "--start", "pretrained", "--stories", "MISSING", "--out", "OUT"], "no such stories file"),
+    (["rollout", "--policy", "BADMODEL"], "agent.json: cannot read"),
+    (["rollout", "--policy", "DIR"], "not a saved agent"),
+    (["benchmark", "--compare", "MISSING", "--out", "OUT"], "missing.md: not found"),
+    (["benchmark", "--compare", "JUNK", "--out", "OUT"], "junk.bin: cannot read"),
+    (["benchmark", "--compare", "NOTRESULTS", "--out", "OUT"], "not a benchmark results.json"),
+    (["interactive", "--scratch", "--log", "DIR"], "is a folder"),
+    (["interactive", "--scratch", "--resume", "--log", "MISSING"], "no session to resume"),
+]
+
+
+def _check_one_line(code: int, out: str, err: str, status: int, fragment: str) -> None:
+    assert code == status, err
+    assert err.startswith("dialog-gym: error: ") and err.count("\n") == 1, err
+    assert fragment in err, err
+    assert "Traceback" not in err and "internal error" not in err
+    assert out == ""
+
+
+@pytest.mark.parametrize(("args", "fragment"), USAGE_ERRORS)
+def test_usage_errors_exit_2_in_one_line(capsys, files, args, fragment):
+    code, out, err = run_cli(capsys, *_fill(args, files))
+    _check_one_line(code, out, err, 2, fragment)
+    assert not Path(files["OUT"]).exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(("args", "fragment"), DATA_ERRORS)
+def test_bad_files_exit_1_naming_the_file(capsys, files, args, fragment):
+    code, out, err = run_cli(capsys, *_fill(args, files))
+    _check_one_line(code, out, err, 1, fragment)
+
+
+@pytest.mark.parametrize(("args", "status"), [
+    (["rollout", "--episodes", "-1", "--json"], 2),
+    (["imitate", "--dialogues", "-1", "--out", "OUT", "--json"], 2),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "learning_rate=abc", "--json"], 2),
+    (["benchmark", "--suite", "nope", "--json"], 2),
+    (["rollout", "--json", "--no-such-option"], 2),
+    (["stories", "check", "JUNK", "--json"], 1),
+    (["rollout", "--policy", "BADMODEL", "--json"], 1),
+])
+def test_json_errors_are_json_on_stdout(capsys, files, args, status):
+    code, out, err = run_cli(capsys, *_fill(args, files))
+    assert code == status
+    doc = json.loads(out)
+    assert set(doc) == {"error", "exit_status"} and doc["exit_status"] == status
+    assert err == f"dialog-gym: error: {doc['error']}\n"
+
+
+def test_an_unexpected_exception_is_one_line_too(capsys, monkeypatch):
+    import agents.commands.envs as envs
+
+    def boom(args):
+        raise AssertionError("deep inside a library")
+
+    monkeypatch.setattr(envs, "run", boom)
+    code, out, err = run_cli(capsys, "envs", "--json")
+    assert code == 1
+    assert json.loads(out)["error"].startswith("internal error (AssertionError: deep inside a library)")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_ctrl_c_inside_a_command_is_one_line_and_130(capsys, monkeypatch):
+    import agents.evaluation_sim as sim
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim, "evaluate_agent", interrupted)
+    code, out, err = run_cli(capsys, "rollout", "--episodes", "3", "--json")
+    assert code == 130 and err.count("\n") == 1 and "interrupted" in err
+    assert json.loads(out)["exit_status"] == 130
+
+
+def test_sigint_during_training_exits_130_and_leaves_complete_files(tmp_path: Path):
+    """A real Ctrl-C (SIGINT) in the middle of `train`: one line, status 130, every file whole."""
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "agents", "train", "--algo", "a2c", "--dialogues", "100000",
+                             "--eval-episodes", "2", "--eval-every", "20", "--n-envs", "1", "--no-progress",
+                             "--out", str(out)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "final" / "agent.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (out / "final" / "agent.json").exists()
+        time.sleep(1.0)  # inside RL training now
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert stderr.startswith("dialog-gym: error: interrupted") and stderr.count("\n") == 1, stderr
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*.tmp"))
+    meta = json.loads((out / "final" / "agent.json").read_text())
+    assert meta["env_id"] == "dialog_gym/Restaurant-v0"
+
+
+@pytest.mark.parametrize("module", COMMAND_MODULES)
+def test_help_shows_defaults(capsys, module):
+    name = module.rsplit(".", 1)[1].replace("_", "-")
+    args = ["stories", "check"] if name == "stories" else [name]
+    assert main([*args, "--help"]) == 0
+    out = capsys.readouterr().out
+    if name not in ("envs",):  # envs has only --json
+        assert "(default: " in out, out
+
+
+def test_help_explains_masks_warm_start_and_beta(capsys):
+    main(["train", "--help"])
+    train = " ".join(capsys.readouterr().out.split())
+    assert "behaviour-clone the policy network" in train
+    main(["imitate", "--help"])
+    imitate = " ".join(capsys.readouterr().out.split())
+    assert "DAgger's beta: the probability that the teacher's action is executed" in imitate
+    main(["benchmark", "--help"])
+    assert "mask allows" in " ".join(capsys.readouterr().out.split())
+    from dialog_gym.wrappers.terminal import HELP
+
+    assert "Masks: the environment's action mask" in HELP
+
+
+@pytest.mark.parametrize("name", ["Restaurant-Env2-v0", "dialog_gym/Restaurant-Env2-v0"])
+def test_an_environment_is_named_the_same_way_everywhere(name):
+    from agents.commands.common import env_arg
+
+    env = env_arg(name)
+    assert (env.id, env.kwargs) == ("dialog_gym/Restaurant-Env2-v0", {})
+    assert env.registered_id() == "dialog_gym/Restaurant-Env2-v0"
+
+
+def test_imitate_takes_a_short_id(capsys, tmp_path: Path):
+    code, out, err = run_cli(capsys, "imitate", "--env", "Restaurant-Env2-v0", "--dialogues", "1", "--eval-episodes",
+                             "2", "--out", str(tmp_path / "im"), "--json")
+    assert code == 0, err
+    assert [p["dialogues"] for p in json.loads(out)["curve"]] == [0, 1]
+    assert "after   1 of 1 dialogue(s)" in err  # progress on stderr under --json
+    assert json.loads((tmp_path / "im" / "curve.json").read_text())["env"] == "dialog_gym/Restaurant-Env2-v0"
+
+
+def test_a_policy_carries_its_environment(capsys, tmp_path: Path):
+    folder = tmp_path / "memo"
+    code, out, err = run_cli(capsys, "train-policy", "--policy", "memo", "--episodes", "5", "--env",
+                             "Restaurant-Env2-v0", "--out", str(folder), "--quiet")
+    assert code == 0, err
+    assert "5 stories -> " in out and "training dialogues after augmentation (x20)" in out
+    meta = json.loads((folder / "policy.json").read_text())
+    assert meta["env"] == {"env_id": "dialog_gym/Restaurant-Env2-v0", "env_kwargs": {}}
+    code, out, err = run_cli(capsys, "rollout", "--policy", str(folder), "--episodes", "2", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["env"] == "dialog_gym/Restaurant-Env2-v0" and "the environment it was trained on" in doc["note"]
+    code, out, err = run_cli(capsys, "rollout", "--policy", str(folder), "--episodes", "2", "--env", "Restaurant-v0")
+    assert code == 0, err
+    assert (f"note: {folder} was trained on dialog_gym/Restaurant-Env2-v0 but runs in dialog_gym/Restaurant-v0 "
+            "(--env)") in out
+    assert "Warning" not in err
+
+
+def test_maskable_ppo_without_masks_says_why(capsys, tmp_path: Path):
+    code, out, err = run_cli(capsys, "train", "--algo", "maskable_ppo", "--env", "Restaurant-Env2-v0", "--timesteps",
+                             "64", "--eval-episodes", "2", "--n-envs", "1", "--set", "n_steps=32", "--set",
+                             "batch_size=32", "--no-progress", "--out", str(tmp_path / "m"))
+    assert code == 0, err
+    assert err.startswith("note: dialog_gym/Restaurant-Env2-v0 has action masks off")
+    assert "trains as plain PPO" in err
+    code, out, err = run_cli(capsys, "rollout", "--policy", str(tmp_path / "m"), "--episodes", "1")
+    assert code == 0 and "note: running" in out and "Restaurant-Env2-v0, the environment it was trained on" in out
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [
+    ({"noise": 2}, dialog_gym.ConfigError),
+    ({"noise": "abc"}, dialog_gym.ConfigError),
+    ({"masks": "yes"}, dialog_gym.ConfigError),
+    ({"max_history": 0}, dialog_gym.ConfigError),
+    ({"max_history": "x"}, dialog_gym.ConfigError),
+    ({"max_steps": -1}, dialog_gym.ConfigError),
+    ({"reward": {"failure": "x"}}, dialog_gym.ConfigError),
+    ({"bogus": 1}, dialog_gym.ConfigError),
+    ({"user": "grumpy"}, dialog_gym.ConfigError),
+    ({"domain": "/no/such/domain.yml"}, dialog_gym.DialogGymError),
+])
+def test_gym_make_keywords_raise_the_packages_errors(kwargs, error):
+    with pytest.raises(error):
+        gym.make("dialog_gym/Restaurant-v0", **kwargs)
+
+
+@pytest.mark.parametrize("keyword", ["domain", "config"])
+def test_gym_make_with_a_binary_file_raises_the_packages_error(tmp_path: Path, keyword: str):
+    junk = tmp_path / "junk.yml"
+    junk.write_bytes(bytes(range(256)))
+    with pytest.raises(dialog_gym.DialogGymError, match=r"junk\.yml"):
+        gym.make("dialog_gym/Restaurant-v0", **{keyword: str(junk)})
