@@ -4,9 +4,9 @@ One convention for every kind of agent (Rasa policies through ``agents.PolicyAge
 models through ``agents.SB3Agent``, the rule expert, a random agent, a plain function), in the spirit of
 stable-baselines3's ``PolicyPredictor`` that ``evaluate_policy`` accepts from any agent:
 
-* **acting**: ``agent(observation, info, env) -> int`` (positional arguments), called with what the environment's last
-  ``reset``/``step`` returned and the environment itself (agents that read the dialogue state use
-  ``env.unwrapped.tracker``; others ignore ``env``). :func:`dialog_gym.rollout.run_episode`, the
+* **acting**: ``agent(observation, info, env) -> int`` (positional arguments), called with what the
+  environment's last ``reset``/``step`` returned and the environment itself (agents that read the
+  dialogue state use ``env.unwrapped.tracker``; others ignore ``env``). :func:`dialog_gym.rollout.run_episode`, the
   simulated evaluation, the benchmark and the correction loop all call agents this way.
 * **ranking**: ``agent.action_probabilities(observation, info, env) -> ndarray``, one probability per
   action (the correction loop proposes from it and shows the teacher the ranking). :class:`Ranker`.
