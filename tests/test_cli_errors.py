@@ -428,3 +428,12 @@ def test_every_agent_has_a_panel_and_the_plot_is_written(tmp_path: Path):
     records = [RunRecord("dialog_gym/Restaurant-v0", a, 0, curve, 0.0, 10) for a in ALL_AGENTS]
     plot_curves(tmp_path / "c.png", records, "dialog_gym/Restaurant-v0")
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_benchmark_says_why_maskable_ppo_is_plain_ppo_without_masks(capsys, tmp_path: Path):
+    code, _, err = run_cli(capsys, "benchmark", "--agents", "rule,maskable_ppo", "--envs", "Restaurant-Env2-v0",
+                           "--seeds", "1", "--batches", "4", "--episodes", "1", "--out", str(tmp_path / "b"))
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert notes == [notes[0]] and "Restaurant-Env2-v0 has action masks off" in notes[0]
+    assert "maskable_ppo trains as plain PPO" in notes[0]

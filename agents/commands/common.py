@@ -253,6 +253,22 @@ class StageBar:
         self.bar.close()
 
 
+def masks_note(algo: str, env: EnvArg) -> str | None:
+    """Why a masked algorithm will learn as plain PPO, when the environment's masks are off."""
+    from agents.rl import MASKED_ALGORITHMS
+
+    if algo not in MASKED_ALGORITHMS:
+        return None
+    gym_env = env.make()
+    masks_on = bool(getattr(gym_env.unwrapped.config, "masks", True))
+    gym_env.close()
+    if masks_on:
+        return None
+    return (f"{env} has action masks off (its mask allows every action), so {algo} trains as plain PPO: "
+            "nothing steers it away from senseless actions (on the shipped tasks it stays near 0% within "
+            "thousands of dialogues); use an id with masks on or a warm start")
+
+
 def note(message: str) -> None:
     """A one-line remark on stderr (stdout stays the command's result, also under ``--json``)."""
     print(f"note: {message}", file=sys.stderr, flush=True)
