@@ -10,7 +10,7 @@ that expects a reply:
   wrong (NLU errors), then makes one pending change of mind (a new value for a slot it has not changed
   yet, as in the bAbI stories), and once none is pending it denies.
 * ``suggest``: with a change of mind still pending it denies and informs the change (a bot that skips
-  ``ask_moreupdates`` does not skip the problem); a restaurant that does not fit its current goal is
+  ``ask_moreupdates`` does not skip the problem); a row that does not fit its current goal is
   denied, with the bot's wrong or missing slots informed; a fitting one is turned down while the
   sampled number of rejections lasts (and alternatives remain), then affirmed.
 * ``ack_makereservation``: thanks if the reservation is right (see :meth:`SimulatedUser.reservation_ok`,
@@ -21,7 +21,7 @@ that expects a reply:
   goal slot to a value for which the table has rows (with probability ``relax_to_available``, else to
   any other value). A table with every combination never gets here.
 
-Patience: a repetition (asking again for something already answered, suggesting a rejected restaurant,
+Patience: a repetition (asking again for something already answered, suggesting a rejected row,
 asking ``ask_moreupdates`` again after a plain "no", a second rephrase request for the same act, or
 listening when nothing was asked) costs one point; at zero, or beyond the turn budget, the user gives
 up. After thanking, the user leaves at the next turn the bot hands it.
@@ -29,9 +29,10 @@ up. After thanking, the user leaves at the next turn the bot hands it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -83,6 +84,9 @@ class BotTurn:
 class SimulatedUser:
     """A customer with a secret goal that may change; see the module docstring for its behaviour."""
 
+    #: attributes fixed at construction (or pure caches): shared, not part of :meth:`get_state`
+    _CONSTANT: ClassVar[frozenset[str]] = frozenset({"profile", "kb", "_nlg", "_slot_phrases", "_text_cache"})
+
     def __init__(self, profile: UserProfile, kb: KnowledgeBase) -> None:
         self.profile = profile
         self.kb = kb
@@ -124,13 +128,23 @@ class SimulatedUser:
         self.last_act = self._act("greet")
         return self.last_act
 
+    def get_state(self) -> dict[str, Any]:
+        """A deep copy of everything a dialogue changes (goal, plan, counters), for environment states."""
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in self._CONSTANT})
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned (copied: ``state`` stays usable)."""
+        for key in [k for k in vars(self) if k not in self._CONSTANT]:
+            delattr(self, key)
+        vars(self).update(copy.deepcopy(dict(state)))
+
     @property
     def done(self) -> bool:
         """The user has ended the dialogue (gave up, or left after thanking)."""
         return self.gave_up or self.left
 
     def reservation_ok(self, slots: Mapping[str, Any]) -> bool:
-        """THE success criterion: the user affirmed a restaurant that fits its current (final) goal, and
+        """THE success criterion: the user affirmed a suggested row that fits its current (final) goal, and
         the booking details the bot holds are the goal's."""
         return (self.affirmed is not None and self.kb.fits_goal(self.affirmed, self.goal)
                 and all(slots.get(s) == v for s, v in self.goal.items()))
