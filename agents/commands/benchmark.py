@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="small: 2 environments, 2 seeds, up to 1000 dialogues (5-10 minutes on 2 CPU cores); full: "
                         "PyDial's 4x1000 dialogues, 500 tests, 10 seeds (hours)")
     envs = p.add_mutually_exclusive_group()
-    envs.add_argument("--suite", help="default, pydial, noisy or small (default: the budget's)")
+    envs.add_argument("--suite", help="a suite of environments, e.g. default, pydial, noisy, small (see --list; "
+                                      "default: the budget's)")
     envs.add_argument("--envs", type=env_list, metavar="ENV,ENV,...",
                       help="instead of --suite: environments, each a short id, a full id or an env config YAML path")
     p.add_argument("--agents", help="comma-separated subset (default: the budget's); see --list. Families: fixed "
