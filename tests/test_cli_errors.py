@@ -439,3 +439,27 @@ def test_the_benchmark_says_why_maskable_ppo_is_plain_ppo_without_masks(capsys, 
     notes = [line for line in err.splitlines() if line.startswith("note:")]
     assert notes == [notes[0]] and "Restaurant-Env2-v0 has action masks off" in notes[0]
     assert "maskable_ppo trains as plain PPO" in notes[0]
+
+
+def test_every_option_of_every_command_is_explained():
+    import argparse
+
+    from agents.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, subparser in action.choices.items():
+                    walk(subparser, f"{name} {sub}")
+            elif action.option_strings and not action.help:
+                missing.append(f"{name} {action.option_strings[0]}")
+
+    walk(build_parser(), "dialog-gym")
+    assert missing == []
+
+
+def test_a_zero_default_is_shown(capsys):
+    main(["rollout", "--help"])
+    assert "first seed (default: 0)" in " ".join(capsys.readouterr().out.split())

@@ -36,7 +36,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         text = action.help or ""
         if "%(default)" in text or "default:" in text or "default " in text:
             return text
-        if action.default in (None, False, argparse.SUPPRESS) or action.option_strings == []:
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS:
+            return text
+        if not action.option_strings:
             return text
         return text + " (default: %(default)s)"
 

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "OUT holds best/ and final/ (both loadable by 'dialog-gym rollout --policy OUT'), "
                     "train.json with the learning curve and, with the tensorboard extra installed "
                     "(pip install 'dialog-gym[tensorboard]'), TensorBoard logs in tensorboard/.")
-    p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"])
+    p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"], help="the algorithm")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path")
     budget = p.add_mutually_exclusive_group()
