@@ -6,7 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from agents.commands.common import UsageError, check_output, env_list, nonnegative_int, positive_int, print_json
+from agents.commands.common import (
+    UsageError,
+    check_output,
+    env_arg,
+    env_list,
+    masks_note,
+    nonnegative_int,
+    note,
+    positive_int,
+    print_json,
+)
 
 #: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
 EXIT_DIFFERENT = 3
@@ -22,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="small: 2 environments, 2 seeds, up to 1000 dialogues (5-10 minutes on 2 CPU cores); full: "
                         "PyDial's 4x1000 dialogues, 500 tests, 10 seeds (hours)")
     envs = p.add_mutually_exclusive_group()
-    envs.add_argument("--suite", help="default, pydial, noisy or small (default: the budget's)")
+    envs.add_argument("--suite", help="a suite of environments, e.g. default, pydial, noisy, small (see --list; "
+                                      "default: the budget's)")
     envs.add_argument("--envs", type=env_list, metavar="ENV,ENV,...",
                       help="instead of --suite: environments, each a short id, a full id or an env config YAML path")
     p.add_argument("--agents", help="comma-separated subset (default: the budget's); see --list. Families: fixed "
@@ -105,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
         load_results(args.compare)  # a wrong path fails now, not after the run
     check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
+
+    for env in args.envs or [env_arg(e) for e in envs]:
+        for agent in agents:
+            remark = masks_note(RL_AGENTS[agent][0], env) if agent in RL_AGENTS else None
+            if remark:
+                note(remark)
 
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
