@@ -14,12 +14,11 @@ import gymnasium as gym
 import numpy as np
 
 from dialog_gym.agent import Agent, action_mask, sample_allowed
+from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.events import Event
-from dialog_gym.experts import RestaurantExpert
+from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.metrics import EpisodeResult
 from dialog_gym.stories import write_stories
-
-DEFAULT_ENV_ID = "dialog_gym/Restaurant-v0"
 
 
 def run_episode(env: gym.Env, act: Agent, seed: int | None = None) -> tuple[EpisodeResult, list[Event]]:
@@ -53,7 +52,7 @@ def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
 
 def expert_act(env: gym.Env) -> Agent:
     """The rule expert as an agent for ``env``."""
-    expert = RestaurantExpert.for_env(env)
+    expert = SlotFillingExpert.for_env(env)
     return lambda obs, info, e: expert.next_action(e.unwrapped.tracker, action_mask(info))
 
 
