@@ -96,7 +96,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "clip_range": (0.0, float("inf"), False), "clip_range_vf": (0.0, float("inf"), False),
     "ent_coef": (0.0, float("inf"), True), "vf_coef": (0.0, float("inf"), True),
     "max_grad_norm": (0.0, float("inf"), False), "target_kl": (0.0, float("inf"), False),
-    "n_steps": (1, float("inf"), True), "batch_size": (1, float("inf"), True), "n_epochs": (1, float("inf"), True),
+    "n_steps": (1, float("inf"), True), "batch_size": (1, float("inf"), False), "n_epochs": (1, float("inf"), True),
     "n_envs": (1, float("inf"), True), "n_timesteps": (1, float("inf"), True), "buffer_size": (1, float("inf"), True),
     "learning_starts": (0, float("inf"), True), "gradient_steps": (-1, float("inf"), True),
     "train_freq": (1, float("inf"), True), "target_update_interval": (1, float("inf"), True),

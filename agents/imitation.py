@@ -232,29 +232,38 @@ def plot_curve(result: dict[str, Any], path: str | os.PathLike) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     from dialog_gym.utils import atomic_write
 
     curve = result["curve"]
     ks = [p["dialogues"] for p in curve]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(ks, [p["success_rate"] for p in curve], "o-", color="tab:blue", label="learner alone: success rate")
-    ax.axhline(0.95, color="tab:blue", linestyle=":", linewidth=1)
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    ax.plot(ks, [100 * p["success_rate"] for p in curve], "o-", color="tab:blue", label="learner alone: success %",
+            zorder=3)
+    ax.axhline(95, color="tab:green", linestyle=":", linewidth=1.2, label="95% success (the target)")
     ax.set_xlabel("teacher dialogues" if result["mode"] == "bc" else "corrected dialogues")
-    ax.set_ylabel("success rate")
-    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("success % (learner alone)")
+    ax.set_ylim(-3, 103)
     ax2 = ax.twinx()
     ax2.bar([p["dialogues"] for p in curve[1:]], [p["corrections"] for p in curve[1:]], alpha=0.3, color="tab:red",
-            label="corrections in the dialogue")
+            label="corrections in the dialogue" if result["mode"] != "bc" else "teacher actions the learner "
+                                                                             "would have got wrong")
     ax2.set_ylabel("corrections per dialogue")
     start = result["start"] + (f" ({Path(result['stories']).name})" if result.get("stories") else "")
-    ax.set_title(f"{result['mode']}: {start}, {result['learner']}, seed {result['seed']}", fontsize=9)
+    mode = "behaviour cloning (no corrections)" if result["mode"] == "bc" else "correction loop"
+    beta = f", DAgger beta {result['beta']}" if result.get("beta", 1.0) != 1.0 else ""
+    ax.set_title(f"{result['env']}: {mode}\nstart {start}, {result['learner']} learner{beta}, seed {result['seed']}, "
+                 f"{result['eval_episodes']} test dialogues per point", fontsize=9)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_zorder(ax2.get_zorder() + 1)  # the curve over the bars
+    ax.patch.set_visible(False)
     lines = ax.get_legend_handles_labels()
     bars = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="center right", fontsize=8)
-    fig.tight_layout()
+    ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=8, loc="upper left", bbox_to_anchor=(1.12, 1.0),
+              borderaxespad=0.0, frameon=False)
     with atomic_write(path, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=100)
+        fig.savefig(handle, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 

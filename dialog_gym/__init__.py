@@ -13,6 +13,7 @@
 from dialog_gym import utils
 from dialog_gym.domain import ACTION_LISTEN_NAME, ACTION_RESTART_NAME, Domain
 from dialog_gym.envs import DEFAULT_ENV_ID, SUITES, DialogueEnv, env_ids, register_envs, register_task, resolve_env
+from dialog_gym.envs.state import DialogueEnvState
 from dialog_gym.errors import (
     ConfigError,
     DialogGymError,
@@ -55,6 +56,7 @@ __all__ = [
     "ConfigError",
     "DialogGymError",
     "DialogueEnv",
+    "DialogueEnvState",
     "DialogueStateTracker",
     "Domain",
     "DomainError",

@@ -19,19 +19,15 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dialog_gym.errors import DomainError
-from dialog_gym.events import SlotSet
 from dialog_gym.resources import resolve_named
 from dialog_gym.slots import Slot, slot_from_dict
 from dialog_gym.utils import read_yaml
-
-if TYPE_CHECKING:
-    from dialog_gym.tracker import DialogueStateTracker
 
 ACTION_LISTEN_NAME = "action_listen"
 ACTION_RESTART_NAME = "action_restart"
@@ -251,93 +247,31 @@ class Domain:
         return frozenset(self.intents)
 
     @cached_property
-    def _slot_feature_names(self) -> tuple[tuple[Slot, tuple[str, ...]], ...]:
+    def intent_features(self) -> dict[str, str]:
+        """Intent name -> its feature name (``intent_<name>``)."""
+        return dict(zip(self.intents, self.intent_states, strict=True))
+
+    @cached_property
+    def entity_features(self) -> dict[str, str]:
+        """Entity name -> its feature name (``entity_<name>``)."""
+        return dict(zip(self.entities, self.entity_states, strict=True))
+
+    @cached_property
+    def slot_features(self) -> tuple[tuple[Slot, tuple[str, ...]], ...]:
+        """Each slot that has features, with its feature names in vector order."""
         return tuple((s, tuple(f"slot_{s.name}_{i}" for i in range(s.feature_dimensionality())))
                      for s in self.slots if s.has_features())
 
     @cached_property
-    def _prev_keys(self) -> dict[str, str]:
-        return {a: "prev_" + a for a in self.action_names}
-
-    def get_parsing_states(
-        self, tracker: DialogueStateTracker, use_intent_probabilities: bool = False
-    ) -> dict[str, float]:
-        """Features of the latest user message and of the slots (Rasa's ``get_parsing_states``)."""
-        return dict(self.shared_parsing_states(tracker, use_intent_probabilities))
-
-    def shared_parsing_states(self, tracker: DialogueStateTracker,
-                              use_intent_probabilities: bool = False) -> dict[str, float]:
-        """Like :meth:`get_parsing_states`, but the tracker's cached dict itself: do not modify it.
-
-        The result depends only on the latest message and the slots; the tracker drops the cache
-        whenever either changes, so stepping an environment does not recompute it after every action.
-        """
-        key = (id(self), use_intent_probabilities)
-        cached = tracker._parsing_cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        state: dict[str, float] = {}
-        message = tracker.latest_message
-        if message is not None:
-            intent = message.intent.get("name")
-            if intent is not None and intent in self._intent_set:
-                state["intent_" + intent] = message.confidence if use_intent_probabilities else 1.0
-            entity_set = self._entity_set
-            for entity in message.entities:
-                name = entity.get("entity")
-                if name in entity_set:
-                    state["entity_" + name] = 1.0
-        values = tracker.slot_values
-        for slot, names in self._slot_feature_names:
-            value = values.get(slot.name)
-            if value is None:
-                continue  # every slot type featurizes an unset value as zeros
-            if slot.type_name == "text":  # fast path of the commonest type: [1.0] once set
-                state[names[0]] = 1.0
-                continue
-            for name, feature in zip(names, slot.as_feature(value), strict=True):
-                if feature != 0:
-                    state[name] = feature
-        tracker._parsing_cache = (key, state)
-        return state
-
-    def prev_action_feature(self, tracker: DialogueStateTracker) -> str | None:
-        """The ``prev_<action>`` feature name of the tracker's latest action, if any."""
-        return self._prev_keys.get(tracker.latest_action_name)  # type: ignore[arg-type]
-
-    def get_prev_action_states(self, tracker: DialogueStateTracker) -> dict[str, float]:
-        key = self._prev_keys.get(tracker.latest_action_name)  # type: ignore[arg-type]
-        return {key: 1.0} if key is not None else {}
-
-    def get_active_states(
-        self, tracker: DialogueStateTracker, use_intent_probabilities: bool = False
-    ) -> dict[str, float]:
-        """The tracker's current state as a feature-name -> value mapping."""
-        state = dict(self.shared_parsing_states(tracker, use_intent_probabilities))
-        key = self._prev_keys.get(tracker.latest_action_name)  # type: ignore[arg-type]
-        if key is not None:
-            state[key] = 1.0
-        return state
-
-    def states_for_tracker_history(
-        self, tracker: DialogueStateTracker, use_intent_probabilities: bool = False
-    ) -> list[dict[str, float]]:
-        """One state before each executed action, plus the current state (Rasa's semantics)."""
-        return [
-            self.get_active_states(t, use_intent_probabilities) for t in tracker.generate_all_prior_trackers()
-        ]
+    def prev_action_features(self) -> dict[str, str]:
+        """Action name -> the feature name of "this was the previous action" (``prev_<name>``)."""
+        return dict(zip(self.action_names, self.prev_action_states, strict=True))
 
     # ------------------------------------------------------------------ entities and templates
-    def slots_for_entities(self, entities: Iterable[dict]) -> list[SlotSet]:
-        """Slot events for entities whose name is a slot of the domain (auto-filled slots only)."""
-        if not self.store_entities_as_slots:
-            return []
-        fillable = self._auto_fill_slots
-        return [SlotSet(e["entity"], e.get("value")) for e in entities if e.get("entity") in fillable]
-
     @cached_property
-    def _auto_fill_slots(self) -> frozenset[str]:
-        return frozenset(s.name for s in self.slots if s.auto_fill)
+    def auto_fill_slots(self) -> frozenset[str]:
+        """Slots that an entity of the same name fills (with ``store_entities_as_slots``)."""
+        return frozenset(s.name for s in self.slots if s.auto_fill) if self.store_entities_as_slots else frozenset()
 
     def random_template_for(self, action_name: str, rng: Any = None) -> Template | None:
         variants = self.templates.get(action_name)

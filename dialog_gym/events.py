@@ -1,4 +1,5 @@
-"""Dialogue events, as in Rasa Core. A tracker's state is the result of applying its events in order.
+"""Dialogue events, as in Rasa Core: plain data. A tracker's state is the result of applying its events
+in order (:meth:`dialog_gym.tracker.DialogueStateTracker.update` defines what each event does).
 
 Each event has a story form (``as_story_string``) and a JSON form (``as_dict`` / :func:`event_from_dict`)
 used by correction logs and saved trackers.
@@ -8,21 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from dialog_gym.errors import PersistenceError
-
-if TYPE_CHECKING:
-    from dialog_gym.tracker import DialogueStateTracker
 
 
 class Event:
     """Base class: something that happened in a dialogue."""
 
     type_name: ClassVar[str] = "event"
-
-    def apply_to(self, tracker: DialogueStateTracker) -> None:  # pragma: no cover - overridden
-        pass
 
     def as_story_string(self) -> str | None:
         return self.type_name
@@ -57,9 +52,6 @@ class UserUttered(Event):
     def entity_dict(self) -> dict[str, Any]:
         return {e["entity"]: e.get("value") for e in self.entities}
 
-    def apply_to(self, tracker: DialogueStateTracker) -> None:
-        tracker._set_latest_message(self)
-
     def as_story_string(self) -> str:
         ents = self.entity_dict()
         body = json.dumps(ents, ensure_ascii=False) if ents else ""
@@ -79,10 +71,6 @@ class ActionExecuted(Event):
     confidence: float | None = None
     type_name: ClassVar[str] = "action"
 
-    def apply_to(self, tracker: DialogueStateTracker) -> None:
-        tracker.latest_action_name = self.action_name
-        tracker._action_history.append(self.action_name)
-
     def as_story_string(self) -> str:
         return self.action_name
 
@@ -101,9 +89,6 @@ class SlotSet(Event):
     value: Any = None
     type_name: ClassVar[str] = "slot"
 
-    def apply_to(self, tracker: DialogueStateTracker) -> None:
-        tracker._set_slot(self.key, self.value)
-
     def as_story_string(self) -> str:
         return f"slot{json.dumps({self.key: self.value}, ensure_ascii=False)}"
 
@@ -117,16 +102,12 @@ class Restarted(Event):
 
     type_name: ClassVar[str] = "restart"
 
-    def apply_to(self, tracker: DialogueStateTracker) -> None:
-        tracker._reset()
-
 
 @dataclass(slots=True)
 class AllSlotsReset(Event):
-    type_name: ClassVar[str] = "reset_slots"
+    """Every slot back to its initial value."""
 
-    def apply_to(self, tracker: DialogueStateTracker) -> None:
-        tracker._reset_slots()
+    type_name: ClassVar[str] = "reset_slots"
 
 
 @dataclass(slots=True)
@@ -135,20 +116,12 @@ class ActionReverted(Event):
 
     type_name: ClassVar[str] = "undo"
 
-    def apply_to(self, tracker: DialogueStateTracker) -> None:
-        tracker._reset()
-        tracker.replay_events()
-
 
 @dataclass(slots=True)
 class UserUtteranceReverted(Event):
     """Undo the last user message and the action before it (usually its ``action_listen``)."""
 
     type_name: ClassVar[str] = "rewind"
-
-    def apply_to(self, tracker: DialogueStateTracker) -> None:
-        tracker._reset()
-        tracker.replay_events()
 
 
 _SIMPLE_EVENTS: dict[str, type[Event]] = {

@@ -22,12 +22,10 @@ import numpy as np
 
 from dialog_gym.errors import PersistenceError
 from dialog_gym.events import ActionExecuted
+from dialog_gym.tracker import DialogueStateTracker, State
 
 if TYPE_CHECKING:
     from dialog_gym.domain import Domain
-    from dialog_gym.tracker import DialogueStateTracker
-
-State = dict[str, float]
 
 
 @dataclass
@@ -269,6 +267,11 @@ class HistoryWindow:
         buffer[...] = self._buffer
         self._buffer = buffer
 
+    def contents_changed(self) -> None:
+        """Call after writing the window's buffer directly (restoring an environment state): drops the
+        cached encoding that :meth:`push_tracker` reuses."""
+        self._last_parsing = None
+
     def reset(self, states: Sequence[State | None] = ()) -> None:
         self._buffer.fill(-1.0)
         for state in states[-self.max_history:]:
@@ -281,9 +284,9 @@ class HistoryWindow:
 
     def push_tracker(self, tracker: DialogueStateTracker, domain: Domain,
                      use_intent_probabilities: bool = False) -> None:
-        """``push(domain.get_active_states(tracker))``, reusing the encoding of the message-and-slot
-        features while they are unchanged (the environments call this after every step)."""
-        parsing = domain.shared_parsing_states(tracker, use_intent_probabilities)
+        """``push(tracker.active_state(domain))``, reusing the encoding of the message-and-slot features
+        while they are unchanged (the environments call this after every step)."""
+        parsing = tracker.parsing_state(domain, use_intent_probabilities)
         if parsing is not self._last_parsing:
             self.state_featurizer.encode_into(parsing, self._parsing_vec)
             self._last_parsing = parsing
@@ -291,7 +294,7 @@ class HistoryWindow:
         buf[:-1] = buf[1:]
         row = buf[-1]
         row[:] = self._parsing_vec
-        prev = domain.prev_action_feature(tracker)
+        prev = tracker.prev_action_feature(domain)
         if prev is not None:
             idx = self.state_featurizer.input_state_map.get(prev)  # type: ignore[union-attr]
             if idx is not None:

@@ -1,13 +1,20 @@
 """The event-sourced dialogue state tracker (Rasa Core semantics).
 
 The tracker's state (slots, latest user message, latest action) is what its events produce when applied
-in order. Reverting events (``ActionReverted``, ``UserUtteranceReverted``) and ``Restarted`` change which
-events count; :meth:`DialogueStateTracker.applied_events` computes them and :meth:`replay_events`
-rebuilds the state from them. :meth:`past_states` yields one state per executed action, as Rasa does.
+in order (:meth:`DialogueStateTracker.update` defines what each event does). Reverting events
+(``ActionReverted``, ``UserUtteranceReverted``) and ``Restarted`` change which events count;
+:meth:`DialogueStateTracker.applied_events` computes them and :meth:`replay_events` rebuilds the state
+from them.
+
+The tracker also computes its *states* for the featurizers, as Rasa's domain did: a mapping of feature
+names (given by the domain) to values. :meth:`parsing_state` covers the latest user message and the
+slots, :meth:`active_state` adds the previous action, and :meth:`past_states` yields one state per
+executed action. The domain only names the features; it knows nothing of trackers.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +23,10 @@ from dialog_gym.errors import PersistenceError
 from dialog_gym.events import (
     ActionExecuted,
     ActionReverted,
+    AllSlotsReset,
     Event,
     Restarted,
+    SlotSet,
     UserUtteranceReverted,
     UserUttered,
     event_from_dict,
@@ -26,6 +35,9 @@ from dialog_gym.slots import Slot
 
 if TYPE_CHECKING:
     from dialog_gym.domain import Domain
+
+#: a tracker state for the featurizers: feature name -> value (absent features are 0)
+State = dict[str, float]
 
 
 class DialogueStateTracker:
@@ -55,7 +67,7 @@ class DialogueStateTracker:
     # ------------------------------------------------------------------ state
     def _reset(self) -> None:
         """Forget the state (not the events)."""
-        self._parsing_cache: tuple | None = None  # Domain's cache of the message-and-slot features
+        self._parsing_cache: tuple | None = None  # (key, parsing_state) while message and slots are unchanged
         self._reset_slots()
         self.latest_message: UserUttered = UserUttered()
         self.latest_action_name: str | None = None
@@ -95,14 +107,34 @@ class DialogueStateTracker:
 
     # ------------------------------------------------------------------ events
     def update(self, event: Event, domain: Domain | None = None) -> None:
-        """Append and apply an event; a user message with a domain also fills slots from entities."""
+        """Append and apply an event; a user message with a domain also fills slots from entities (a
+        ``SlotSet`` event follows the message for each entity whose slot the domain auto-fills)."""
         self.events.append(event)
-        event.apply_to(self)
+        self._apply(event)
         if domain is not None and type(event) is UserUttered:
-            for slot_event in domain.slots_for_entities(event.entities):
-                self.update(slot_event)
+            fillable = domain.auto_fill_slots
+            for entity in event.entities:
+                if entity.get("entity") in fillable:
+                    self.update(SlotSet(entity["entity"], entity.get("value")))
         if self.max_event_history is not None and len(self.events) > self.max_event_history:
             del self.events[: len(self.events) - self.max_event_history]
+
+    def _apply(self, event: Event) -> None:
+        """What an event does to the state (Rasa's ``Event.apply_to``)."""
+        if isinstance(event, ActionExecuted):
+            self.latest_action_name = event.action_name
+            self._action_history.append(event.action_name)
+        elif isinstance(event, SlotSet):
+            self._set_slot(event.key, event.value)
+        elif isinstance(event, UserUttered):
+            self._set_latest_message(event)
+        elif isinstance(event, Restarted):
+            self._reset()
+        elif isinstance(event, AllSlotsReset):
+            self._reset_slots()
+        elif isinstance(event, (ActionReverted, UserUtteranceReverted)):
+            self._reset()
+            self.replay_events()
 
     def applied_events(self) -> list[Event]:
         """The events that count, once restarts and reverts have taken their effect."""
@@ -123,7 +155,7 @@ class DialogueStateTracker:
     def replay_events(self) -> None:
         """Rebuild the state from the applied events."""
         for event in self.applied_events():
-            event.apply_to(self)
+            self._apply(event)
 
     def init_copy(self) -> DialogueStateTracker:
         return DialogueStateTracker(self.sender_id, list(self.slots.values()), self.max_event_history)
@@ -139,6 +171,10 @@ class DialogueStateTracker:
         clone.is_augmented = self.is_augmented
         return clone
 
+    def deep_copy(self) -> DialogueStateTracker:
+        """An independent copy: events and slot values are copied too (slot definitions are shared)."""
+        return copy.deepcopy(self, {id(slot): slot for slot in self.slots.values()})
+
     def generate_all_prior_trackers(self) -> Iterator[DialogueStateTracker]:
         """A tracker as it was before each executed action, then the current one (shared, mutated)."""
         tracker = self.init_copy()
@@ -148,9 +184,58 @@ class DialogueStateTracker:
             tracker.update(event)
         yield tracker
 
-    def past_states(self, domain: Domain, use_intent_probabilities: bool = False) -> list[dict[str, float]]:
+    # ------------------------------------------------------------------ states for the featurizers
+    def parsing_state(self, domain: Domain, use_intent_probabilities: bool = False) -> State:
+        """Features of the latest user message and of the slots (Rasa's ``get_parsing_states``).
+
+        The result is cached until the message or a featurized slot changes, and shared: do not modify
+        it (stepping an environment does not recompute it after every action).
+        """
+        key = (id(domain), use_intent_probabilities)
+        cached = self._parsing_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        state: State = {}
+        message = self.latest_message
+        intent = message.intent.get("name")
+        if intent is not None:
+            name = domain.intent_features.get(intent)
+            if name is not None:
+                state[name] = message.confidence if use_intent_probabilities else 1.0
+        entity_features = domain.entity_features
+        for entity in message.entities:
+            name = entity_features.get(entity.get("entity"))  # type: ignore[arg-type]
+            if name is not None:
+                state[name] = 1.0
+        values = self.slot_values
+        for slot, names in domain.slot_features:
+            value = values.get(slot.name)
+            if value is None:
+                continue  # every slot type featurizes an unset value as zeros
+            if slot.type_name == "text":  # fast path of the commonest type: [1.0] once set
+                state[names[0]] = 1.0
+                continue
+            for name, feature in zip(names, slot.as_feature(value), strict=True):
+                if feature != 0:
+                    state[name] = feature
+        self._parsing_cache = (key, state)
+        return state
+
+    def prev_action_feature(self, domain: Domain) -> str | None:
+        """The feature name of the latest executed action (``prev_<action>``), if any."""
+        return domain.prev_action_features.get(self.latest_action_name)  # type: ignore[arg-type]
+
+    def active_state(self, domain: Domain, use_intent_probabilities: bool = False) -> State:
+        """The current state: message, slot and previous-action features (Rasa's ``get_active_states``)."""
+        state = dict(self.parsing_state(domain, use_intent_probabilities))
+        prev = self.prev_action_feature(domain)
+        if prev is not None:
+            state[prev] = 1.0
+        return state
+
+    def past_states(self, domain: Domain, use_intent_probabilities: bool = False) -> list[State]:
         """One state per executed action (the state the action was chosen in), plus the current state."""
-        return domain.states_for_tracker_history(self, use_intent_probabilities)
+        return [t.active_state(domain, use_intent_probabilities) for t in self.generate_all_prior_trackers()]
 
     # ------------------------------------------------------------------ persistence
     def as_dict(self) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def read_text(path: str | os.PathLike, error: type[Exception] = ConfigError, wha
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise error(f"{path}: {what} not found") from None
+        raise error(f"{path}: file not found") from None
     except IsADirectoryError:
         raise error(f"{path}: is a directory, expected a {what}") from None
     except PermissionError:

@@ -32,6 +32,8 @@ def files(tmp_path: Path) -> dict[str, str]:
     """Bad inputs of every kind: missing, a folder, empty, random bytes, a story with a typo."""
     junk = tmp_path / "junk.bin"
     junk.write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "junk.yml").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "empty.yml").write_text("")
     empty = tmp_path / "empty.md"
     empty.write_text("")
     comments = tmp_path / "comments.md"
@@ -43,7 +45,8 @@ def files(tmp_path: Path) -> dict[str, str]:
     badmodel = tmp_path / "badmodel"
     badmodel.mkdir()
     (badmodel / "agent.json").write_text("{ not json")
-    return {"JUNK": str(junk), "EMPTY": str(empty), "COMMENTS": str(comments), "TYPO": str(typo),
+    return {"JUNK_YML": str(tmp_path / "junk.yml"), "EMPTY_YML": str(tmp_path / "empty.yml"),
+            "JUNK": str(junk), "EMPTY": str(empty), "COMMENTS": str(comments), "TYPO": str(typo),
             "DIR": str(tmp_path), "MISSING": str(tmp_path / "missing.md"), "NOTRESULTS": str(notjson),
             "BADMODEL": str(badmodel), "OUT": str(tmp_path / "out")}
 
@@ -74,6 +77,8 @@ USAGE_ERRORS = [  # (arguments, a fragment of the message): exit status 2
     (["train", "--algo", "ppo", "--out", "OUT", "--set", "gamma=2"], "--set gamma: 2 is out of range [0, 1]"),
     (["train", "--algo", "ppo", "--out", "OUT", "--set", "n_steps=-5"], "--set n_steps: -5 is out of range"),
     (["train", "--algo", "ppo", "--out", "OUT", "--set", "n_epochs=2.5"], "--set n_epochs: expected an integer"),
+    (["train", "--algo", "ppo", "--out", "OUT", "--set", "batch_size=1"],
+     "--set batch_size: 1 is out of range (1, inf)"),
     (["train", "--algo", "dqn", "--out", "OUT", "--set", "exploration_fraction=-0.1"],
      "--set exploration_fraction: -0.1 is out of range [0, 1]"),
     (["train", "--algo", "ppo", "--out", "OUT", "--set", "normalize_advantage=3"],
@@ -110,6 +115,9 @@ USAGE_ERRORS = [  # (arguments, a fragment of the message): exit status 2
     (["stories"], "the following arguments are required: SUBCOMMAND"),
     (["interactive", "--scratch", "--top", "0"], "expected a positive integer, got 0"),
     (["interactive", "--pretrained", "--examples", "2"], "--examples goes with --scratch"),
+    (["demo", "--seed", "-5"], "argument --seed: expected an integer >= 0, got -5"),
+    (["benchmark", "--agents", "", "--out", "OUT"], "unknown agent(s) (none given)"),
+    (["train-policy", "--policy", "memo", "--domain", "restaurant", "--out", "OUT"], "--domain goes with --stories"),
     (["no-such-command"], "invalid choice: 'no-such-command'"),
     ([], "the following arguments are required: COMMAND"),
 ]
@@ -132,7 +140,19 @@ DATA_ERRORS = [  # (arguments, a fragment of the message): exit status 1, the fi
     (["benchmark", "--compare", "MISSING", "--out", "OUT"], "missing.md: not found"),
     (["benchmark", "--compare", "JUNK", "--out", "OUT"], "junk.bin: cannot read"),
     (["benchmark", "--compare", "NOTRESULTS", "--out", "OUT"], "not a benchmark results.json"),
-    (["interactive", "--scratch", "--log", "DIR"], "is a folder"),
+    (["interactive", "--scratch", "--log", "DIR"], "is a folder (--log names an output file)"),
+    (["train-policy", "--policy", "memo", "--stories", "EMPTY", "--out", "OUT"], "empty.md: no story in it"),
+    (["evaluate-stories", "--train", "COMMENTS", "--test", "TYPO", "--out", "OUT"], "comments.md: no story in it"),
+    (["rollout", "--episodes", "1", "--stories-out", "DIR"], "is a folder (--stories-out names an output file)"),
+    (["stories", "simulate", "--episodes", "1", "--out", "JUNK/x.md"], "junk.bin: is a file, so"),
+    (["train", "--algo", "ppo", "--out", "JUNK"], "junk.bin: exists and is not a folder"),
+    (["train-policy", "--policy", "memo", "--out", "JUNK"], "junk.bin: exists and is not a folder"),
+    (["imitate", "--out", "JUNK"], "junk.bin: exists and is not a folder"),
+    (["benchmark", "--agents", "rule", "--out", "JUNK"], "junk.bin: exists and is not a folder"),
+    (["rollout", "--env", "JUNK_YML"], "junk.yml: a binary file"),
+    (["train", "--algo", "ppo", "--env", "JUNK_YML", "--out", "OUT"], "junk.yml: a binary file"),
+    (["imitate", "--env", "JUNK_YML", "--out", "OUT"], "junk.yml: a binary file"),
+    (["rollout", "--env", "EMPTY_YML"], "empty.yml: an environment config must be a mapping"),
     (["interactive", "--scratch", "--resume", "--log", "MISSING"], "no session to resume"),
 ]
 
@@ -258,6 +278,26 @@ def test_an_environment_is_named_the_same_way_everywhere(name):
     assert env.registered_id() == "dialog_gym/Restaurant-Env2-v0"
 
 
+@pytest.mark.parametrize("command", [
+    ["rollout", "--episodes", "2", "--json"],
+    ["bench-env", "--steps", "50", "--repeats", "1", "--json"],
+    ["stories", "simulate", "--episodes", "2", "--out", "OUT/s.md"],
+])
+def test_every_env_option_takes_a_config_path(capsys, files, command):
+    config = str(REPO / "configs" / "envs" / "restaurant.yml")
+    code, _, err = run_cli(capsys, *_fill(command, files), "--env", config)
+    assert code == 0, err
+
+
+def test_a_config_path_that_is_not_a_config_is_one_line(capsys, files):
+    code, out, err = run_cli(capsys, "rollout", "--env", files["MISSING"].replace(".md", ".yml"))
+    _check_one_line(code, out, err, 2, "unknown environment")
+    junk = Path(files["DIR"]) / "junk.yml"
+    junk.write_bytes(bytes(range(256)))
+    code, out, err = run_cli(capsys, "rollout", "--env", str(junk))
+    _check_one_line(code, out, err, 1, "junk.yml")
+
+
 def test_imitate_takes_a_short_id(capsys, tmp_path: Path):
     code, out, err = run_cli(capsys, "imitate", "--env", "Restaurant-Env2-v0", "--dialogues", "1", "--eval-episodes",
                              "2", "--out", str(tmp_path / "im"), "--json")
@@ -320,3 +360,52 @@ def test_gym_make_with_a_binary_file_raises_the_packages_error(tmp_path: Path, k
     junk.write_bytes(bytes(range(256)))
     with pytest.raises(dialog_gym.DialogGymError, match=r"junk\.yml"):
         gym.make("dialog_gym/Restaurant-v0", **{keyword: str(junk)})
+
+
+def _tiny_benchmark(capsys, out: Path, *extra: str) -> tuple[int, str, str]:
+    return run_cli(capsys, "benchmark", "--agents", "random,rule", "--seeds", "1", "--batches", "10",
+                   "--episodes", "3", "--suite", "default", "--out", str(out), *extra)
+
+
+def test_compare_prints_a_verdict_and_strict_fails_on_differences(capsys, tmp_path: Path):
+    code, _, _ = _tiny_benchmark(capsys, tmp_path / "a")
+    assert code == 0
+    reference = tmp_path / "a" / "results.json"
+    code, out, _ = _tiny_benchmark(capsys, tmp_path / "b", "--compare", str(reference), "--strict")
+    assert code == 0
+    assert f"compared with {reference}: identical: every number equals the reference's" in out
+    doc = json.loads(reference.read_text())
+    doc["runs"][0]["curve"][0]["success_rate"] = 0.5  # the random agent's first point, changed by hand
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(doc))
+    old = json.loads((tmp_path / "b" / "results.json").read_text())["runs"][0]["curve"][0]["success_rate"]
+    code, out, _ = _tiny_benchmark(capsys, tmp_path / "c", "--compare", str(changed))
+    assert code == 0  # a difference is information, not an error
+    assert "1 numbers differ from the reference's" in out
+    assert f"('dialog_gym/Restaurant-v0', 'random', 0, 0) success_rate: 0.5 -> {old}" in out
+    code, out, _ = _tiny_benchmark(capsys, tmp_path / "d", "--compare", str(changed), "--strict", "--json")
+    assert code == 3
+    result = json.loads(out)
+    assert result["identical"] is False and len(result["differences"]) == 1
+
+
+def test_the_shipped_reference_is_a_small_benchmark():
+    from agents.benchmark import BUDGETS, load_results, suite_envs
+
+    doc = load_results(REPO / "reference" / "small" / "results.json")
+    budget = BUDGETS["small"]
+    assert doc["envs"] == suite_envs(budget.suite) and doc["agents"] == list(budget.agents)
+    assert doc["seeds"] == list(range(budget.seeds)) and doc["budget"]["batches"] == list(budget.batches)
+    table = (REPO / "reference" / "small" / "table.md").read_text()
+    assert "| Restaurant-Env3-v0 | maskable_ppo | 100.0% [100.0, 100.0] |" in " ".join(table.split())
+
+
+def test_every_agent_has_a_panel_and_the_plot_is_written(tmp_path: Path):
+    from agents.benchmark import ALL_AGENTS, FAMILIES, RunRecord, plot_curves
+
+    members = [a for _, agents, _ in FAMILIES for a in agents]
+    assert sorted(members) == sorted(ALL_AGENTS) and len(members) == len(set(members))
+    curve = [{"dialogues": d, "success_rate": 1.0} for d in (0, 10)]
+    records = [RunRecord("dialog_gym/Restaurant-v0", a, 0, curve, 0.0, 10) for a in ALL_AGENTS]
+    plot_curves(tmp_path / "c.png", records, "dialog_gym/Restaurant-v0")
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

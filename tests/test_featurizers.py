@@ -74,13 +74,13 @@ def test_state_vector_layout_by_hand():
         t.update(e, d)
     f = BinarySingleStateFeaturizer()
     f.prepare_from_domain(d)
-    vec = f.encode(d.get_active_states(t))
+    vec = f.encode(t.active_state(d))
     #                 greet inform name | name vip   size   budget items | listen restart hi x
     expected = np.array([0, 1, 1, 1, 1, 1, 0, 1, 0.5, 1, 1, 0, 0, 0], dtype=np.float32)
     np.testing.assert_allclose(vec, expected)
     assert np.all(f.encode(None) == -1)  # padding
     # intent probabilities: the NLU confidence instead of 1.0
-    np.testing.assert_allclose(f.encode(d.get_active_states(t, use_intent_probabilities=True))[1], 0.4)
+    np.testing.assert_allclose(f.encode(t.active_state(d, use_intent_probabilities=True))[1], 0.4)
 
 
 def story_tracker(d: Domain) -> DialogueStateTracker:

@@ -22,10 +22,7 @@ PACKAGES = ("dialog_gym", "agents")
 CLI = ("agents.cli", "agents.commands", "agents.__main__")
 #: cycles through type-only imports that another change removes (run-time cycles: none allowed); the
 #: lead deletes an entry once that change is merged (test_known_type_cycles_are_still_there says when)
-KNOWN_TYPE_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"dialog_gym.domain", "dialog_gym.events", "dialog_gym.tracker"}):
-        "the domain computes tracker states (issue 9 item 3, helper 'state')",
-}
+KNOWN_TYPE_CYCLES: dict[frozenset[str], str] = {}
 
 
 def module_files() -> dict[str, Path]:
@@ -162,6 +159,12 @@ def test_known_type_cycles_are_still_there(cycle):
     if cycle not in cycles(import_graph(type_only=True)):
         pytest.fail(f"{sorted(cycle)} is no longer a cycle: delete it from KNOWN_TYPE_CYCLES "
                     f"({KNOWN_TYPE_CYCLES[cycle]})")
+
+
+def test_the_domain_names_features_and_knows_nothing_of_trackers_or_events():
+    graph = import_graph(type_only=True)
+    assert not graph["dialog_gym.domain"] & {"dialog_gym.events", "dialog_gym.tracker", "dialog_gym.featurizers"}
+    assert not graph["dialog_gym.events"] & {"dialog_gym.domain", "dialog_gym.tracker"}
 
 
 def test_dialog_gym_never_imports_agents():

@@ -43,9 +43,13 @@ def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | 
     env = gym.make(env_id, **(env_kwargs or {}))
     rng = np.random.default_rng(seed)
     _, info = env.reset(seed=seed)
+    env.action_space.seed(seed)
     start = time.perf_counter()
     for _ in range(steps):
-        _, _, terminated, truncated, info = env.step(sample_allowed(rng, info["action_mask"]))
+        if "action_mask" not in info:  # a reference without masks: uniform over its action space
+            _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        else:
+            _, _, terminated, truncated, info = env.step(sample_allowed(rng, info["action_mask"]))
         if terminated or truncated:
             _, info = env.reset()
     elapsed = time.perf_counter() - start

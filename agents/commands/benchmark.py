@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agents.commands.common import UsageError, env_list, positive_int, print_json
+from agents.commands.common import UsageError, check_output, env_list, nonnegative_int, positive_int, print_json
 
 #: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
 EXIT_DIFFERENT = 3
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "a warm start (ppo_warm, ppo_warm_naive: behaviour-cloned from the rule expert "
                                     "before RL)")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")
-    p.add_argument("--first-seed", type=int, default=0, help="the first seed")
+    p.add_argument("--first-seed", type=nonnegative_int, default=0, help="the first seed")
     p.add_argument("--episodes", type=positive_int, help="test dialogues after each batch (default: the budget's)")
     p.add_argument("--batches", help="comma-separated cumulative training dialogues, e.g. 250,500,750,1000")
     p.add_argument("--out", type=Path, default=Path("results/benchmark"), help="output folder")
@@ -89,10 +89,11 @@ def run(args: argparse.Namespace) -> int:
             envs = suite_envs(args.suite or budget.suite)
         except DialogGymError as exc:
             raise UsageError(str(exc)) from None
-    agents = [a.strip() for a in args.agents.split(",") if a.strip()] if args.agents else list(budget.agents)
+    given = args.agents is not None
+    agents = [a.strip() for a in args.agents.split(",") if a.strip()] if given else list(budget.agents)
     available = set(available_agents())
     unknown = [a for a in agents if a not in available]
-    if args.agents and (unknown or not agents):
+    if given and (unknown or not agents):
         raise UsageError(f"--agents: unknown agent(s) {', '.join(unknown) or '(none given)'} "
                          f"(known: {', '.join(available_agents())})")
     agents = [a for a in agents if a in available]
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--strict goes with --compare")
     if args.compare:
         load_results(args.compare)  # a wrong path fails now, not after the run
+    check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
 
     def progress(message: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from agents.tables import format_table  # noqa: F401  (the commands import it from here)
 from dialog_gym.errors import DialogGymError
 
-#: what a user gets when they name no environment
+#: what a user gets when they name no environment (dialog_gym.envs.DEFAULT_ENV_ID, as typed)
 DEFAULT_ENV = "Restaurant-v0"
 
 
@@ -122,28 +122,10 @@ class EnvArg:
         return gym.make(self.id, **{**self.kwargs, **extra})
 
 
-def resolve_env(name: str) -> tuple[str, dict[str, Any]]:
-    """``dialog_gym.envs.resolve_env`` (short id, full id or config path -> ``(id, gym.make kwargs)``)."""
-    try:
-        from dialog_gym.envs import resolve_env as resolve
-    except ImportError:  # until the registry's resolve_env lands: ids only
-        import gymnasium as gym
-
-        from dialog_gym.errors import ConfigError
-
-        def resolve(text: str) -> tuple[str, dict[str, Any]]:
-            candidate = text if "/" in text or text in gym.registry else f"dialog_gym/{text}"
-            if candidate not in gym.registry:
-                known = ", ".join(sorted(i for i in gym.registry if i.startswith("dialog_gym/")))
-                raise ConfigError(f"unknown environment {text!r} (dialog_gym ids: {known})")
-            return candidate, {}
-
-    return resolve(name)
-
-
 def env_arg(text: str) -> EnvArg:
     """An argparse type for ``--env``: everything :func:`resolve_env` accepts; anything else is a usage error."""
     import dialog_gym  # noqa: F401  (registers the ids)
+    from dialog_gym.envs import resolve_env
 
     try:
         env_id, kwargs = resolve_env(text)
@@ -178,10 +160,33 @@ def check_readable(path: str | Path, what: str, folder_ok: bool = False) -> None
         raise DialogGymError(f"{path}: cannot read ({exc.strerror or exc}); expected {what}") from None
 
 
-def check_domain_arg(name: str) -> None:
+def check_domain_arg(name: str | None) -> None:
     """``--domain``: a shipped domain's name, or a readable YAML file."""
-    if Path(name).suffix in (".yml", ".yaml") or Path(name).exists():
+    if name is not None and (Path(name).suffix in (".yml", ".yaml") or Path(name).exists()):
         check_readable(name, "a domain YAML file")
+
+
+def check_output(path: str | Path, option: str, folder: bool) -> None:
+    """Refuse, before any work, an output path the command could not write: a folder where a file is
+    expected, a file where a folder is, or a parent that is a file."""
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise DialogGymError(f"{path}: exists and is not a folder ({option} names an output folder)")
+    if not folder and path.is_dir():
+        raise DialogGymError(f"{path}: is a folder ({option} names an output file)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DialogGymError(f"{parent}: is a file, so {path} cannot be written ({option})")
+            break
+
+
+def check_story_count(graph: Any, path: str | Path) -> None:
+    """A story file without any story is an error (it would train or test on nothing)."""
+    from dialog_gym.errors import StoryError
+
+    if graph.stats()["stories"] == 0:
+        raise StoryError("no story in it (a story starts with a line '## name')", path=str(path))
 
 
 def saved_env(folder: str | Path) -> tuple[str, dict[str, Any], Path] | None:
@@ -215,13 +220,14 @@ def record_env(folder: str | Path, env: EnvArg) -> None:
 
 class StageBar:
     """A progress bar over the named stages of a slow command, refreshed every half second (so its clock
-    runs while a stage works), on stderr; ``enabled=False`` shows nothing."""
+    runs while a stage works), on stderr when it is a terminal; ``enabled=False`` shows nothing."""
 
     def __init__(self, stages: Sequence[str], enabled: bool = True) -> None:
         import threading
 
         from tqdm.auto import tqdm
 
+        enabled = enabled and sys.stderr.isatty()  # a log file gets no carriage-return animation
         self.stages = list(stages)
         self.bar = tqdm(total=len(self.stages), desc=self.stages[0] if self.stages else "", disable=not enabled,
                         leave=False, file=sys.stderr, bar_format="{desc}: stage {n_fmt}/{total_fmt} [{elapsed}]")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from agents.commands.common import UsageError, check_readable, format_table, positive_int, print_json
+from agents.commands.common import UsageError, check_readable, check_story_count, format_table, positive_int, print_json
 from agents.commands.training_args import add_training_arguments, training_options
 
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         if path is not None:
             check_readable(path, "a Rasa markdown story file", folder_ok=True)
     options = training_options(args)
-    domain = Domain.load(args.domain)
+    domain = Domain.load(args.domain or "restaurant")
     if args.split is not None:
         try:
             train_graph, test_graph = split_stories(read_stories(args.train), args.split)
@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--split: {exc}") from None
     else:
         train_graph, test_graph = read_stories(args.train), read_stories(args.test)
+    check_story_count(train_graph, args.train)
+    check_story_count(test_graph, args.test or args.train)
     start = time.perf_counter()
     train_trackers = generate_trackers(train_graph, domain, augmentation_factor=args.augmentation, seed=42 + args.seed)
     test_trackers = generate_trackers(test_graph, domain, augmentation_factor=0)

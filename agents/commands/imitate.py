@@ -9,8 +9,10 @@ import argparse
 from agents.commands.common import (
     DEFAULT_ENV,
     UsageError,
+    check_output,
     check_readable,
     env_arg,
+    nonnegative_int,
     positive_int,
     print_json,
     probability,
@@ -46,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dialogues", type=positive_int, default=20, help="corrected dialogues")
     p.add_argument("--eval-episodes", type=positive_int, default=100,
                    help="evaluation dialogues after each corrected one")
-    p.add_argument("--seed", type=int, default=0, help="seed of the dialogues, the teacher and the learner")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the dialogues, the teacher and the learner")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env2-v0), a full id or an env config YAML path")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for curve.json, curve.png, session.jsonl")
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         raise DialogGymError(f"{args.stories}: no such stories file")
     if args.stories:
         check_readable(args.stories, "a Rasa markdown story file", folder_ok=True)
+    check_output(args.out, "--out", folder=True)
+    args.env.make().close()  # a broken env config fails now, before anything is printed or written
     torch.set_num_threads(1)  # tiny networks: one thread is fastest (and the machine is shared)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

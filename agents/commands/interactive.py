@@ -15,7 +15,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.commands.common import DEFAULT_ENV, UsageError, env_arg, nonnegative_int, positive_int
+from agents.commands.common import (
+    DEFAULT_ENV,
+    UsageError,
+    check_output,
+    check_readable,
+    env_arg,
+    nonnegative_int,
+    positive_int,
+)
 from dialog_gym.errors import DialogGymError
 
 if TYPE_CHECKING:
@@ -64,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="environment: a short id, a full id or an env config YAML path. With masks on (e.g. "
                         "Restaurant-v0) only sensible actions are offered at each step; with masks off "
                         "(Restaurant-Env2-v0) every action is, and you correct more")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fake users and of the learner")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the fake users and of the learner")
     p.add_argument("--log", metavar="FILE", default=DEFAULT_LOG,
                    help="correction log, appended and fsynced per step")
     p.add_argument("--stories-out", metavar="FILE", default=DEFAULT_STORIES_OUT,
@@ -81,6 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_paths(args)
+    args.env.make().close()  # a broken env config fails now, before the intro
     header = resumed_header(args) if args.resume else None
     import gymnasium as gym
 
@@ -141,11 +150,13 @@ def check_paths(args: argparse.Namespace) -> None:
         raise UsageError("--stories goes with --pretrained (--scratch starts from an untrained bot)")
     if args.examples and args.start != "scratch":
         raise UsageError("--examples goes with --scratch (--pretrained trains on the expert's dialogues)")
-    if args.stories and not Path(args.stories).is_file():
+    if args.stories and not Path(args.stories).exists():
         raise DialogGymError(f"{args.stories}: no such stories file")
+    if args.stories:
+        check_readable(args.stories, "a Rasa markdown story file", folder_ok=True)
+    check_output(args.stories_out, "--stories-out", folder=False)
+    check_output(args.log, "--log", folder=False)
     log = Path(args.log)
-    if log.is_dir():
-        raise DialogGymError(f"{args.log}: is a folder; --log names the session's log file")
     has_session = log.is_file() and log.stat().st_size > 0
     if args.resume and not has_session:
         raise DialogGymError(f"{args.log}: no session to resume")

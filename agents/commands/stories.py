@@ -7,8 +7,11 @@ import argparse
 from agents.commands.common import (
     DEFAULT_ENV,
     check_domain_arg,
+    check_output,
     check_readable,
+    check_story_count,
     env_arg,
+    nonnegative_int,
     positive_int,
     print_json,
 )
@@ -28,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=check)
     s = ssub.add_parser("simulate", help="roll the rule expert out and write the dialogues as stories")
     s.add_argument("--episodes", type=positive_int, default=100, help="dialogues to simulate")
-    s.add_argument("--seed", type=int, default=0, help="seed of the first dialogue")
+    s.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the first dialogue")
     s.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id, a full id or an env config YAML path")
     s.add_argument("--out", required=True, metavar="FILE", help="story file to write")
@@ -37,15 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def check(args: argparse.Namespace) -> int:
     from dialog_gym.domain import Domain
-    from dialog_gym.errors import StoryError
     from dialog_gym.stories import read_stories
 
     check_readable(args.file, "a Rasa markdown story file", folder_ok=True)
     check_domain_arg(args.domain)
     graph = read_stories(args.file)
+    check_story_count(graph, args.file)
     stats = graph.stats()
-    if stats["stories"] == 0:
-        raise StoryError("no story in it (a story starts with a line '## name')", path=args.file)
     domain = Domain.load(args.domain)
     graph.validate(domain)
     warnings = graph.warnings()
@@ -62,6 +63,8 @@ def check(args: argparse.Namespace) -> int:
 
 def simulate(args: argparse.Namespace) -> int:
     from dialog_gym.rollout import simulate_stories
+
+    check_output(args.out, "--out", folder=False)
 
     stories = simulate_stories(args.episodes, seed=args.seed, path=args.out, env_id=args.env.id, **args.env.kwargs)
     print(f"wrote {len(stories)} simulated stories to {args.out}")

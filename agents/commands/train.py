@@ -9,8 +9,10 @@ from agents.commands.common import (
     DEFAULT_ENV,
     EnvArg,
     UsageError,
+    check_output,
     env_arg,
     format_table,
+    nonnegative_int,
     note,
     pct,
     positive_int,
@@ -21,7 +23,10 @@ from agents.commands.common import (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help="train an RL agent with stable-baselines3 / sb3-contrib",
-        description="Train PPO, A2C, DQN (stable-baselines3) or MaskablePPO (sb3-contrib). Hyperparameters come "
+        description="Train PPO, A2C, DQN (stable-baselines3) or MaskablePPO (sb3-contrib). MaskablePPO only samples "
+                    "the actions the environment's mask allows (the actions that make sense at this step; an "
+                    "environment with masks off allows all, and MaskablePPO is then plain PPO); the others must "
+                    "learn to avoid senseless actions from the reward. Hyperparameters come "
                     "from configs/hyperparams/<algo>.yml (keyed by env id, with a default); --set overrides them. "
                     "OUT holds best/ and final/ (both loadable by 'dialog-gym rollout --policy OUT'), "
                     "train.json with the learning curve and, with the tensorboard extra installed "
@@ -32,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--timesteps", type=positive_int, help="training steps (default: n_timesteps of the YAML)")
     budget.add_argument("--dialogues", type=positive_int, help="training dialogues instead of steps")
-    p.add_argument("--seed", type=int, default=0, help="seed of the model and the training environments")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the model and the training environments")
     p.add_argument("--n-envs", type=positive_int, help="parallel training environments (default: the YAML's)")
     p.add_argument("--warm-start", metavar="rule|stories:FILE",
                    help="warm start: before RL, behaviour-clone the policy network from the rule expert's "
@@ -104,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     from agents.rl_training import TrainSpec, tensorboard_available, train
 
     overrides = parse_overrides(args.set, args.algo)
+    check_output(args.out, "--out", folder=True)
     if args.warm_start and args.warm_start != "rule" and not args.warm_start.startswith("stories:"):
         raise UsageError(f"--warm-start must be 'rule' or 'stories:FILE', got {args.warm_start!r}")
     remark = masks_note(args.algo, args.env)

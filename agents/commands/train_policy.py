@@ -8,7 +8,10 @@ import argparse
 from agents.commands.common import (
     DEFAULT_ENV,
     StageBar,
+    UsageError,
+    check_output,
     check_readable,
+    check_story_count,
     env_arg,
     positive_int,
     print_json,
@@ -58,24 +61,30 @@ def run(args: argparse.Namespace) -> int:
 
     if args.stories:
         check_readable(args.stories, "a Rasa markdown story file", folder_ok=True)
+    elif args.domain is not None:
+        raise UsageError("--domain goes with --stories (the simulated expert's dialogues use the environment's domain)")
+    check_output(args.out, "--out", folder=True)
     options = training_options(args)
     options.verbose = not args.quiet  # the policy's own per-epoch bar follows the data bar
     name = args.policy
     start = time.perf_counter()
     bar = StageBar(["reading stories" if args.stories else f"simulating {args.episodes} expert dialogues",
                     "augmenting and featurizing", "training"], enabled=not args.quiet)
-    if args.stories:
-        domain = Domain.load(args.domain)
-        graph = read_stories(args.stories)
-        source = args.stories
-    else:
-        graph, domain = expert_story_graph(args.episodes, seed=args.seed, env_id=args.env.id, **args.env.kwargs)
-        source = f"{args.episodes} expert dialogues in {args.env} (seed {args.seed})"
-    stories = graph.stats()["stories"]
-    bar.next(f"augmenting (x{args.augmentation}) and featurizing {stories} stories")
-    trackers = generate_trackers(graph, domain, augmentation_factor=args.augmentation, seed=42 + args.seed)
-    bar.next(f"training {name} on {len(trackers)} dialogues")
-    bar.close()
+    try:
+        if args.stories:
+            domain = Domain.load(args.domain or "restaurant")
+            graph = read_stories(args.stories)
+            check_story_count(graph, args.stories)
+            source = args.stories
+        else:
+            graph, domain = expert_story_graph(args.episodes, seed=args.seed, env_id=args.env.id, **args.env.kwargs)
+            source = f"{args.episodes} expert dialogues in {args.env} (seed {args.seed})"
+        stories = graph.stats()["stories"]
+        bar.next(f"augmenting (x{args.augmentation}) and featurizing {stories} stories")
+        trackers = generate_trackers(graph, domain, augmentation_factor=args.augmentation, seed=42 + args.seed)
+        bar.next(f"training {name} on {len(trackers)} dialogues")
+    finally:
+        bar.close()  # cleared, so an error below it stays one line
     data_seconds = time.perf_counter() - start
     policy, seconds = train_policies([name], trackers, domain, options)[name]
     policy.persist(args.out)

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
-    g.add_argument("--domain", default="restaurant", help="domain name or file (restaurant: the shipped domain the "
-                                                          "environments use)")
+    g.add_argument("--domain", help="the stories' domain: a shipped domain's name or a domain YAML file (default: "
+                                    "restaurant, the shipped domain the environments use)")
     g.add_argument("--max-history", type=positive_int, default=5, help="states the policies look back (Rasa's "
                                                                        "default 5; its restaurant example used 3)")
     g.add_argument("--epochs", type=positive_int, default=200,
@@ -29,7 +29,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--augmentation", type=nonnegative_int, default=20,
                    help="story augmentation factor: Rasa glues random story pairs together into about this many "
                         "times more training dialogues (Rasa's default 20; 0 turns it off)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the augmentation and the network")
+    g.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the augmentation and the network")
     g.add_argument("--verbose", action="store_true", help="show a progress bar while training")
 
 

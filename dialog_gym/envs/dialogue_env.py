@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from typing import Any, ClassVar
@@ -13,6 +14,7 @@ from gymnasium import spaces
 from dialog_gym.config import EnvConfig, load_env_config
 from dialog_gym.domain import ACTION_LISTEN_NAME, Domain
 from dialog_gym.envs.masks import ActionMasker, DialogueProgress
+from dialog_gym.envs.state import DialogueEnvState, config_fingerprint
 from dialog_gym.errors import DialogGymError
 from dialog_gym.events import ActionExecuted, Restarted, SlotSet, UserUttered
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer
@@ -103,6 +105,11 @@ class DialogueEnv(gym.Env):
     - "nlu_confidence" (float), "corrupted" (bool): of the latest user message.
     - "user_gave_up" (bool), "bot_actions" (int, excluding listens).
 
+    ## State
+    `env.unwrapped.get_state()` returns a `DialogueEnvState` (tracker, user, RNG, counters, the current
+    observation and info); `env.unwrapped.set_state(state)` restores it exactly, in this environment or
+    in any other made with the same id and options (e.g. to undo steps, or to branch a dialogue).
+
     With `masks=True` the mask allows only sensible actions (`dialog_gym/envs/masks.py`):
     1. after a question, suggestion or reservation check only `action_listen`, and listening only then;
     2. after a confirmed reservation only goodbye;
@@ -174,6 +181,7 @@ class DialogueEnv(gym.Env):
         self.tracker = DialogueStateTracker.for_domain(self.domain)
         self._rendered = 0
         self._ready = False
+        self._fingerprint: str | None = None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # pickling copies the observation buffer and the window (a view into it) apart: re-link them
@@ -194,6 +202,7 @@ class DialogueEnv(gym.Env):
         self._suggestion: str | None = None
         self._rendered = 0
         self._terminal = False
+        self._invalid = False
         self._window.reset()
         self._push_state()  # the state before the opening action_listen: empty
         self.tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
@@ -220,7 +229,7 @@ class DialogueEnv(gym.Env):
         rcfg = self.reward_config
         self.steps += 1
         terminated = False
-        invalid = not self._mask[a]
+        invalid = self._invalid = not self._mask[a]
         if invalid:
             reward = rcfg.invalid_action
         else:
@@ -369,11 +378,71 @@ class DialogueEnv(gym.Env):
             "bot_actions": self.bot_actions,
         }
 
-    def refresh_observation(self) -> np.ndarray:
-        """Rebuild the observation from the tracker (after events were added or reverted by hand)."""
-        self._window.reset(self.tracker.past_states(self.domain))
-        self._mask = self._compute_mask()
-        return self._obs()
+    # ------------------------------------------------------------------ state
+    @property
+    def config_fingerprint(self) -> str:
+        """A hash of the configuration: states move only between environments that share it."""
+        if self._fingerprint is None:
+            self._fingerprint = config_fingerprint(self.config)
+        return self._fingerprint
+
+    def get_state(self) -> DialogueEnvState:
+        """A self-contained snapshot of the dialogue (see :mod:`dialog_gym.envs.state`)."""
+        if not self._ready:
+            raise DialogGymError("call reset() before get_state()")
+        rng = self.np_random
+        return DialogueEnvState(
+            config_fingerprint=self.config_fingerprint,
+            rng_state=copy.deepcopy(rng.bit_generator.state),
+            rng_seed=self.np_random_seed,
+            tracker=self.tracker.deep_copy(),
+            progress=copy.copy(self.progress),
+            user=self.user.get_state(),
+            steps=self.steps,
+            bot_actions=self.bot_actions,
+            confidence=self.confidence,
+            corrupted=self.corrupted,
+            turn_acts=tuple(self._turn_acts),
+            suggestion=self._suggestion,
+            terminal=self._terminal,
+            invalid=self._invalid,
+            rendered=self._rendered,
+            mask=self._mask.copy(),
+            observation=self._obs(),
+            info=self._info(self._invalid),
+        )
+
+    def set_state(self, state: DialogueEnvState) -> None:
+        """Restore a snapshot from :meth:`get_state` of this or an identically configured environment;
+        ``state`` is copied, so it can be restored again."""
+        if not isinstance(state, DialogueEnvState):
+            raise DialogGymError(f"set_state() needs a DialogueEnvState, got {type(state).__name__}")
+        if state.config_fingerprint != self.config_fingerprint:
+            raise DialogGymError(
+                f"set_state(): the state comes from an environment configured differently (config "
+                f"fingerprint {state.config_fingerprint}, this environment's {self.config_fingerprint}, "
+                f"config {self.config.source}); make both with the same id and options")
+        generator = getattr(np.random, state.rng_state["bit_generator"])()
+        generator.state = copy.deepcopy(state.rng_state)
+        self._np_random = np.random.Generator(generator)
+        self._np_random_seed = state.rng_seed
+        self.tracker = state.tracker.deep_copy()
+        self.progress = copy.copy(state.progress)
+        self.user.set_state(state.user)
+        self.steps = state.steps
+        self.bot_actions = state.bot_actions
+        self.confidence = state.confidence
+        self.corrupted = state.corrupted
+        self._turn_acts = list(state.turn_acts)
+        self._suggestion = state.suggestion
+        self._terminal = state.terminal
+        self._invalid = state.invalid
+        self._rendered = state.rendered
+        self._mask = state.mask.copy()
+        # the observation buffer holds the featurizer's window (all but the last entry) and the confidence
+        self._obs_buffer[...] = state.observation
+        self._window.contents_changed()
+        self._ready = True
 
     # ------------------------------------------------------------------ text
     def transcript(self) -> str:

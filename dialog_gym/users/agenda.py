@@ -29,9 +29,10 @@ up. After thanking, the user leaves at the next turn the bot hands it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -83,6 +84,9 @@ class BotTurn:
 class SimulatedUser:
     """A customer with a secret goal that may change; see the module docstring for its behaviour."""
 
+    #: attributes fixed at construction (or pure caches): shared, not part of :meth:`get_state`
+    _CONSTANT: ClassVar[frozenset[str]] = frozenset({"profile", "kb", "_nlg", "_slot_phrases", "_text_cache"})
+
     def __init__(self, profile: UserProfile, kb: KnowledgeBase) -> None:
         self.profile = profile
         self.kb = kb
@@ -123,6 +127,16 @@ class SimulatedUser:
         self.left = False
         self.last_act = self._act("greet")
         return self.last_act
+
+    def get_state(self) -> dict[str, Any]:
+        """A deep copy of everything a dialogue changes (goal, plan, counters), for environment states."""
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in self._CONSTANT})
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned (copied: ``state`` stays usable)."""
+        for key in [k for k in vars(self) if k not in self._CONSTANT]:
+            delattr(self, key)
+        vars(self).update(copy.deepcopy(dict(state)))
 
     @property
     def done(self) -> bool:

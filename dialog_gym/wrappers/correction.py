@@ -31,13 +31,13 @@ import gymnasium as gym
 import numpy as np
 
 from dialog_gym.agent import Ranker
+from dialog_gym.envs.state import DialogueEnvState
 from dialog_gym.errors import DialogGymError, PersistenceError
 from dialog_gym.events import Event
 from dialog_gym.seeds import dialogue_seed
 from dialog_gym.stories import write_stories
 from dialog_gym.wrappers.correction_log import LOG_FORMAT, CorrectionLog, read_log
 from dialog_gym.wrappers.records import DialogueOutcome, StepRecord
-from dialog_gym.wrappers.snapshot import EnvSnapshot, current_observation, restore_snapshot, take_snapshot
 from dialog_gym.wrappers.teaching import Command, StepView, Teacher
 
 
@@ -95,8 +95,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         self._dialogue_records: list[StepRecord] = []
         self._pending: list[StepRecord] = []  # confirmed since the last retraining
         self._pending_corrections = 0
-        self._snapshots: list[EnvSnapshot] = []
-        self._infos: list[dict[str, Any]] = []  # the info of the reset and of each step of the dialogue
+        self._snapshots: list[DialogueEnvState] = []  # the environment's state before each step, for undo
         self._active = False  # a dialogue is under way
         self._replaying = False
         self._user_confidence = 1.0
@@ -111,7 +110,6 @@ class HumanCorrectionWrapper(gym.Wrapper):
         obs, info = self.env.reset(seed=seed, options=options)
         self._dialogue_records = []
         self._snapshots = []
-        self._infos = [info]
         self._active = True
         self._user_confidence = float(info.get("nlu_confidence", 1.0))
         self._write({"type": "dialogue", "dialogue": self.dialogue, "seed": seed,
@@ -160,15 +158,15 @@ class HumanCorrectionWrapper(gym.Wrapper):
         if not self._active or not self._snapshots:
             self._notify("nothing to undo")
             return False
-        restore_snapshot(self.env, self._snapshots.pop())
-        self._infos.pop()
+        state = self._snapshots.pop()
+        self.unwrapped.set_state(state)
         record = self._dialogue_records.pop()
         if self.records and self.records[-1] is record:
             self.records.pop()
         if self._pending and self._pending[-1] is record:
             self._pending.pop()
             self._pending_corrections -= record.corrected
-        self._user_confidence = float(self.unwrapped.confidence)
+        self._user_confidence = float(state.info["nlu_confidence"])
         self._write({"type": "undo", "dialogue": record.dialogue, "step": record.step})
         self._notify(f"undone: {self.unwrapped.domain.action_names[record.action]}")
         return True
@@ -215,8 +213,9 @@ class HumanCorrectionWrapper(gym.Wrapper):
         if self.learner is None:
             raw = np.ones(n)
         else:
-            info = {**self._infos[-1], "action_mask": mask.copy()}
-            raw = np.asarray(self.learner.action_probabilities(current_observation(self.env), info, self.env),
+            state = base.get_state()  # the observation and info of the last reset or step
+            info = {**state.info, "action_mask": mask.copy()}
+            raw = np.asarray(self.learner.action_probabilities(state.observation, info, self.env),
                              dtype=np.float64)
             if raw.shape != (n,):
                 raise DialogGymError(f"the learner returned {raw.shape} probabilities for {n} actions")
@@ -249,9 +248,9 @@ class HumanCorrectionWrapper(gym.Wrapper):
     def _execute(self, proposal: int, label: int, executed: int, learner_acted: bool,
                  probabilities: np.ndarray | None) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         base = self.unwrapped
-        snapshot = take_snapshot(self.env)
+        snapshot = base.get_state()
         tracker = base.tracker.copy()
-        observation = current_observation(self.env)
+        observation = snapshot.observation.copy()
         mask = base.action_masks().astype(np.int8).copy()
         before = len(base.tracker.events)
         obs, reward, terminated, truncated, info = self.env.step(executed)
@@ -261,7 +260,6 @@ class HumanCorrectionWrapper(gym.Wrapper):
                             float(reward), events, bool(terminated), bool(truncated), probabilities,
                             np.asarray(obs).copy())
         self._snapshots.append(snapshot)
-        self._infos.append(info)
         self._dialogue_records.append(record)
         self.records.append(record)
         self._pending.append(record)
@@ -287,7 +285,6 @@ class HumanCorrectionWrapper(gym.Wrapper):
         self.outcomes.append(outcome)
         self._active = False
         self._snapshots = []
-        self._infos = []
         self._write({"type": "end", "dialogue": self.dialogue, "success": outcome.success, "reason": reason,
                      "steps": outcome.steps, "corrections": outcome.corrections})
         if reason == "reset":
@@ -303,8 +300,9 @@ class HumanCorrectionWrapper(gym.Wrapper):
             self.retrain()
 
     def _idle_result(self, extra: dict[str, Any]) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        info = {**self.unwrapped._info(False), **extra}
-        return current_observation(self.env), 0.0, False, True, info
+        state = self.unwrapped.get_state()
+        info = {**state.info, "invalid_action": False, **extra}
+        return state.observation, 0.0, False, True, info
 
     def _write(self, record: dict[str, Any]) -> None:
         if self.log is not None and not self._replaying:

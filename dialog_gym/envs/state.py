@@ -1,0 +1,79 @@
+"""The public state of a dialogue environment: :meth:`DialogueEnv.get_state` / :meth:`DialogueEnv.set_state`.
+
+A :class:`DialogueEnvState` is a self-contained snapshot of everything a step can change: the tracker,
+the dialogue progress (what the masks read), the simulated user's goal and plan, the environment's
+random generator (the noise channel draws from it and keeps no state of its own), the step counters,
+the observation (whose first part is the featurizer's history window), the mask and the info the
+environment would report now. Restoring it, in the same environment or in another one made with the
+same id and options, makes the same actions give the same observations, rewards and infos.
+
+Registered ids have no ``TimeLimit`` wrapper (the environment truncates itself at ``max_steps``), so
+the unwrapped environment's state is the whole state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from dialog_gym.envs.masks import DialogueProgress
+from dialog_gym.tracker import DialogueStateTracker
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DialogueEnvState:
+    """A snapshot of a :class:`~dialog_gym.envs.dialogue_env.DialogueEnv` (deep copies; do not mutate).
+
+    ``observation`` and ``info`` are what the environment's last ``reset``/``step`` returned (the
+    observation of the current state, and its info), so a caller never needs anything private.
+    """
+
+    config_fingerprint: str          #: :func:`config_fingerprint` of the environment's configuration
+    rng_state: dict[str, Any]        #: ``np_random.bit_generator.state``
+    rng_seed: int | None             #: ``np_random_seed``
+    tracker: DialogueStateTracker
+    progress: DialogueProgress
+    user: dict[str, Any]             #: :meth:`SimulatedUser.get_state`
+    steps: int
+    bot_actions: int
+    confidence: float
+    corrupted: bool
+    turn_acts: tuple[tuple[str | None, str | None], ...]  #: the bot's acts since the user last spoke
+    suggestion: str | None
+    terminal: bool
+    invalid: bool                    #: the last step's action was masked out
+    rendered: int                    #: transcript lines already written by ``render_mode="human"``
+    mask: np.ndarray
+    observation: np.ndarray
+    info: dict[str, Any]
+
+
+def config_fingerprint(config: Any) -> str:
+    """A hash of what an environment configuration *is* (domain, table, user, noise, rewards, ...), not
+    of where it was read from, so that envs made with the same id and options agree across processes."""
+    payload = json.dumps(_describe(config), sort_keys=True, default=repr)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _describe(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__,
+                **{f.name: _describe(getattr(value, f.name)) for f in dataclasses.fields(value)
+                   if f.init and f.compare and f.name != "source"}}
+    if isinstance(value, Mapping):
+        return {str(k): _describe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_describe(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(repr(v) for v in value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+__all__ = ["DialogueEnvState", "config_fingerprint"]
