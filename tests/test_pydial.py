@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dialog_gym
+from dialog_gym.envs import REGISTRATIONS, SUITES
 from dialog_gym.errors import ConfigError
 from dialog_gym.pydial.expert import HDCExpert
 from dialog_gym.pydial.importer import import_pydial
@@ -116,11 +117,18 @@ def test_an_unseen_ontology_imports_registers_and_the_expert_solves_it(tmp_path)
     env_file = import_pydial(rules, db, tmp_path / "task")
     assert len(load_task(env_file)[0].actions) == 3 * 3 + 7
     ids = dialog_gym.register_task(env_file)
-    assert ids[0] == "dialog_gym/PyDial-TH-Env1-v0" and len(ids) == 6
-    env = gym.make(ids[0])
-    check_env(env.unwrapped)
-    results, _ = run_episodes(env, expert_act(env), 100, seed=0)
-    assert sum(r.success for r in results) >= 95
+    try:
+        assert ids[0] == "dialog_gym/PyDial-TH-Env1-v0" and len(ids) == 6
+        assert SUITES["pydial-TH"] == ids
+        env = gym.make(ids[0])
+        check_env(env.unwrapped)
+        results, _ = run_episodes(env, expert_act(env), 100, seed=0)
+        assert sum(r.success for r in results) >= 95
+    finally:  # leave the registry as found
+        for env_id in ids:
+            del gym.registry[env_id]
+            del REGISTRATIONS[env_id]
+        del SUITES["pydial-TH"]
     generic = gym.make("dialog_gym/Dialogue-v0", config=str(env_file))
     assert generic.unwrapped.actions == env.unwrapped.actions
 
@@ -377,8 +385,9 @@ def test_get_state_and_set_state_replay_exactly():
     env = cr("dialog_gym/PyDial-CR-Env3-v0").unwrapped
     expert = HDCExpert()
     obs, info = env.reset(seed=9)
-    obs, *_, info = env.step(expert(obs, info, env))
+    env.step(expert(obs, info, env))
     snapshot = env.get_state()
+    obs, info = snapshot.observation, snapshot.info
 
     def rest():
         o, i = obs, info

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import sys
+from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -12,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from dialog_gym.domain import ACTION_LISTEN_NAME
+from dialog_gym.envs.state import config_fingerprint
 from dialog_gym.errors import ConfigError, DialogGymError
 from dialog_gym.events import ActionExecuted, UserUttered
 from dialog_gym.pydial.belief import DISCOURSE, METHODS, FocusBelief
@@ -20,8 +23,38 @@ from dialog_gym.tracker import DialogueStateTracker
 from dialog_gym.users.nlu_noise import NBestChannel
 from dialog_gym.users.pydial_user import PyDialUser, PyDialUserProfile, act_str
 
+#: the simulated user's per-dialogue attributes (its goal, agenda, parameters, patience, memory)
+_USER_STATE = frozenset({"p", "max_patience", "patience", "constraints", "name_eq", "name_neq", "requests",
+                         "prev_values", "agenda", "last_user_act", "last_sys_act", "first_offer", "gave_up"})
 _OVERRIDES = frozenset({"noise", "user", "masks", "reward", "max_turns", "bye_mask"})
 NULL_SYS = ("null", ())
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PyDialEnvState:
+    """A snapshot of a :class:`PyDialEnv` (deep copies; do not mutate): ``observation`` and ``info`` are
+    those of the current state."""
+
+    config_fingerprint: str
+    rng_state: dict[str, Any]
+    rng_seed: int | None
+    belief: dict[str, Any]
+    tracker: DialogueStateTracker
+    user: dict[str, Any]
+    turn: int
+    last_action: int | None
+    last_sys_act: tuple
+    venue_recommended: bool
+    success: bool
+    terminal: bool
+    invalid: bool
+    rendered: int
+    log: tuple
+    nbest: tuple
+    user_act: tuple
+    mask: np.ndarray
+    observation: np.ndarray
+    info: dict[str, Any]
 
 
 class PyDialEnv(gym.Env):
@@ -152,6 +185,8 @@ class PyDialEnv(gym.Env):
         self.feature_names = self._feature_names()
         self.observation_space = spaces.Box(0.0, 1.0, shape=(len(self.feature_names),), dtype=np.float32)
         self._act_type_index = {a: i for i, a in enumerate(USER_ACTS)}
+        self._fingerprint: str | None = None
+        self._invalid = False
         self._ready = False
 
     # ------------------------------------------------------------------ gymnasium API
@@ -166,6 +201,7 @@ class PyDialEnv(gym.Env):
         self.venue_recommended = False
         self.success = False
         self._terminal = False
+        self._invalid = False
         self._rendered = 0
         self._log: list[tuple] = []  # ("sys", act, masked) / ("user", act, nbest), formatted by render()
         self.tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
@@ -189,7 +225,7 @@ class PyDialEnv(gym.Env):
         if not 0 <= a < self.action_space.n:
             raise DialogGymError(f"action {a} is outside Discrete({self.action_space.n})")
         self.turn += 1
-        invalid = not self._mask[a]
+        invalid = self._invalid = not self._mask[a]
         sys_act = NULL_SYS if invalid else self._master_act(a)
         self.last_action = a
         self.tracker.update(ActionExecuted(self.actions[a]))
@@ -240,23 +276,80 @@ class PyDialEnv(gym.Env):
             line += "    [NLU: " + ", ".join(f"{act_str(h)} @ {c:.2f}" for h, c in extra) + "]"
         return line
 
-    def get_state(self) -> dict[str, Any]:
-        """Everything needed to continue the dialogue later (:meth:`set_state`), RNG included."""
-        keep = ("belief", "tracker", "turn", "last_action", "last_sys_act", "venue_recommended", "success",
-                "_terminal", "_rendered", "_log", "_mask", "_ready", "_nbest", "_user_act")
-        state = {k: copy.deepcopy(self.__dict__[k]) for k in keep if k in self.__dict__}
-        state["user"] = {k: copy.deepcopy(v) for k, v in self.user.__dict__.items()
-                         if k not in ("task", "profile", "rng", "_value_bits", "_nvalues", "_req_pool", "_lo", "_span")}
-        state["rng"] = copy.deepcopy(self.np_random.bit_generator.state)
-        return state
+    @property
+    def config_fingerprint(self) -> str:
+        """A hash of what this environment's configuration is (task files' contents and settings)."""
+        if self._fingerprint is None:
+            files = {name: Path(self.config_path).parent.joinpath(name).read_bytes().hex()
+                     for name in ("domain.yml", "table.csv") if Path(self.config_path).parent.joinpath(name).is_file()}
+            self._fingerprint = config_fingerprint({
+                "task": self.task.raw, "files": files, "profile": self.profile, "error_rate": self.error_rate,
+                "nbest": self.nbest_size, "masks": self.masks, "bye_mask": self.bye_mask,
+                "max_turns": self.max_turns,
+                "reward": (self.reward_success, self.reward_turn, self.reward_failure)})
+        return self._fingerprint
 
-    def set_state(self, state: dict[str, Any]) -> None:
-        """Restore a :meth:`get_state` snapshot of this task."""
-        state = copy.deepcopy(state)
-        self.np_random.bit_generator.state = state.pop("rng")
-        self.user.__dict__.update(state.pop("user"))
-        self.user.rng = self.np_random
-        self.__dict__.update(state)
+    def get_state(self) -> PyDialEnvState:
+        """A self-contained snapshot of the dialogue: restoring it (:meth:`set_state`, in this or an
+        identically made environment) replays the same future."""
+        if not self._ready:
+            raise DialogGymError("call reset() before get_state()")
+        user = {k: copy.deepcopy(v) for k, v in self.user.__dict__.items() if k in _USER_STATE}
+        return PyDialEnvState(
+            config_fingerprint=self.config_fingerprint,
+            rng_state=copy.deepcopy(self.np_random.bit_generator.state),
+            rng_seed=self.np_random_seed,
+            belief=self.belief.copy_state(),
+            tracker=self.tracker.deep_copy(),
+            user=user,
+            turn=self.turn,
+            last_action=self.last_action,
+            last_sys_act=self.last_sys_act,
+            venue_recommended=self.venue_recommended,
+            success=self.success,
+            terminal=self._terminal,
+            invalid=self._invalid,
+            rendered=self._rendered,
+            log=tuple(self._log),
+            nbest=tuple(self._nbest),
+            user_act=self._user_act,
+            mask=self._mask.copy(),
+            observation=self._obs(),
+            info=self._info(self._invalid),
+        )
+
+    def set_state(self, state: PyDialEnvState) -> None:
+        """Restore a :meth:`get_state` snapshot (copied, so it can be restored again)."""
+        if not isinstance(state, PyDialEnvState):
+            raise DialogGymError(f"set_state() needs a PyDialEnvState, got {type(state).__name__}")
+        if state.config_fingerprint != self.config_fingerprint:
+            raise DialogGymError(
+                f"set_state(): the state comes from an environment configured differently (config fingerprint "
+                f"{state.config_fingerprint}, this environment's {self.config_fingerprint}, config "
+                f"{self.config_path}); make both with the same id and options")
+        generator = getattr(np.random, state.rng_state["bit_generator"])()
+        generator.state = copy.deepcopy(state.rng_state)
+        self._np_random = np.random.Generator(generator)
+        self._np_random_seed = state.rng_seed
+        if not self._ready:
+            self.belief = FocusBelief(self.task)
+        self.belief.load_state(state.belief)
+        self.tracker = state.tracker.deep_copy()
+        self.user.__dict__.update(copy.deepcopy(state.user))
+        self.user.rng = self._np_random
+        self.turn = state.turn
+        self.last_action = state.last_action
+        self.last_sys_act = state.last_sys_act
+        self.venue_recommended = state.venue_recommended
+        self.success = state.success
+        self._terminal = state.terminal
+        self._invalid = state.invalid
+        self._rendered = state.rendered
+        self._log = list(state.log)
+        self._nbest = list(state.nbest)
+        self._user_act = state.user_act
+        self._mask = state.mask.copy()
+        self._ready = True
 
     # ------------------------------------------------------------------ the turn
     def _hear(self, user_act: tuple, sys_act: tuple) -> None:
