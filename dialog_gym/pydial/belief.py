@@ -3,7 +3,8 @@
 The tracker (PyDial's ``belieftracking/baseline.py`` "focus" tracker) keeps, per informable slot, a
 distribution over values (the rest of the mass is "none"); each turn, the N-best hypotheses' scores are
 added up per slot value and the belief moves by ``b'(v) = (1 - sum(turn)) * b(v) + turn(v)``; a value
-denied (negated after a confirmation, ``slot!=value``, the first value of a ``deny``) loses its share.
+denied (negated after a confirmation, ``slot!=value``, the first value of a ``deny``) keeps its belief, as
+in PyDial's focus tracker (only new evidence moves it).
 The method (by constraints, by name, by alternatives, finished), the discourse act and the requested
 slots are the turn's scores (a hypothesis without a method keeps the previous one).
 """
@@ -70,32 +71,26 @@ class FocusBelief:
             elif name == "confirm":
                 confirmed = [(s, v) for s, v, neg in items if v is not None and not neg]
         informed: dict[str, dict[str, float]] = {}
-        denied: dict[str, dict[str, float]] = {}
         requested: dict[str, float] = {}
         method: dict[str, float] = {}
         discourse: dict[str, float] = {}
         prev_method = max(self.method, key=self.method.__getitem__)
         for (act, items), score in nbest:
             m = "none"
-            if act in ("inform", "reqalts", "hello", "confirm", "negate", "affirm", "deny"):
+            if act in ("inform", "reqalts", "hello", "negate", "affirm", "deny"):
                 for i, (slot, value, neg) in enumerate(items):
                     slot = slot or this_slot
-                    if slot is None or value is None or slot not in self.slots:
-                        continue
-                    target = denied if neg or (act == "deny" and i == 0) else informed
-                    per = target.setdefault(slot, {})
-                    per[value] = per.get(value, 0.0) + score
-            if act == "affirm":
-                for slot, value in confirmed:
+                    if slot is None or value is None or slot not in self.slots or neg or (act == "deny" and i == 0):
+                        continue  # PyDial's focus tracker ignores denials
                     per = informed.setdefault(slot, {})
                     per[value] = per.get(value, 0.0) + score
-            elif act == "negate" and not items:
-                for slot, value in confirmed:
-                    per = denied.setdefault(slot, {})
-                    per[value] = per.get(value, 0.0) + score
-            elif act == "request":
-                for slot, value, _ in items:
-                    if value is None:
+            if act == "affirm" and len(confirmed) == 1:
+                slot, value = confirmed[0]
+                per = informed.setdefault(slot, {})
+                per[value] = per.get(value, 0.0) + score
+            elif act in ("request", "confirm"):  # a user's confirm(slot=value) asks about the offered entity
+                for slot, _, _ in items:
+                    if slot:
                         requested[slot] = requested.get(slot, 0.0) + score
             if act == "reqalts":
                 m = "byalternatives"
@@ -117,12 +112,11 @@ class FocusBelief:
             for value in belief:
                 belief[value] *= keep
             for value, score in turn.items():
-                belief[value] = min(1.0, belief.get(value, 0.0) + score)
-        for slot, turn in denied.items():
-            belief = self.slots[slot]
-            for value, score in turn.items():
-                if value in belief:
-                    belief[value] *= max(0.0, 1.0 - score)
+                belief[value] = belief.get(value, 0.0) + score
+            total = sum(belief.values())
+            if total > 1.0:
+                for value in belief:
+                    belief[value] /= total
         self._tops = {}
         self._accepted = None
         self._summary: dict[str, bool] | None = None

@@ -116,6 +116,8 @@ DSTC2_PARAMS: dict[str, dict[str, tuple[float, ...]]] = {
 #: PyDial's shares of confusions that change the act type, a slot, a value (capped by what the act has)
 CONFUSE_SHARES = (0.2, 0.3, 0.5)
 NULL_ACT = ("null", ())
+#: act types that carry slot=value items (PyDial's item format 2)
+_SLOT_VALUE_ACTS = frozenset({"inform", "affirm", "negate", "confirm", "reqalts"})
 
 
 def dstc2_param_set(error_rate: float) -> str:
@@ -233,33 +235,42 @@ class NBestChannel:
         return near[min(int(np.searchsorted(cdf, rng.random(), side="right")), len(near) - 1)]
 
     def confuse(self, act: tuple, rng: np.random.Generator) -> tuple:
-        """One wrong hypothesis: the act type, a slot or a value changed (PyDial's shares 0.2/0.3/0.5,
-        capped by what the act carries)."""
+        """One wrong hypothesis, as PyDial's Levenshtein confusion model makes it: with shares 0.2 / 0.3 /
+        0.5 (capped by what the act carries) the act type changes (its items replaced by a random slot, and
+        a random value where the new type takes one), every slot name changes (values redrawn for the new
+        slot), or one value changes."""
         name, items = act
-        arity = 0 if not items else (2 if any(v is not None for _, v, _ in items) else 1)
+        arity = 0 if not items or not items[0][0] else (2 if items[0][1] is not None else 1)
         u = rng.random()
         choice = 0 if u < CONFUSE_SHARES[0] else (1 if u < CONFUSE_SHARES[0] + CONFUSE_SHARES[1] else 2)
         choice = min(choice, arity)
         if choice == 0:
             new = self._pick(self._types, name, rng)
-            if new in ("inform", "request", "confirm", "deny", "negate", "affirm", "reqalts"):
-                return (new, items)
+            if new in _SLOT_VALUE_ACTS or new == "request":
+                slot = self._slots[int(rng.integers(len(self._slots)))]
+                options = self.values.get(slot)
+                value = options[int(rng.integers(len(options)))] if options and new != "request" else None
+                return (new, ((slot, value, False),))
             return (new, ())
+        if choice == 1:
+            changed = []
+            for slot, value, neg in items:
+                if not slot or slot == "type":
+                    changed.append((slot, value, neg))
+                    continue
+                new_slot = self._pick(self._slots, slot, rng) if slot in self._slots else slot
+                if value is not None:
+                    options = self.values.get(new_slot)
+                    value = options[int(rng.integers(len(options)))] if options else None
+                changed.append((new_slot, value, neg))
+            return (name, tuple(changed))
         index = int(rng.integers(len(items)))
         slot, value, neg = items[index]
-        if choice == 1:
-            new_slot = self._pick(self._slots, slot, rng) if slot in self._slots else slot
-            if value is not None:
-                options = self.values.get(new_slot)
-                value = options[int(rng.integers(len(options)))] if options else None
-            changed = (new_slot, value, neg)
-        else:
-            if value is None:
-                return act
-            options = self.values.get(slot, ())
-            if slot in self._confusable and value in options:
-                value = self._pick(options, value, rng)
-            elif options:
-                value = options[int(rng.integers(len(options)))]
-            changed = (slot, value, neg)
-        return (name, (*items[:index], changed, *items[index + 1:]))
+        if not slot or value is None or slot == "type":
+            return act
+        options = self.values.get(slot, ())
+        if slot in self._confusable and value in options:
+            value = self._pick(options, value, rng)
+        elif options:
+            value = options[int(rng.integers(len(options)))]
+        return (name, (*items[:index], (slot, value, neg), *items[index + 1:]))

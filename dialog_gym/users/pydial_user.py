@@ -401,14 +401,20 @@ class PyDialUser:
         dialogue, the likelier the less patience is left); True if nothing needed correcting."""
         rng, p = self.rng, self.p
         for slot, value, neg in items:
-            if slot in ("name", "type", "count") or slot not in self.constraints or value is None or neg:
+            if neg or value is None:
                 continue
-            if self._fits(slot, value):
+            if slot == "name":
+                if value not in self.name_neq:
+                    continue
+            elif slot in ("type", "count") or slot not in self.constraints or self._fits(slot, value):
                 continue
             quit_prob = (1.0 - self.patience / self.max_patience) ** 2
             if rng.random() < quit_prob:
                 self.gave_up = True
                 self.agenda = [BYE]
+                return False
+            if slot == "name":  # offered again an entity it turned down: "not that one" (asks for alternatives)
+                self.agenda.append(("inform", (("name", value, True),)))
                 return False
             correct = self.constraints[slot]
             f = rng.random()
