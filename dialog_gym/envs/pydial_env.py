@@ -489,7 +489,8 @@ class PyDialEnv(gym.Env):
                 float(2 <= count <= 4), float(count > 4), float(t.discriminable(constraints)),
                 float(b.alternatives_requested), min(1.0, self.turn / self.max_turns)]
         obs = np.array(out, dtype=np.float32)
-        return np.clip(obs, 0.0, 1.0, out=obs)
+        np.minimum(obs, 1.0, out=obs)  # beliefs are sums of rounded scores: keep them inside the box
+        return np.maximum(obs, 0.0, out=obs)
 
     def _info(self, invalid: bool) -> dict[str, Any]:
         return {
