@@ -30,6 +30,12 @@ from dialog_gym.utils import check_keys, read_yaml
 OVERRIDE_KEYS = frozenset({"domain", "user", "roles", "knowledge_base", "result_slots", "actions", "intents",
                            "noise", "reward", "max_steps", "max_history", "masks"})
 _KEYS = OVERRIDE_KEYS | {"register"}
+#: env config families: the keys each allows (``family: pydial`` is a turn-level PyDial task)
+FAMILY_KEYS: dict[str, frozenset[str]] = {
+    "dialogue": frozenset(_KEYS | {"family"}),
+    "pydial": frozenset({"family", "name", "entity_type", "domain", "table", "ontology", "user", "noise", "masks",
+                         "reward", "max_turns", "register"}),
+}
 _REWARD_KEYS = {"success", "failure", "bot_action", "listen", "invalid_action"}
 _REGISTER_KEYS = {"namespace", "max_episode_steps", "reward_threshold", "ids"}
 _ID_KEYS = {"description", "suites", "reward_threshold"}
@@ -110,6 +116,7 @@ class Registration:
     description: str = ""
     suites: tuple[str, ...] = ()
     reward_threshold: float | None = None
+    family: str = "dialogue"
 
 
 def _read_config_file(config: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
@@ -117,7 +124,10 @@ def _read_config_file(config: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: an environment config must be a mapping")
-    check_keys(data, _KEYS, str(path))
+    family = data.get("family", "dialogue")
+    if family not in FAMILY_KEYS:
+        raise ConfigError(f"{path}: family: expected one of {', '.join(FAMILY_KEYS)}, got {family!r}")
+    check_keys(data, FAMILY_KEYS[family], str(path))
     return path, data
 
 
@@ -141,6 +151,9 @@ def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) 
     """
     path, data = _read_config_file(config)
     where = str(path)
+    if data.get("family", "dialogue") != "dialogue":
+        raise ConfigError(f"{where}: a family: {data['family']} task; make it with "
+                          f"gym.make('dialog_gym/Dialogue-v0', config={str(path)!r})")
     unknown = sorted(set(overrides) - OVERRIDE_KEYS)
     if unknown:
         raise ConfigError(f"gym.make: unknown keyword argument(s) {', '.join(unknown)}; expected config, "
@@ -272,7 +285,8 @@ def read_registrations(config: str | os.PathLike, namespace: str, config_kwarg: 
             raise ConfigError(f"{here}.suites: expected a list of suite names")
         threshold = _threshold(settings.get("reward_threshold"), here)
         out.append(Registration(env_id, kwargs, str(settings.get("description", "")), tuple(suites),
-                                default_threshold if threshold is None else threshold))
+                                default_threshold if threshold is None else threshold,
+                                str(data.get("family", "dialogue"))))
     return out
 
 

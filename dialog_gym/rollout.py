@@ -19,6 +19,7 @@ from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.events import Event
 from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.metrics import EpisodeResult
+from dialog_gym.pydial.expert import HDCExpert
 from dialog_gym.stories import write_stories
 
 
@@ -52,7 +53,9 @@ def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
 
 
 def expert_act(env: gym.Env) -> Agent:
-    """The rule expert as an agent for ``env``."""
+    """The rule expert as an agent for ``env`` (PyDial's handcrafted policy on the PyDial family)."""
+    if getattr(env.unwrapped, "family", None) == "pydial":
+        return HDCExpert()
     expert = SlotFillingExpert.for_env(env)
     return lambda obs, info, e: expert.next_action(e.unwrapped.tracker, action_mask(info))
 
