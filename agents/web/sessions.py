@@ -1,0 +1,536 @@
+"""The correction sessions behind ``dialog-gym serve``: the browser as a teacher of the one correction loop.
+
+Each web session is a :class:`~dialog_gym.wrappers.CorrectionSession` (the same loop, the same durable
+log and the same resume as ``dialog-gym interactive``) running on its own worker thread with a
+:class:`WebTeacher`: the loop asks the teacher as always; :meth:`WebTeacher.decide` publishes the step
+(its view and a JSON snapshot for the page) and waits until a request hands it the browser's decision.
+A request therefore returns once the loop has executed the decision (retraining included) and asks
+about the next step. Requests of one session are serialised by a lock; everything the page may send is
+validated against the published view before it reaches the loop, so a refused request changes nothing.
+
+On disk: ``OUT/sessions/<id>/`` holds ``session.json`` (how the session was started: environment, start,
+seed, schedule), ``log.jsonl`` (the correction log), ``evals.json`` (the learner-alone evaluations) and
+``exports/`` (what the page exported). Restarting the server resumes every session from its log.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dialog_gym.errors import DialogGymError
+from dialog_gym.utils import write_json
+from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+EXPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+MINARI_ID = re.compile(r"^[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*-v\d+$")
+COMMANDS = ("accept", "correct", "undo", "reset")
+TOP_K = 9  #: candidates shown (and reachable with the keys 1-9)
+WAIT_SECONDS = 600.0  #: longest a request waits for the loop (a pretrained start trains first)
+
+
+class WebError(DialogGymError):
+    """A request the session refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SessionClosed(Exception):
+    """Raised inside the loop's worker thread when the server stops the session."""
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How a web session starts (written to ``session.json``; a resumed session uses its own)."""
+
+    env: str = "Restaurant-v0"  #: as the user named it: a short id, a full id or an env config path
+    start: str = "scratch"  #: scratch, pretrained or policy
+    policy: str | None = None  #: the saved policy folder, for start "policy"
+    learner: str = "supervised"
+    seed: int = 0
+    retrain_every: int | None = 1  #: None: after each dialogue
+    eval_every: int = 2  #: evaluate the learner alone after every N finished dialogues (0: never)
+    eval_episodes: int = 50
+
+
+class WebTeacher(Teacher):
+    """A teacher whose answers come from another thread (the web requests).
+
+    :meth:`decide` (the loop's worker thread) publishes the view with a new turn number and blocks until
+    :meth:`submit` hands it a decision or :meth:`close` ends the session. ``on_view`` is called in the
+    worker thread first, with the view, and returns what is published alongside it (the page's
+    snapshot). With ``auto_accept_forced`` a step where the mask allows one action only is accepted
+    without asking (as at the terminal).
+    """
+
+    def __init__(self, on_view: Any = None, auto_accept_forced: bool = True) -> None:
+        self._cond = threading.Condition()
+        self._view: StepView | None = None
+        self._snapshot: dict[str, Any] | None = None
+        self._decision: Decision | None = None
+        self._closed = False
+        self._error: str | None = None
+        self.turn = 0  #: number of the published step (grows with every question the loop asks)
+        self.on_view = on_view
+        self.auto_accept_forced = auto_accept_forced
+        self.messages: deque[str] = deque(maxlen=200)
+        self.on_notify: Any = None
+
+    # ------------------------------------------------------------------ the loop's side
+    def decide(self, view: StepView) -> Decision:
+        if self.auto_accept_forced and int(np.count_nonzero(view.action_mask)) == 1:
+            return Decision.accept()
+        snapshot = self.on_view(view) if self.on_view is not None else None
+        with self._cond:
+            if self._closed:
+                raise SessionClosed
+            self._view, self._snapshot, self._decision = view, snapshot, None
+            self.turn += 1
+            self._cond.notify_all()
+            while self._decision is None and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                raise SessionClosed
+            decision, self._decision, self._view = self._decision, None, None
+            return decision
+
+    def notify(self, message: str) -> None:
+        self.messages.append(message)
+        if self.on_notify is not None:
+            self.on_notify(message)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ the requests' side
+    def fail(self, message: str) -> None:
+        """The worker died: wake every waiting request with ``message``."""
+        with self._cond:
+            self._error = message
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    def pending(self) -> tuple[StepView | None, dict[str, Any] | None, int]:
+        """The view the loop waits on (None while it works), its snapshot and its turn."""
+        with self._cond:
+            return self._view, self._snapshot, self.turn
+
+    def submit(self, decision: Decision, turn: int) -> None:
+        """Answer the question of ``turn`` (it must be the one the loop waits on)."""
+        with self._cond:
+            if self._view is None or turn != self.turn:
+                raise WebError(409, "the session is not waiting for that step; reload the page")
+            self._decision = decision
+            self._cond.notify_all()
+
+    def wait_turn(self, after: int, timeout: float = WAIT_SECONDS) -> None:
+        """Block until the loop asks a question newer than turn ``after`` (or the session ends)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not (self._view is not None and self.turn > after) and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WebError(503, "the session is still busy (training?); try again")
+                self._cond.wait(left)
+            if self._error is not None:
+                raise WebError(500, f"the session stopped: {self._error}")
+            if self._closed:
+                raise WebError(410, "the session is closed")
+
+
+class WebSession:
+    """One browser session: its folder, its worker thread, its correction session, its evaluations."""
+
+    def __init__(self, folder: Path, options: SessionOptions, evaluator: ThreadPoolExecutor) -> None:
+        self.id = folder.name
+        self.folder = folder
+        self.options = options
+        self.evaluator = evaluator
+        self.lock = threading.Lock()  # one request at a time
+        self.teacher = WebTeacher(on_view=self._on_view)
+        self.teacher.on_notify = self._on_notify
+        self.session: Any = None  # the CorrectionSession, once the worker built it
+        self.env_id: str | None = None
+        self.evals: list[dict[str, Any]] = self._read_evals()
+        self._evals_lock = threading.Lock()
+        self._evaluating: set[int] = {e["dialogues"] for e in self.evals}
+        self._ended: list[dict[str, Any]] = []  # the last finished dialogue's transcript, for the page
+        self._seen_outcomes = 0
+        self.thread = threading.Thread(target=self._work, name=f"dialog-gym-session-{self.id}", daemon=True)
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "log.jsonl"
+
+    @property
+    def exports(self) -> Path:
+        return self.folder / "exports"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        self.teacher.close()
+        if self.thread.is_alive() and threading.current_thread() is not self.thread:
+            self.thread.join(timeout)
+
+    # ------------------------------------------------------------------ the worker thread
+    def _work(self) -> None:
+        import gymnasium as gym
+
+        from dialog_gym.wrappers import CorrectionSession
+
+        try:
+            self.env_id = resolve_env(self.options.env)
+            learner = build_learner(self.options, self.env_id)
+            env = gym.make(self.env_id)
+            self.session = CorrectionSession(env, learner, self.teacher, log_path=self.log_path,
+                                             stories_path=self.exports / "stories.md", seed=self.options.seed,
+                                             retrain_every=self.options.retrain_every)
+            self.session.run(None)
+        except SessionClosed:
+            pass
+        except Exception as exc:  # bad log, broken policy folder, a bug: the page shows it in one line
+            self.teacher.fail(f"{type(exc).__name__}: {exc}" if not isinstance(exc, DialogGymError) else str(exc))
+
+    def _on_notify(self, message: str) -> None:
+        wrapper = self.session.wrapper if self.session is not None else None
+        if wrapper is not None and len(wrapper.outcomes) > self._seen_outcomes:  # a dialogue just ended
+            self._seen_outcomes = len(wrapper.outcomes)
+            self._ended = transcript_lines(wrapper.unwrapped.transcript())
+
+    def _on_view(self, view: StepView) -> dict[str, Any]:
+        """Runs in the worker thread when the loop asks: schedule evaluations, build the page's snapshot."""
+        wrapper = self.session.wrapper
+        self._seen_outcomes = len(wrapper.outcomes)
+        self._maybe_evaluate(len(wrapper.outcomes))
+        return snapshot(view, wrapper, self._ended)
+
+    def _maybe_evaluate(self, finished: int) -> None:
+        every = self.options.eval_every
+        if every <= 0 or finished % every or finished in self._evaluating:
+            return
+        self._evaluating.add(finished)
+        learner = copy.deepcopy(self.session.learner)  # the loop goes on training the original
+        self.evaluator.submit(self._evaluate, learner, finished)
+
+    def _evaluate(self, learner: Any, finished: int) -> None:
+        from agents.imitation import evaluate_learner
+
+        summary = evaluate_learner(learner, self.env_id, self.options.eval_episodes, self.options.seed)
+        entry = {"dialogues": finished, "success_rate": float(summary["success_rate"]),
+                 "episodes": self.options.eval_episodes}
+        with self._evals_lock:
+            self.evals = sorted([*self.evals, entry], key=lambda e: e["dialogues"])
+            write_json(self.folder / "evals.json", self.evals)
+
+    def _read_evals(self) -> list[dict[str, Any]]:
+        path = self.folder / "evals.json"
+        if not path.is_file():
+            return []
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [e for e in data if isinstance(e, dict) and "dialogues" in e] if isinstance(data, list) else []
+
+    # ------------------------------------------------------------------ the requests
+    def state(self) -> dict[str, Any]:
+        """What the page shows: the pending step's snapshot, the chart, the messages."""
+        view, snap, turn = self.teacher.pending()
+        status = ("error" if self.teacher.error else "waiting" if view is not None
+                  else "starting" if self.session is None else "working")
+        state: dict[str, Any] = {"id": self.id, "status": status, "turn": turn, "error": self.teacher.error,
+                                 "options": asdict(self.options), "messages": list(self.teacher.messages)[-20:]}
+        if snap is not None:
+            state.update(snap)
+        with self._evals_lock:
+            state["evals"] = list(self.evals)
+        return state
+
+    def ready(self, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
+        """The state once the loop asks its first question (after building and resuming)."""
+        self.teacher.wait_turn(0, timeout)
+        return self.state()
+
+    def decide(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Hand the browser's decision to the loop and return the state at the next question."""
+        decision, turn = self._decision(body)
+        with self.lock:
+            view, _, current = self.teacher.pending()
+            if view is None:
+                raise WebError(409, "the session is not waiting for a decision yet; try again")
+            if turn is not None and turn != current:
+                raise WebError(409, f"the page shows step {turn}, the session is at step {current}: reload")
+            if decision.command.value == "correct":
+                self._check_action(view, int(decision.action))  # type: ignore[arg-type]
+            self.teacher.submit(decision, current)
+            self.teacher.wait_turn(current)
+            return self.state()
+
+    def _decision(self, body: dict[str, Any]) -> tuple[Decision, int | None]:
+        unknown = set(body) - {"command", "action", "turn"}
+        if unknown:
+            raise WebError(400, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}: expected command, "
+                                "action, turn")
+        command = body.get("command")
+        if command not in COMMANDS:
+            raise WebError(400, f"command must be one of {', '.join(COMMANDS)}, got {command!r}")
+        turn = body.get("turn")
+        if turn is not None and (not isinstance(turn, int) or isinstance(turn, bool)):
+            raise WebError(400, f"turn must be an integer, got {turn!r}")
+        action = body.get("action")
+        if command == "correct":
+            if not isinstance(action, int) or isinstance(action, bool):
+                raise WebError(400, f"correct needs an integer action, got {action!r}")
+            return Decision.correct(action), turn
+        if action is not None:
+            raise WebError(400, f"{command} takes no action")
+        return {"accept": Decision.accept, "undo": Decision.undo, "reset": Decision.reset}[command](), turn
+
+    @staticmethod
+    def _check_action(view: StepView, action: int) -> None:
+        n = len(view.action_mask)
+        if not 0 <= action < n:
+            raise WebError(422, f"no action {action}: choose 0-{n - 1}")
+        if not view.action_mask[action]:
+            raise WebError(422, f"{view.action_name(action)} is not allowed here; choose another action")
+
+    def export(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Export the session (``format`` stories or minari) under this session's folder only."""
+        unknown = set(body) - {"format", "name"}
+        if unknown:
+            raise WebError(400, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}: expected format, name")
+        fmt = body.get("format", "stories")
+        name = body.get("name")
+        if fmt not in ("stories", "minari"):
+            raise WebError(400, f"format must be stories or minari, got {fmt!r}")
+        with self.lock:
+            view, _, _ = self.teacher.pending()
+            if view is None:
+                raise WebError(409, "the session is not ready yet; try again")
+            if fmt == "stories":
+                name = "stories" if name is None else name
+                if not isinstance(name, str) or not EXPORT_NAME.match(name):
+                    raise WebError(400, f"bad export name {name!r}: letters, digits, _ and - only (at most 64)")
+                target = inside(self.exports, f"{name}.md")
+                self.session.export(target)
+                return {"format": fmt, "file": target.name, "path": str(target),
+                        "url": f"/api/sessions/{self.id}/exports/{target.name}"}
+            name = "dialog_gym/corrections-v0" if name is None else name
+            if not isinstance(name, str) or not MINARI_ID.match(name) or len(name) > 128:
+                raise WebError(400, f"bad Minari dataset id {name!r}: expected [namespace/]name-vN "
+                                    "(letters, digits, _ and -)")
+            try:
+                import minari  # noqa: F401
+            except ImportError:
+                raise WebError(400, "the Minari export needs the minari extra: pip install 'dialog-gym[minari]'") \
+                    from None
+            root = self.folder / "minari"
+            inside(root, name)
+            if (root / name).exists():
+                raise WebError(409, f"the Minari dataset {name} exists already: name another version")
+            path = self.session.export_minari(name, root)
+            return {"format": fmt, "dataset": name, "path": str(path)}
+
+    def export_file(self, name: str) -> Path:
+        """An exported stories file of this session (for download)."""
+        if not name.endswith(".md") or not EXPORT_NAME.match(name[:-3]):
+            raise WebError(404, f"no export {name!r}")
+        path = inside(self.exports, name)
+        if not path.is_file():
+            raise WebError(404, f"no export {name!r}")
+        return path
+
+
+class SessionManager:
+    """Every web session under ``OUT/sessions``: creates new ones, resumes the existing ones."""
+
+    def __init__(self, out: str | Path, options: SessionOptions, eval_threads: int = 1) -> None:
+        self.out = Path(out)
+        self.root = self.out / "sessions"
+        self.options = options
+        self.evaluator = ThreadPoolExecutor(max_workers=eval_threads, thread_name_prefix="dialog-gym-eval")
+        self.sessions: dict[str, WebSession] = {}
+        self._lock = threading.Lock()
+
+    def resume_all(self) -> list[str]:
+        """Start a worker for every session folder holding a log (each resumes from its log)."""
+        if not self.root.is_dir():
+            return []
+        for folder in sorted(self.root.iterdir()):
+            if folder.is_dir() and SESSION_ID.match(folder.name) and (folder / "session.json").is_file():
+                options = read_options(folder / "session.json")
+                session = WebSession(folder, options, self.evaluator)
+                self.sessions[session.id] = session
+                session.start()
+        return sorted(self.sessions)
+
+    def create(self) -> WebSession:
+        with self._lock:
+            while True:
+                ident = secrets.token_hex(4)
+                if ident not in self.sessions and not (self.root / ident).exists():
+                    break
+            folder = self.root / ident
+            folder.mkdir(parents=True)
+            write_json(folder / "session.json", asdict(self.options))
+            session = WebSession(folder, self.options, self.evaluator)
+            self.sessions[ident] = session
+        session.start()
+        return session
+
+    def get(self, ident: str) -> WebSession:
+        session = self.sessions.get(ident) if SESSION_ID.match(ident or "") else None
+        if session is None:
+            raise WebError(404, f"no session {ident!r}")
+        return session
+
+    def listing(self) -> list[dict[str, Any]]:
+        rows = []
+        for ident, session in sorted(self.sessions.items()):
+            state = session.state()
+            rows.append({"id": ident, "status": state["status"], "env": session.options.env,
+                         "dialogues": state.get("dialogue", 0), "turn": state["turn"]})
+        return rows
+
+    def close(self) -> None:
+        for session in self.sessions.values():
+            session.teacher.close()
+        for session in self.sessions.values():
+            session.close()
+        self.evaluator.shutdown(wait=False, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------- helpers
+def inside(folder: Path, name: str) -> Path:
+    """``folder/name``, refused (400) unless it stays inside ``folder``."""
+    base = folder.resolve()
+    target = (folder / name).resolve()
+    if target == base or not target.is_relative_to(base):
+        raise WebError(400, f"{name!r} would leave the session's folder")
+    return target
+
+
+def read_options(path: Path) -> SessionOptions:
+    """A session's ``session.json``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        known = {k: v for k, v in data.items() if k in SessionOptions.__dataclass_fields__}
+        return SessionOptions(**known)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise DialogGymError(f"{path}: not a session description ({exc})") from None
+
+
+def resolve_env(text: str) -> str:
+    """The registered id of an environment named as on the command line (config paths included)."""
+    from agents.commands.common import env_arg
+
+    return env_arg(text).registered_id()
+
+
+def build_learner(options: SessionOptions, env_id: str) -> Any:
+    """The learner a session starts from: :func:`agents.imitation.make_learner`, or a saved supervised
+    policy folder (``--policy``)."""
+    if options.start != "policy":
+        from agents.imitation import make_learner
+
+        return make_learner(options.start, seed=options.seed, env_id=env_id, learner=options.learner)
+    import gymnasium as gym
+
+    from agents.learners import SupervisedLearner
+    from agents.policy import Policy
+
+    policy = Policy.load(Path(str(options.policy)))
+    env = gym.make(env_id)
+    try:
+        policy.check_domain(env.unwrapped.domain)
+        learner = SupervisedLearner(policy, env.unwrapped.domain)  # type: ignore[arg-type]
+    finally:
+        env.close()
+    learner.source = f"policy {options.policy}"
+    return learner
+
+
+def transcript_lines(text: str) -> list[dict[str, Any]]:
+    """``DialogueEnv.transcript()`` as rows for the page: who, text, and what the NLU heard (with noise)."""
+    from dialog_gym.wrappers.terminal import NLU_MARK
+
+    rows: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        if line.startswith("USER:"):
+            said, _, nlu = line[5:].strip().partition(NLU_MARK.strip())
+            row: dict[str, Any] = {"who": "user", "text": said.strip()}
+            heard, _, confidence = nlu.rstrip("]").rpartition(" @ ")
+            if heard:
+                row["nlu"] = heard.strip()
+                try:
+                    row["confidence"] = float(confidence)
+                except ValueError:
+                    row["nlu"] = nlu.rstrip("]").strip()
+            rows.append(row)
+        elif line.startswith(("BOT:", "SYS:")):
+            rows.append({"who": "bot", "text": line[4:].strip()})
+        elif line.strip():
+            rows.append({"who": "note", "text": line.strip()})
+    return rows
+
+
+def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[str, Any]:
+    """The page's picture of a pending step (built in the loop's thread, while nothing moves)."""
+    domain = view.domain
+    slots = {k: _plain(v) for k, v in view.slots.items()}
+    latest = view.tracker.latest_message
+    actions = []
+    for index, name in enumerate(domain.action_names):
+        actions.append({"index": index, "name": name, "allowed": bool(view.action_mask[index]),
+                        "probability": round(float(view.probabilities[index]), 4),
+                        "text": domain.utter(name, view.slots)})
+    outcomes = wrapper.outcomes
+    records = wrapper.records
+    return {
+        "dialogue": view.dialogue, "step": view.step, "proposal": view.proposal,
+        "transcript": transcript_lines(view.transcript), "previous": ended,
+        "tracker": {"slots": slots,
+                    "intent": getattr(latest, "intent_name", None),
+                    "confidence": round(float(view.user_confidence), 3),
+                    "entities": [{"entity": e.get("entity"), "value": _plain(e.get("value"))}
+                                 for e in (getattr(latest, "entities", None) or [])]},
+        "candidates": [{"index": i, "name": domain.action_names[i], "probability": round(p, 4)}
+                       for i, p in view.top_actions(TOP_K)],
+        "actions": actions,
+        "chart": {"corrections": [o.corrections for o in outcomes], "success": [o.success for o in outcomes],
+                  "reasons": [o.reason for o in outcomes]},
+        "totals": {"dialogues": len(outcomes), "successes": sum(o.success for o in outcomes), "steps": len(records),
+                   "corrections": sum(r.corrected for r in records), "retrains": wrapper.retrains,
+                   "dialogue_corrections": sum(r.corrected for r in wrapper.dialogue_steps)},
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe form of a slot or entity value."""
+    return json.loads(json.dumps(value, default=str))
+
+
+__all__ = ["SessionManager", "SessionOptions", "WebError", "WebSession", "WebTeacher", "snapshot",
+           "transcript_lines"]

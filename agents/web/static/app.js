@@ -1,0 +1,237 @@
+// dialog-gym serve: the page. Plain JavaScript, no build step, nothing fetched from elsewhere.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const TOKEN_HEADER = "X-Dialog-Gym-Token";
+const boot = JSON.parse(document.querySelector('meta[name="dialog-gym-boot"]').content || "{}");
+let token = boot.token || tokenFromHash() || sessionStorage.getItem("dialog-gym-token");
+if (!token) token = window.prompt("This server needs its token (the one given with --token):") || "";
+sessionStorage.setItem("dialog-gym-token", token);
+
+let sessionId = new URLSearchParams(location.search).get("session");
+let state = null;
+let busy = false;
+window.dgLatencies = [];  // milliseconds from each key press or click to the page showing the answer
+window.dgState = null;
+
+function tokenFromHash() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+async function api(method, path, body) {
+  const options = { method, headers: { [TOKEN_HEADER]: token } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const data = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  return data;
+}
+
+function setStatus(text, kind) {
+  const el = $("status");
+  el.textContent = text;
+  el.className = "status" + (kind ? " " + kind : "");
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v; else if (k.startsWith("data-")) node.setAttribute(k, v); else node[k] = v;
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function pct(p) { return (100 * p).toFixed(p >= 0.995 || p < 0.005 ? 0 : 1) + "%"; }
+
+function renderTranscript(target, rows) {
+  target.replaceChildren(...rows.map((r) => {
+    const node = el("div", { class: "msg " + r.who }, r.text);
+    if (r.nlu !== undefined) {
+      const low = r.confidence !== undefined && r.confidence < 0.5;
+      const conf = r.confidence !== undefined ? ` @ ${r.confidence.toFixed(2)}` : "";
+      node.append(el("span", { class: "nlu" + (low ? " low" : "") }, `NLU heard: ${r.nlu}${conf}`));
+    }
+    return node;
+  }));
+  target.scrollTop = target.scrollHeight;
+}
+
+function actionText(a) { return a.text || `[${a.name}]`; }
+
+function render(s) {
+  state = s;
+  window.dgState = s;
+  if (s.status === "error") { setStatus("stopped: " + s.error, "error"); return; }
+  if (s.status !== "waiting") { setStatus(s.status + "…", "busy"); return; }
+  setStatus(`session ${s.id} · step ${s.turn}`);
+  $("dialogue-no").textContent = `${s.dialogue + 1} · step ${s.step + 1}`;
+  renderTranscript($("previous"), s.previous || []);
+  renderTranscript($("transcript"), s.transcript);
+  const byIndex = Object.fromEntries(s.actions.map((a) => [a.index, a]));
+  const p = byIndex[s.proposal];
+  $("proposal").replaceChildren(el("strong", {}, p.name), " ", el("span", { class: "p" }, pct(p.probability)),
+    el("span", { class: "text" }, actionText(p)));
+  $("candidates").replaceChildren(...s.candidates.map((c, i) => {
+    const li = el("li", { class: c.index === s.proposal ? "top" : "", "data-index": c.index,
+                          title: actionText(byIndex[c.index]) },
+      el("kbd", {}, String(i + 1)),
+      el("div", {}, c.name, el("div", { class: "bar", style: "" })),
+      el("span", { class: "p" }, pct(c.probability)));
+    li.querySelector(".bar").style.width = Math.max(1, 100 * c.probability) + "%";
+    li.addEventListener("click", () => choose(c.index));
+    return li;
+  }));
+  $("actions").replaceChildren(...s.actions.filter((a) => a.allowed).map((a) => {
+    const b = el("button", { type: "button", class: a.index === s.proposal ? "proposed" : "", "data-action": a.index },
+      el("span", { class: "name" }, a.name), el("span", { class: "text" }, actionText(a)));
+    b.addEventListener("click", () => choose(a.index));
+    return b;
+  }));
+  const t = s.tracker;
+  const entities = t.entities.length ? t.entities.map((e) => `${e.entity}=${e.value}`).join(", ") : "none";
+  $("intent").replaceChildren(el("div", {}, "latest intent: ", el("strong", {}, t.intent || "—"),
+    ` (confidence ${t.confidence.toFixed(2)})`), el("div", {}, "entities: " + entities));
+  $("slots").tBodies[0].replaceChildren(...Object.entries(t.slots).map(([k, v]) =>
+    el("tr", {}, el("td", {}, k), el("td", {}, v === null ? "—" : Array.isArray(v) ? `${v.length} item(s)` : String(v)))));
+  renderChart(s);
+  const tot = s.totals;
+  $("totals").textContent = `${tot.dialogues} dialogue(s), ${tot.successes} successful; ${tot.corrections} ` +
+    `correction(s) in ${tot.steps} step(s); ${tot.retrains} retraining(s)`;
+  $("messages").replaceChildren(...s.messages.slice(-8).reverse().map((m) => el("li", {}, m)));
+}
+
+function renderChart(s) {
+  const svg = $("chart");
+  const NS = "http://www.w3.org/2000/svg";
+  const W = 360, H = 190, L = 30, R = 30, T = 12, B = 24;
+  const corr = s.chart.corrections, evals = s.evals || [];
+  const n = Math.max(corr.length, ...evals.map((e) => e.dialogues), 5);
+  const maxC = Math.max(4, ...corr);
+  const x = (k) => L + (W - L - R) * (k / n);
+  const yC = (c) => H - B - (H - T - B) * (c / maxC);
+  const yS = (p) => H - B - (H - T - B) * p;
+  const parts = [];
+  const add = (tag, attrs, text) => {
+    const node = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    parts.push(node);
+  };
+  add("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#9ca3af" });
+  add("line", { x1: L, y1: yS(0.95), x2: W - R, y2: yS(0.95), stroke: "#15803d", "stroke-dasharray": "3 3" });
+  add("text", { x: W - R + 2, y: yS(0.95) + 3 }, "95%");
+  add("text", { x: W - R + 2, y: yS(0) + 3 }, "0%");
+  add("text", { x: W - R + 2, y: yS(1) + 3 }, "100%");
+  add("text", { x: 2, y: yC(maxC) + 3 }, String(maxC));
+  add("text", { x: 2, y: yC(0) + 3 }, "0");
+  add("text", { x: L, y: H - 6 }, "dialogues →");
+  const bw = Math.max(2, (W - L - R) / n * 0.6);
+  corr.forEach((c, i) => {
+    add("rect", { x: x(i + 1) - bw / 2, y: yC(c), width: bw, height: Math.max(0, H - B - yC(c)),
+                  fill: s.chart.success[i] ? "#fca5a5" : "#f87171", "data-dialogue": i + 1 });
+  });
+  if (evals.length) {
+    add("polyline", { points: evals.map((e) => `${x(e.dialogues)},${yS(e.success_rate)}`).join(" "), fill: "none",
+                      stroke: "#2563eb", "stroke-width": 2 });
+    evals.forEach((e) => add("circle", { cx: x(e.dialogues), cy: yS(e.success_rate), r: 3, fill: "#2563eb" }));
+  }
+  add("text", { x: L + 4, y: T + 2 }, "bars: corrections per dialogue · line: bot alone, success");
+  svg.replaceChildren(...parts);
+}
+
+async function send(body) {
+  if (busy || !state || state.status !== "waiting") return;
+  busy = true;
+  const started = performance.now();
+  document.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  try {
+    render(await api("POST", `/api/sessions/${sessionId}/decide`, { ...body, turn: state.turn }));
+    const ms = performance.now() - started;
+    window.dgLatencies.push(ms);
+    $("latency").textContent = ` · last answer in ${ms.toFixed(0)} ms`;
+  } catch (err) {
+    setStatus(err.message, "error");
+    await refresh();
+  } finally {
+    busy = false;
+    document.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+  }
+}
+
+function choose(index) {
+  if (!state) return;
+  send(index === state.proposal ? { command: "accept" } : { command: "correct", action: index });
+}
+
+async function exportAs(format) {
+  try {
+    const r = await api("POST", `/api/sessions/${sessionId}/export`, { format });
+    const where = r.url ? el("a", { href: "#", textContent: r.file }) : el("span", {}, `${r.dataset} in ${r.path}`);
+    if (r.url) where.addEventListener("click", (e) => { e.preventDefault(); download(r.url, r.file); });
+    $("exported").replaceChildren("exported: ", where);
+    await refresh();
+  } catch (err) {
+    $("exported").replaceChildren(el("span", { class: "error" }, err.message));
+  }
+}
+
+async function download(url, name) {  // the token goes in a header, so fetch and hand over a blob
+  const response = await fetch(url, { headers: { [TOKEN_HEADER]: token } });
+  const link = el("a", { href: URL.createObjectURL(await response.blob()), download: name });
+  link.click();
+}
+
+async function refresh() {
+  try { render(await api("GET", `/api/sessions/${sessionId}`)); } catch (err) { setStatus(err.message, "error"); }
+}
+
+async function listSessions() {
+  const { sessions } = await api("GET", "/api/sessions");
+  $("sessions").replaceChildren(...sessions.map((s) =>
+    el("option", { value: s.id, selected: s.id === sessionId }, `${s.id} (${s.env}, ${s.dialogues} done)`)));
+}
+
+function openSession(id) {
+  sessionId = id;
+  history.replaceState(null, "", `?session=${encodeURIComponent(id)}${location.hash}`);
+}
+
+async function start() {
+  setStatus("starting…", "busy");
+  try {
+    if (!sessionId) openSession((await api("POST", "/api/sessions", {})).id);
+    render(await api("GET", `/api/sessions/${sessionId}?wait=1`));
+    await listSessions();
+  } catch (err) { setStatus(err.message, "error"); }
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+  if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement) return;
+  const key = e.key;
+  if (key === "Enter" || key === "a") { e.preventDefault(); send({ command: "accept" }); }
+  else if (key === "u") { e.preventDefault(); send({ command: "undo" }); }
+  else if (key === "r") { e.preventDefault(); send({ command: "reset" }); }
+  else if (/^[1-9]$/.test(key) && state && state.candidates) {
+    const c = state.candidates[Number(key) - 1];
+    if (c) { e.preventDefault(); choose(c.index); }
+  }
+});
+$("accept").addEventListener("click", () => send({ command: "accept" }));
+$("undo").addEventListener("click", () => send({ command: "undo" }));
+$("reset").addEventListener("click", () => send({ command: "reset" }));
+$("export-stories").addEventListener("click", () => exportAs("stories"));
+$("export-minari").addEventListener("click", () => exportAs("minari"));
+$("new-session").addEventListener("click", async () => {
+  sessionId = null;
+  history.replaceState(null, "", location.pathname + location.hash);
+  await start();
+});
+$("sessions").addEventListener("change", async (e) => { openSession(e.target.value); await start(); });
+setInterval(() => { if (!busy && sessionId && state) refresh(); }, 4000);  // new evaluation points
+start();
