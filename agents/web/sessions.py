@@ -334,10 +334,18 @@ class WebSession:
                 if not isinstance(name, str) or not EXPORT_NAME.match(name):
                     raise WebError(400, f"bad export name {name!r}: letters, digits, _ and - only (at most 64)")
                 target = inside(self.exports, f"{name}.md")
-                self.session.export(target)
+                try:
+                    self.session.export(target)
+                except DialogGymError as exc:
+                    raise WebError(409, str(exc)) from None
                 return {"format": fmt, "file": target.name, "path": str(target),
                         "url": f"/api/sessions/{self.id}/exports/{target.name}"}
-            name = "dialog_gym/corrections-v0" if name is None else name
+            root = self.folder / "minari"
+            if name is None:  # the next free version of this session's dataset
+                version = 0
+                while (root / f"dialog_gym/session-{self.id}-v{version}").exists():
+                    version += 1
+                name = f"dialog_gym/session-{self.id}-v{version}"
             if not isinstance(name, str) or not MINARI_ID.match(name) or len(name) > 128:
                 raise WebError(400, f"bad Minari dataset id {name!r}: expected [namespace/]name-vN "
                                     "(letters, digits, _ and -)")
@@ -346,11 +354,13 @@ class WebSession:
             except ImportError:
                 raise WebError(400, "the Minari export needs the minari extra: pip install 'dialog-gym[minari]'") \
                     from None
-            root = self.folder / "minari"
             inside(root, name)
             if (root / name).exists():
                 raise WebError(409, f"the Minari dataset {name} exists already: name another version")
-            path = self.session.export_minari(name, root)
+            try:
+                path = self.session.export_minari(name, root)
+            except DialogGymError as exc:
+                raise WebError(409, str(exc)) from None
             return {"format": fmt, "dataset": name, "path": str(path)}
 
     def export_file(self, name: str) -> Path:
