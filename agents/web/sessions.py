@@ -22,7 +22,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,7 @@ class WebTeacher(Teacher):
 class WebSession:
     """One browser session: its folder, its worker thread, its correction session, its evaluations."""
 
-    def __init__(self, folder: Path, options: SessionOptions, evaluator: ThreadPoolExecutor) -> None:
+    def __init__(self, folder: Path, options: SessionOptions, evaluator: Executor) -> None:
         self.id = folder.name
         self.folder = folder
         self.options = options
@@ -215,7 +215,7 @@ class WebSession:
 
     def _on_notify(self, message: str) -> None:
         wrapper = self.session.wrapper if self.session is not None else None
-        if wrapper is not None and len(wrapper.outcomes) > self._seen_outcomes:  # a dialogue just ended
+        if wrapper is not None and not wrapper.active and len(wrapper.outcomes) > self._seen_outcomes:  # one ended
             self._seen_outcomes = len(wrapper.outcomes)
             self._ended = transcript_lines(wrapper.unwrapped.transcript())
 
@@ -231,14 +231,18 @@ class WebSession:
         if every <= 0 or finished % every or finished in self._evaluating:
             return
         self._evaluating.add(finished)
-        learner = copy.deepcopy(self.session.learner)  # the loop goes on training the original
-        self.evaluator.submit(self._evaluate, learner, finished)
+        learner = copy.deepcopy(self.session.learner)  # as it is now: the loop goes on training the original
+        future = self.evaluator.submit(evaluate_copy, learner, self.options.env,
+                                       self.options.eval_episodes, self.options.seed)
+        future.add_done_callback(lambda done: self._evaluated(done, finished))
 
-    def _evaluate(self, learner: Any, finished: int) -> None:
-        from agents.imitation import evaluate_learner
-
-        summary = evaluate_learner(learner, self.env_id, self.options.eval_episodes, self.options.seed)
-        entry = {"dialogues": finished, "success_rate": float(summary["success_rate"]),
+    def _evaluated(self, future: Future, finished: int) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self.teacher.notify(f"the evaluation after {finished} dialogue(s) failed: {future.exception()}"
+                                if not future.cancelled() else f"the evaluation after {finished} dialogue(s) "
+                                                               "was cancelled")
+            return
+        entry = {"dialogues": finished, "success_rate": float(future.result()),
                  "episodes": self.options.eval_episodes}
         with self._evals_lock:
             self.evals = sorted([*self.evals, entry], key=lambda e: e["dialogues"])
@@ -376,11 +380,11 @@ class WebSession:
 class SessionManager:
     """Every web session under ``OUT/sessions``: creates new ones, resumes the existing ones."""
 
-    def __init__(self, out: str | Path, options: SessionOptions, eval_threads: int = 1) -> None:
+    def __init__(self, out: str | Path, options: SessionOptions, eval_workers: int = 1) -> None:
         self.out = Path(out)
         self.root = self.out / "sessions"
         self.options = options
-        self.evaluator = ThreadPoolExecutor(max_workers=eval_threads, thread_name_prefix="dialog-gym-eval")
+        self.evaluator = evaluator_pool(eval_workers)
         self.sessions: dict[str, WebSession] = {}
         self._lock = threading.Lock()
 
@@ -421,7 +425,7 @@ class SessionManager:
         for ident, session in sorted(self.sessions.items()):
             state = session.state()
             rows.append({"id": ident, "status": state["status"], "env": session.options.env,
-                         "dialogues": state.get("dialogue", 0), "turn": state["turn"]})
+                         "dialogues": state.get("totals", {}).get("dialogues", 0), "turn": state["turn"]})
         return rows
 
     def close(self) -> None:
@@ -433,6 +437,25 @@ class SessionManager:
 
 
 # ---------------------------------------------------------------------- helpers
+def evaluate_copy(learner: Any, env: str, episodes: int, seed: int) -> float:
+    """Success rate of ``learner`` alone: the evaluation ``dialog-gym imitate`` reports
+    (:func:`agents.imitation.evaluate_learner`). Runs in the evaluating process, beside the sessions'."""
+    import torch
+
+    from agents.imitation import evaluate_learner
+
+    torch.set_num_threads(1)
+    return float(evaluate_learner(learner, resolve_env(env), episodes, seed)["success_rate"])
+
+
+def evaluator_pool(workers: int = 1) -> Executor:
+    """Where evaluations run: a spawned process, so that they do not hold the sessions' interpreter
+    (its lock would slow every answer down while 100 dialogues are evaluated)."""
+    import multiprocessing
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def inside(folder: Path, name: str) -> Path:
     """``folder/name``, refused (400) unless it stays inside ``folder``."""
     base = folder.resolve()
