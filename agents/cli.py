@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "agents.commands.benchmark",
     "agents.commands.imitate",
     "agents.commands.interactive",
+    "agents.commands.domain",
 )
 
 EXIT_ERROR = 1

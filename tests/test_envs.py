@@ -134,6 +134,7 @@ def test_random_actions_never_break_the_env(env_index, seed, actions, masked):
         mask = info["action_mask"]
         assert mask.dtype == np.int8 and mask.any(), "some action must always be allowed"
         assert np.array_equal(base.action_masks(), mask.astype(bool))
+        a %= env.action_space.n
         if masked:
             allowed = np.flatnonzero(mask)
             a = int(allowed[a % len(allowed)])
