@@ -406,3 +406,23 @@ def test_serve_refuses_a_public_host_without_token(tmp_path, capsys):
     assert main(["serve", "--host", "0.0.0.0", "--token", "short", "--out", str(tmp_path)]) == 2
     assert "too short" in capsys.readouterr().err
     assert main(["serve", "--policy", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+
+
+def test_an_env_config_path_with_the_commands_resolver(tmp_path):
+    from agents.commands.serve import registered_env_id
+
+    config = str(ROOT / "configs" / "envs" / "restaurant.yml")
+    opts = SessionOptions(env=config, start="scratch", retrain_every=None, eval_every=1, eval_episodes=2)
+    with TestClient(create_app(tmp_path, opts, TOKEN, resolver=registered_env_id)) as c:
+        s = new_session(c)
+        assert s["status"] == "waiting" and s["transcript"][0]["who"] == "user"
+        evals = []
+        for _ in range(600):  # evaluated in the spawned process, which resolves the path again
+            evals = c.get(f"/api/sessions/{s['id']}", headers=HEADERS).json()["evals"]
+            if evals:
+                break
+            time.sleep(0.1)
+        assert evals == [{"dialogues": 0, "success_rate": 0.0, "episodes": 2}]
+    with TestClient(create_app(tmp_path / "b", opts, TOKEN)) as c:  # the library's resolver: ids only
+        s = c.post("/api/sessions", headers=HEADERS, json={})
+        assert s.status_code == 500 and "config path" in s.json()["error"]

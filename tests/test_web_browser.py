@@ -26,6 +26,7 @@ uvicorn = pytest.importorskip("uvicorn")
 selenium = pytest.importorskip("selenium", reason="selenium is not installed (the dev extra has it)")
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -114,6 +115,17 @@ def press(driver, key: str) -> None:
     driver.find_element(By.TAG_NAME, "body").send_keys(key)
 
 
+def click_action(driver, index: int) -> None:
+    """Click the button of action ``index`` (found again if the page redrew it meanwhile)."""
+    for attempt in range(3):
+        try:
+            driver.find_element(By.CSS_SELECTOR, f'#actions button[data-action="{index}"]').click()
+            return
+        except StaleElementReferenceException:
+            if attempt == 2:
+                raise
+
+
 def pending(server: Server, sid: str):
     session = server.app.state.manager.get(sid)
     view, _, turn = session.teacher.pending()
@@ -146,7 +158,7 @@ def test_play_correct_undo_export_in_the_browser(tmp_path, browser):
         # a click on the expert's action
         session, view, _ = pending(server, sid)
         expert = ScriptedTeacher(session.session.env).action_for(view)
-        browser.find_element(By.CSS_SELECTOR, f'#actions button[data-action="{expert}"]').click()
+        click_action(browser, expert)
         s = answered(browser, 3)
         steps = logged(log, "step")
         assert steps[-1]["label"] == expert and len(steps) == 3
@@ -192,7 +204,7 @@ def play_scripted(browser, server: Server, dialogues: int) -> dict:
             press(browser, str(digits.index(expert) + 1))
             ways["digit"] += 1
         else:
-            browser.find_element(By.CSS_SELECTOR, f'#actions button[data-action="{expert}"]').click()
+            click_action(browser, expert)
             ways["click"] += 1
         answers += 1
         dialogue = s["dialogue"]

@@ -34,7 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="new sessions start from a bot trained on the expert's simulated dialogues")
     start.add_argument("--policy", metavar="DIR", help="new sessions start from this saved supervised policy "
                                                        "(`dialog-gym train-policy` output)")
-    p.set_defaults(start="scratch")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment of new sessions: a short id, a full id or an env config YAML path "
                         "(Restaurant-Env2-v0: masks off, every action allowed, more to correct)")
@@ -64,6 +63,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def registered_env_id(text: str) -> str:
+    """An environment as ``--env`` takes it (config paths too) -> an id ``gym.make`` knows in this process
+    (and, called there, in the process that evaluates the sessions' bots)."""
+    return env_arg(text).registered_id()
+
+
 def run(args: argparse.Namespace) -> int:
     loopback = is_loopback(args.host)
     if not loopback and not args.token:
@@ -89,11 +94,11 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # tiny networks: one thread is fastest, and sessions run side by side
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    options = SessionOptions(env=args.env.name, start="policy" if args.policy else args.start,
+    options = SessionOptions(env=args.env.name, start="policy" if args.policy else args.start or "scratch",
                              policy=str(Path(args.policy).resolve()) if args.policy else None, seed=args.seed,
                              retrain_every=args.retrain_every or None, eval_every=args.eval_every,
                              eval_episodes=args.eval_episodes)
-    app = create_app(out, options, args.token, embed_token=args.token is None,
+    app = create_app(out, options, args.token, embed_token=args.token is None, resolver=registered_env_id,
                      allowed_hosts=list(LOOPBACK_HOSTS) if loopback else None)
     resumed = sorted(app.state.manager.sessions)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on")

@@ -22,6 +22,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ EXPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MINARI_ID = re.compile(r"^[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*-v\d+$")
 COMMANDS = ("accept", "correct", "undo", "reset")
 TOP_K = 9  #: candidates shown (and reachable with the keys 1-9)
+Resolver = Callable[[str], str]  #: an environment as the user named it -> a registered id
 WAIT_SECONDS = 600.0  #: longest a request waits for the loop (a pretrained start trains first)
 
 
@@ -161,8 +163,10 @@ class WebTeacher(Teacher):
 class WebSession:
     """One browser session: its folder, its worker thread, its correction session, its evaluations."""
 
-    def __init__(self, folder: Path, options: SessionOptions, evaluator: Executor) -> None:
+    def __init__(self, folder: Path, options: SessionOptions, evaluator: Executor,
+                 resolver: Resolver | None = None) -> None:
         self.id = folder.name
+        self.resolver = resolver or registered_env
         self.folder = folder
         self.options = options
         self.evaluator = evaluator
@@ -201,7 +205,7 @@ class WebSession:
         from dialog_gym.wrappers import CorrectionSession
 
         try:
-            self.env_id = resolve_env(self.options.env)
+            self.env_id = self.resolver(self.options.env)
             learner = build_learner(self.options, self.env_id)
             env = gym.make(self.env_id)
             self.session = CorrectionSession(env, learner, self.teacher, log_path=self.log_path,
@@ -232,8 +236,8 @@ class WebSession:
             return
         self._evaluating.add(finished)
         learner = copy.deepcopy(self.session.learner)  # as it is now: the loop goes on training the original
-        future = self.evaluator.submit(evaluate_copy, learner, self.options.env,
-                                       self.options.eval_episodes, self.options.seed)
+        future = self.evaluator.submit(evaluate_copy, learner, self.options.env, self.options.eval_episodes,
+                                       self.options.seed, self.resolver)
         future.add_done_callback(lambda done: self._evaluated(done, finished))
 
     def _evaluated(self, future: Future, finished: int) -> None:
@@ -380,8 +384,10 @@ class WebSession:
 class SessionManager:
     """Every web session under ``OUT/sessions``: creates new ones, resumes the existing ones."""
 
-    def __init__(self, out: str | Path, options: SessionOptions, eval_workers: int = 1) -> None:
+    def __init__(self, out: str | Path, options: SessionOptions, eval_workers: int = 1,
+                 resolver: Resolver | None = None) -> None:
         self.out = Path(out)
+        self.resolver = resolver or registered_env
         self.root = self.out / "sessions"
         self.options = options
         self.evaluator = evaluator_pool(eval_workers)
@@ -395,7 +401,7 @@ class SessionManager:
         for folder in sorted(self.root.iterdir()):
             if folder.is_dir() and SESSION_ID.match(folder.name) and (folder / "session.json").is_file():
                 options = read_options(folder / "session.json")
-                session = WebSession(folder, options, self.evaluator)
+                session = WebSession(folder, options, self.evaluator, self.resolver)
                 self.sessions[session.id] = session
                 session.start()
         return sorted(self.sessions)
@@ -409,7 +415,7 @@ class SessionManager:
             folder = self.root / ident
             folder.mkdir(parents=True)
             write_json(folder / "session.json", asdict(self.options))
-            session = WebSession(folder, self.options, self.evaluator)
+            session = WebSession(folder, self.options, self.evaluator, self.resolver)
             self.sessions[ident] = session
         session.start()
         return session
@@ -437,7 +443,7 @@ class SessionManager:
 
 
 # ---------------------------------------------------------------------- helpers
-def evaluate_copy(learner: Any, env: str, episodes: int, seed: int) -> float:
+def evaluate_copy(learner: Any, env: str, episodes: int, seed: int, resolver: Resolver | None = None) -> float:
     """Success rate of ``learner`` alone: the evaluation ``dialog-gym imitate`` reports
     (:func:`agents.imitation.evaluate_learner`). Runs in the evaluating process, beside the sessions'."""
     import torch
@@ -445,7 +451,8 @@ def evaluate_copy(learner: Any, env: str, episodes: int, seed: int) -> float:
     from agents.imitation import evaluate_learner
 
     torch.set_num_threads(1)
-    return float(evaluate_learner(learner, resolve_env(env), episodes, seed)["success_rate"])
+    env_id = (resolver or registered_env)(env)
+    return float(evaluate_learner(learner, env_id, episodes, seed)["success_rate"])
 
 
 def evaluator_pool(workers: int = 1) -> Executor:
@@ -475,11 +482,16 @@ def read_options(path: Path) -> SessionOptions:
         raise DialogGymError(f"{path}: not a session description ({exc})") from None
 
 
-def resolve_env(text: str) -> str:
-    """The registered id of an environment named as on the command line (config paths included)."""
-    from agents.commands.common import env_arg
+def registered_env(text: str) -> str:
+    """The registered id of an environment named by a short or full id. An env config path needs an id
+    registered for it, which the command line makes: ``dialog-gym serve`` passes its own resolver (a
+    module-level function, so that the evaluating process can call it too)."""
+    from dialog_gym.envs import resolve_env
 
-    return env_arg(text).registered_id()
+    env_id, kwargs = resolve_env(text)
+    if kwargs:
+        raise DialogGymError(f"{text}: an env config path needs the resolver of `dialog-gym serve`")
+    return env_id
 
 
 def build_learner(options: SessionOptions, env_id: str) -> Any:

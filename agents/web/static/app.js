@@ -68,7 +68,7 @@ function render(s) {
   window.dgState = s;
   if (s.status === "error") { setStatus("stopped: " + s.error, "error"); return; }
   if (s.status !== "waiting") { setStatus(s.status + "…", "busy"); return; }
-  setStatus(`session ${s.id} · step ${s.turn}`);
+  setStatus(`session ${s.id} · ${s.totals.steps} confirmed step(s)`);
   $("dialogue-no").textContent = `${s.dialogue + 1} · step ${s.step + 1}`;
   renderTranscript($("previous"), s.previous || []);
   renderTranscript($("transcript"), s.transcript);
@@ -102,7 +102,7 @@ function render(s) {
   const tot = s.totals;
   $("totals").textContent = `${tot.dialogues} dialogue(s), ${tot.successes} successful; ${tot.corrections} ` +
     `correction(s) in ${tot.steps} step(s); ${tot.retrains} retraining(s)`;
-  $("messages").replaceChildren(...s.messages.slice(-8).reverse().map((m) => el("li", {}, m)));
+  renderMessages(s);
 }
 
 function renderChart(s) {
@@ -129,7 +129,9 @@ function renderChart(s) {
   add("text", { x: W - R + 2, y: yS(1) + 3 }, "100%");
   add("text", { x: 2, y: yC(maxC) + 3 }, String(maxC));
   add("text", { x: 2, y: yC(0) + 3 }, "0");
-  add("text", { x: L, y: H - 6 }, "dialogues →");
+  add("text", { x: W - R - 48, y: H - 2 }, "dialogues →");
+  const every = Math.ceil(n / 10);
+  for (let k = every; k <= n; k += every) add("text", { x: x(k) - 3, y: H - B + 11 }, String(k));
   const bw = Math.max(2, (W - L - R) / n * 0.6);
   corr.forEach((c, i) => {
     add("rect", { x: x(i + 1) - bw / 2, y: yC(c), width: bw, height: Math.max(0, H - B - yC(c)),
@@ -186,8 +188,20 @@ async function download(url, name) {  // the token goes in a header, so fetch an
   link.click();
 }
 
-async function refresh() {
-  try { render(await api("GET", `/api/sessions/${sessionId}`)); } catch (err) { setStatus(err.message, "error"); }
+async function refresh() {  // the same step: only the chart and the messages change (no button is replaced)
+  try {
+    const s = await api("GET", `/api/sessions/${sessionId}`);
+    if (state && !busy && s.turn === state.turn && s.status === state.status && s.status === "waiting") {
+      state.evals = s.evals;
+      state.messages = s.messages;
+      renderChart(state);
+      renderMessages(state);
+    } else if (!busy) render(s);
+  } catch (err) { setStatus(err.message, "error"); }
+}
+
+function renderMessages(s) {
+  $("messages").replaceChildren(...s.messages.slice(-8).reverse().map((m) => el("li", {}, m)));
 }
 
 async function listSessions() {
