@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "`dialog-gym imitate` does)")
     p.add_argument("--eval-every", type=nonnegative_int, default=2, metavar="N",
                    help="evaluate the bot alone after every N finished dialogues, for the chart (0: never)")
-    p.add_argument("--eval-episodes", type=positive_int, default=50, metavar="N",
+    p.add_argument("--eval-episodes", type=positive_int, default=100, metavar="N",
                    help="dialogues of each evaluation (the evaluation `dialog-gym imitate` reports)")
     p.set_defaults(func=run)
 

@@ -66,7 +66,7 @@ class SessionOptions:
     seed: int = 0
     retrain_every: int | None = 1  #: None: after each dialogue
     eval_every: int = 2  #: evaluate the learner alone after every N finished dialogues (0: never)
-    eval_episodes: int = 50
+    eval_episodes: int = 100
 
 
 class WebTeacher(Teacher):
