@@ -15,11 +15,13 @@ It is the teacher that the imitation-learning tools imitate, and the "rule" base
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from dialog_gym.domain import ACTION_LISTEN_NAME, Domain
+from dialog_gym.envs.base import dialogue_env_of
+from dialog_gym.envs.dialogue_env import DialogueEnv
 from dialog_gym.events import ActionExecuted, SlotSet
 from dialog_gym.roles import (
     ACK_DOSEARCH,
@@ -56,9 +58,9 @@ class SlotFillingExpert:
         self._goal_slots = set(roles.slot_order)
 
     @classmethod
-    def for_env(cls, env: Any) -> SlotFillingExpert:
+    def for_env(cls, env: gym.Env) -> SlotFillingExpert:
         """The expert for a (wrapped) dialog_gym env, with its domain, roles and result slot."""
-        base = env.unwrapped
+        base = dialogue_env_of(env, DialogueEnv)
         return cls(base.domain, base.roles, base.config.matches_slot)
 
     # ------------------------------------------------------------------ decisions
