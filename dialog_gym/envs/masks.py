@@ -109,17 +109,11 @@ class ActionMasker:
             return self._listen_only
         if p.user_confirmed:
             return self._goodbye_only
-        valid: list[int | None] = []
-        append = valid.append
-        all_set = True
-        any_set = False
         get = slots.get
-        for slot, i in self._ask:
-            if get(slot) is None:
-                append(i)
-                all_set = False
-            else:
-                any_set = True
+        valid: list[int | None] = [i for slot, i in self._ask if get(slot) is None]  # ask what is unset
+        append = valid.append
+        all_set = not valid
+        any_set = len(valid) < len(self._ask)
         if not p.asked_howcanhelp and not any_set:
             append(self._howcanhelp)
         fresh = p.results_fresh
