@@ -94,3 +94,19 @@ def test_the_correction_loop_names_pydial_actions_by_the_action_space():
     assert wrapper.check_action(12) == "bye is not allowed here; choose another action"  # before the user's bye
     view = wrapper.view(0, np.full(16, 1 / 16))
     assert [view.action_name(i) for i in (0, 9, 15)] == ["request_food", "inform", "restart"]
+
+
+def test_masks_enabled_is_each_familys_masks_setting():
+    assert dialogue_env_of(gym.make(dialog_gym.DEFAULT_ENV_ID)).masks_enabled is True
+    assert dialogue_env_of(gym.make(dialog_gym.DEFAULT_ENV_ID, masks=False)).masks_enabled is False
+    assert dialogue_env_of(gym.make(PYDIAL_ID)).masks_enabled is True
+    assert dialogue_env_of(gym.make(PYDIAL_ID, masks=False)).masks_enabled is False
+
+
+def test_the_masked_algorithms_note_reads_both_families():
+    from agents.commands.common import EnvArg, masks_note
+
+    assert masks_note("maskable_ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID)) is None
+    note = masks_note("maskable_ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID, {"masks": False}))
+    assert note is not None and note.startswith(f"{PYDIAL_ID} (masks=False) has action masks off")
+    assert masks_note("ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID, {"masks": False})) is None

@@ -65,6 +65,11 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT]):
         """The actions allowed now as bools (sb3-contrib's ``MaskablePPO`` calls this)."""
         raise NotImplementedError
 
+    @property
+    def masks_enabled(self) -> bool:
+        """The env's ``masks`` setting: False when the mask allows (nearly) every action."""
+        raise NotImplementedError
+
     def transcript(self) -> str:
         """The dialogue so far as text."""
         raise NotImplementedError

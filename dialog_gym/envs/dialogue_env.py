@@ -400,6 +400,11 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
         """The name of each action (the domain's actions, in the domain's order)."""
         return self.domain.action_names
 
+    @property
+    def masks_enabled(self) -> bool:
+        """The ``masks`` setting (off: the mask is all ones)."""
+        return self.config.masks
+
     # ------------------------------------------------------------------ state
     @property
     def config_fingerprint(self) -> str:

@@ -286,6 +286,11 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
         return self.actions
 
     @property
+    def masks_enabled(self) -> bool:
+        """The ``masks`` setting (off: every act is allowed but ``bye`` before the user's, see ``bye_mask``)."""
+        return self.masks
+
+    @property
     def config_fingerprint(self) -> str:
         """A hash of what this environment's configuration is (task files' contents and settings)."""
         if self._fingerprint is None:
