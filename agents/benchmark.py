@@ -229,7 +229,8 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
         else:
             failed.extend({"env": cell.params["env"], "agent": a, "seed": cell.params["seed"],
                            "error": rec["error"]} for a in cell.params["agents"])
-    doc = {
+    summary = summarize_runs(records, failed)
+    doc: dict[str, Any] = {
         "dialog_gym_version": __version__,
         "budget": budget.__dict__ | {"batches": list(budget.batches), "agents": list(budget.agents)},
         "envs": list(envs), "agents": list(agents), "seeds": list(seeds),
@@ -240,11 +241,11 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
         "cells": cell_rows,
         "runs": [r.__dict__ for r in records],
         "failed": failed,
-        "summary": summarize_runs(records, failed),
+        "summary": summary,
     }
     write_json(out / "results.json", doc)
     write_csv(out / "results.csv", records)
-    table = results_table(doc["summary"], envs, agents)
+    table = results_table(summary, envs, agents)
     with atomic_write(out / "table.md") as handle:
         handle.write(table + "\n")
     for env_id in envs:
@@ -370,6 +371,7 @@ def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.colors
     import matplotlib.pyplot as plt
 
     by_agent: dict[str, list[RunRecord]] = {}
@@ -385,7 +387,7 @@ def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str) -> None:
         return
     xmax = max(p["dialogues"] for r in records for p in r.curve) or 1
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.3 * len(panels) + 0.8), sharex=True, squeeze=False)
-    colours = plt.get_cmap("tab10").colors
+    colours = list(matplotlib.colors.TABLEAU_COLORS.values())  # tab10's colours
     markers = "osD^vPX*"
     seeds = len({r.seed for r in records})
     for ax, (title, agents, note) in zip(axes[:, 0], panels, strict=True):

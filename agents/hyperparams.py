@@ -13,11 +13,14 @@ import inspect
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dialog_gym.errors import ConfigError
 from dialog_gym.resources import config_path
 from dialog_gym.utils import check_keys, read_yaml
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.base_class import BaseAlgorithm
 
 ALGORITHMS = ("ppo", "a2c", "dqn", "maskable_ppo")
 META_KEYS = {"policy", "n_envs", "n_timesteps", "policy_kwargs"}
@@ -28,8 +31,9 @@ _RESERVED = {"self", "policy", "env", "tensorboard_log", "verbose", "seed", "dev
 _ACTIVATIONS = {"ReLU", "Tanh", "ELU", "LeakyReLU", "GELU", "SiLU"}
 
 
-def algorithm_class(algo: str) -> type:
+def algorithm_class(algo: str) -> type[BaseAlgorithm]:
     """The stable-baselines3 / sb3-contrib class of an algorithm name."""
+    cls: type[BaseAlgorithm]
     if algo == "ppo":
         from stable_baselines3 import PPO as cls
     elif algo == "a2c":
@@ -44,7 +48,7 @@ def algorithm_class(algo: str) -> type:
 
 
 def constructor_keys(algo: str) -> set[str]:
-    params = inspect.signature(algorithm_class(algo).__init__).parameters
+    params = inspect.signature(algorithm_class(algo)).parameters
     return set(params) - _RESERVED
 
 
@@ -114,7 +118,7 @@ def check_value(algo: str, key: str, value: Any, where: str) -> None:
     """Raise ``ConfigError`` naming ``where`` unless ``value`` has the type the algorithm's constructor
     expects for ``key`` (that of its default) and lies in the key's range; stable-baselines3 itself would
     fail later with an assertion deep inside it."""
-    param = inspect.signature(algorithm_class(algo).__init__).parameters.get(key)
+    param = inspect.signature(algorithm_class(algo)).parameters.get(key)
     default = param.default if param is not None else None
     if value is None and param is not None and default is None:
         return  # "not set", as the constructor's own default
@@ -164,8 +168,10 @@ def parse_policy_kwargs(value: Any, where: str) -> dict[str, Any]:
     if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "dict"
             and not tree.args):
         raise ConfigError(f"{where}: expected dict(key=value, ...), got {value!r}")
-    out = {}
+    out: dict[str, Any] = {}
     for kw in tree.keywords:
+        if kw.arg is None:  # dict(**mapping)
+            raise ConfigError(f"{where}: expected dict(key=value, ...), got {value!r}")
         out[kw.arg] = _literal(kw.value, where)
     return _resolve(out, where)
 

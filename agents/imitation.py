@@ -23,7 +23,7 @@ import numpy as np
 import dialog_gym  # noqa: F401  (registers the environments)
 from agents.learners import SB3Learner, SupervisedLearner
 from dialog_gym.agent import Agent, greedy_allowed
-from dialog_gym.envs import DEFAULT_ENV_ID
+from dialog_gym.envs import DEFAULT_ENV_ID, dialogue_env_of
 from dialog_gym.errors import DialogGymError
 from dialog_gym.seeds import dialogue_seed
 from dialog_gym.wrappers import CorrectionSession, HumanCorrectionWrapper, Learner
@@ -67,7 +67,7 @@ def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int
     if scratch_dialogues < 0:
         raise DialogGymError(f"scratch_dialogues must be >= 0, got {scratch_dialogues}")
     env = gym.make(env_id)
-    domain = env.unwrapped.domain
+    domain = dialogue_env_of(env).domain
     n_expert = scratch_dialogues if start == "scratch" else (0 if stories is not None else pretrain_dialogues)
     if learner == "supervised":
         from agents.policy_training import TrainingOptions, build_policy, expert_story_graph, story_trackers
@@ -208,22 +208,16 @@ def learning_curve(start: str = "scratch", dialogues: int = 20, seed: int = 0, e
 def _would_be_corrections(learner: Learner, wrapper: HumanCorrectionWrapper) -> int:
     """How many of the last dialogue's teacher actions ``learner`` would have got wrong (teacher-forced)."""
     count = 0
-    domain = wrapper.unwrapped.domain
-    for record in wrapper.dialogue_steps:
-        state = _RecordedState(record.tracker, domain)
-        probs = learner.action_probabilities(record.observation, {"action_mask": record.action_mask},
-                                             state)  # type: ignore[arg-type]
-        count += greedy_allowed(probs, record.action_mask) != record.label
+    base = wrapper.dialogue_env  # the dialogue is over: it shows the learner each recorded step's tracker in turn
+    live = base.tracker
+    try:
+        for record in wrapper.dialogue_steps:
+            base.tracker = record.tracker
+            probs = learner.action_probabilities(record.observation, {"action_mask": record.action_mask}, base)
+            count += greedy_allowed(probs, record.action_mask) != record.label
+    finally:
+        base.tracker = live
     return count
-
-
-class _RecordedState:
-    """Just enough of an environment for a learner to read a recorded state (``unwrapped.tracker``)."""
-
-    def __init__(self, tracker: Any, domain: Any) -> None:
-        self.tracker = tracker
-        self.domain = domain
-        self.unwrapped = self
 
 
 def plot_curve(result: dict[str, Any], path: str | os.PathLike) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 from agents.supervised import FitOptions, SupervisedPolicy
 from dialog_gym.agent import greedy_allowed
 from dialog_gym.domain import Domain
+from dialog_gym.envs import dialogue_env_of
 from dialog_gym.errors import DialogGymError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrainingData
 from dialog_gym.wrappers.records import StepRecord
@@ -57,7 +58,7 @@ class SupervisedLearner:
         """The policy's probabilities for ``env``'s tracker (uniform until the first training)."""
         if not self.trained:
             return np.full(self.domain.num_actions, 1.0 / self.domain.num_actions)
-        base = env.unwrapped
+        base = dialogue_env_of(env)
         return self.policy.predict_action_probabilities(base.tracker, base.domain)
 
     def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
@@ -85,8 +86,9 @@ class SupervisedLearner:
                                        learning_rate=self.learning_rate, old_sample=self.old_sample), online=True)
 
     def describe(self) -> dict[str, Any]:
-        return {"learner": "supervised", "start": self.source, "max_history": self.policy.featurizer.max_history,
-                "seed": self.policy.seed}
+        featurizer = self.policy.featurizer  # a max-history one (checked in __init__)
+        max_history = featurizer.max_history if isinstance(featurizer, MaxHistoryTrackerFeaturizer) else None
+        return {"learner": "supervised", "start": self.source, "max_history": max_history, "seed": self.policy.seed}
 
 
 class SB3Learner:

@@ -10,6 +10,7 @@ import gymnasium as gym
 from agents.policy import POLICY_FILE, Policy, PolicyAgent
 from agents.rl import AGENT_FILE, SB3Agent, load_agent
 from dialog_gym.agent import Agent
+from dialog_gym.envs import dialogue_env_of
 from dialog_gym.errors import DialogGymError
 from dialog_gym.rollout import expert_act, random_act
 
@@ -32,7 +33,7 @@ def make_agent(spec: str, env: gym.Env, seed: int = 0) -> Agent:
             return SB3Agent(model)
     if (path / POLICY_FILE).is_file():
         policy = Policy.load(path)
-        policy.check_domain(env.unwrapped.domain)
+        policy.check_domain(dialogue_env_of(env).domain)
         return PolicyAgent(policy, env)
     if path.exists():
         raise DialogGymError(f"{path}: not a saved agent (no {POLICY_FILE} or {AGENT_FILE} in it)")

@@ -29,6 +29,7 @@ import numpy as np
 from dialog_gym import __version__
 from dialog_gym.agent import action_mask, greedy_allowed
 from dialog_gym.domain import Domain
+from dialog_gym.envs import dialogue_env_of
 from dialog_gym.errors import PersistenceError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrackerFeaturizer, TrainingData
 from dialog_gym.tracker import DialogueStateTracker
@@ -186,7 +187,7 @@ class PolicyAgent:
 
     def action_probabilities(self, obs: Any, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
         """The policy's probabilities in ``env``'s current state (one per action of the domain)."""
-        base = env.unwrapped
+        base = dialogue_env_of(env)
         mask = action_mask(info) if self.respect_mask else None
         probs = np.asarray(self.policy.predict_masked(base.tracker, base.domain, mask), dtype=np.float64)
         if probs.shape != (base.domain.num_actions,):
@@ -213,7 +214,7 @@ class PolicyAgent:
         """stable-baselines3's signature, for the environment given at construction."""
         if self.env is None:
             raise RuntimeError("PolicyAgent.predict needs the environment: PolicyAgent(policy, env)")
-        base = self.env.unwrapped
+        base = dialogue_env_of(self.env)
         mask = action_masks if action_masks is not None else base.action_masks().astype(np.int8)
         action = self.act(observation, {"action_mask": mask}, self.env, deterministic)
         return np.array(action), state

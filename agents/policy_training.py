@@ -116,10 +116,11 @@ def expert_story_graph(episodes: int, seed: int = 0, env_id: str = DEFAULT_ENV_I
     markdown and parsed back, so they mean exactly what the same stories in a file would)."""
     import gymnasium as gym
 
+    from dialog_gym.envs import dialogue_env_of
     from dialog_gym.rollout import simulate_stories
 
     env = gym.make(env_id, **env_kwargs)
-    domain = env.unwrapped.domain
+    domain = dialogue_env_of(env).domain
     env.close()
     stories = simulate_stories(episodes, seed=seed, env_id=env_id, **env_kwargs)
     text = "\n".join(events_to_story(name, events, domain) for name, events in stories)

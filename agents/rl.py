@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -25,11 +25,14 @@ from dialog_gym.agent import action_mask
 from dialog_gym.errors import PersistenceError
 from dialog_gym.utils import atomic_folder, read_json, write_json
 
+if TYPE_CHECKING:
+    from stable_baselines3.common.vec_env import VecEnv
+
 AGENT_FILE = "agent.json"
 MASKED_ALGORITHMS = ("maskable_ppo",)
 
 
-def make_vec_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None):
+def make_vec_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None) -> VecEnv:
     """A DummyVecEnv of monitored environments; text envs get ``render_mode=None`` (SB3 would ask for
     ``rgb_array``)."""
     from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env

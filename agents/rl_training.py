@@ -189,7 +189,7 @@ def train(spec: TrainSpec) -> TrainResult:
         record({"dialogues": 0, "timesteps": 0, **evaluate()})
 
     unit = "dialogues" if budget_dialogues else "timesteps"
-    total = budget_dialogues if budget_dialogues else budget_timesteps
+    total = budget_dialogues if budget_dialogues else int(budget_timesteps or 0)
     done_units = dialogues_done if budget_dialogues else model.num_timesteps
     bar = tqdm(total=total, initial=min(done_units, total), unit=unit[:-1], desc=f"{spec.algo} {spec.env_id}",
                disable=not spec.progress, leave=False, dynamic_ncols=True)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from dialog_gym.domain import ACTION_LISTEN_NAME
+from dialog_gym.envs import DialogueEnv, dialogue_env_of
 from dialog_gym.errors import DialogGymError
 from dialog_gym.events import ActionExecuted
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer
@@ -54,7 +55,7 @@ def expert_demonstrations(env_id: str, dialogues: int, seed: int, gamma: float =
     obs_l, act_l, ret_l, mask_l = [], [], [], []
     for i in range(dialogues):
         obs, info = env.reset(seed=seed + i)
-        rewards = []
+        rewards: list[float] = []
         done = False
         while not done:
             a = act(obs, info, env)
@@ -62,7 +63,7 @@ def expert_demonstrations(env_id: str, dialogues: int, seed: int, gamma: float =
             mask_l.append(info["action_mask"].astype(bool))
             act_l.append(a)
             obs, r, terminated, truncated, info = env.step(a)
-            rewards.append(r)
+            rewards.append(float(r))
             done = terminated or truncated
         ret_l.extend(_discounted(rewards, gamma))
     env.close()
@@ -78,7 +79,7 @@ def story_demonstrations(path: str | os.PathLike, env_id: str, gamma: float = 0.
     bAbI stories all end in a confirmed reservation). Masks are all ones (a story does not carry them).
     """
     env = gym.make(env_id, **(env_kwargs or {}))
-    base = env.unwrapped
+    base = dialogue_env_of(env, DialogueEnv)
     domain, rcfg = base.domain, base.reward_config
     trackers = generate_trackers(read_stories(path), domain, augmentation_factor=0)
     featurizer = MaxHistoryTrackerFeaturizer(max_history=base.config.max_history, remove_duplicates=False)

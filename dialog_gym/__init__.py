@@ -12,7 +12,17 @@
 
 from dialog_gym import utils
 from dialog_gym.domain import ACTION_LISTEN_NAME, ACTION_RESTART_NAME, Domain
-from dialog_gym.envs import DEFAULT_ENV_ID, SUITES, DialogueEnv, env_ids, register_envs, register_task, resolve_env
+from dialog_gym.envs import (
+    DEFAULT_ENV_ID,
+    SUITES,
+    BaseDialogueEnv,
+    DialogueEnv,
+    dialogue_env_of,
+    env_ids,
+    register_envs,
+    register_task,
+    resolve_env,
+)
 from dialog_gym.envs.state import DialogueEnvState
 from dialog_gym.errors import (
     ConfigError,
@@ -52,6 +62,7 @@ __all__ = [
     "ActionExecuted",
     "ActionReverted",
     "AllSlotsReset",
+    "BaseDialogueEnv",
     "BinarySingleStateFeaturizer",
     "ConfigError",
     "DialogGymError",
@@ -72,6 +83,7 @@ __all__ = [
     "UserUtteranceReverted",
     "UserUttered",
     "__version__",
+    "dialogue_env_of",
     "env_ids",
     "register_envs",
     "register_task",

@@ -6,8 +6,9 @@ stable-baselines3's ``PolicyPredictor`` that ``evaluate_policy`` accepts from an
 
 * **acting**: ``agent(observation, info, env) -> int`` (positional arguments), called with what the
   environment's last ``reset``/``step`` returned and the environment itself (agents that read the
-  dialogue state use ``env.unwrapped.tracker``; others ignore ``env``). :func:`dialog_gym.rollout.run_episode`, the
-  simulated evaluation, the benchmark and the correction loop all call agents this way.
+  dialogue state use ``dialog_gym.envs.dialogue_env_of(env).tracker``; others ignore ``env``).
+  :func:`dialog_gym.rollout.run_episode`, the simulated evaluation, the benchmark and the correction loop all
+  call agents this way.
 * **ranking**: ``agent.action_probabilities(observation, info, env) -> ndarray``, one probability per
   action (the correction loop proposes from it and shows the teacher the ranking). :class:`Ranker`.
 * **the mask**: it reaches an agent only as ``info["action_mask"]`` (int8, 1 = allowed), the value the

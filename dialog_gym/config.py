@@ -237,7 +237,7 @@ def _whole_number(value: Any, where: str, key: str) -> int:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
-        return int(value)
+        return int(float(value))
     raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
 
 

@@ -296,7 +296,7 @@ class Domain:
         template = self.random_template_for(action_name, rng)
         return template.fill(slot_values) if template is not None else None
 
-    def validate_names(self, intents: Sequence[str] = (), actions: Sequence[str] = (),
+    def validate_names(self, intents: Sequence[str | None] = (), actions: Sequence[str] = (),
                        entities: Sequence[str] = (), where: str = "") -> None:
         """Raise if any of the given names is not part of this domain."""
         for kind, names, known in (("intent", intents, self._intent_set),

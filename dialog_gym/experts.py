@@ -15,11 +15,13 @@ It is the teacher that the imitation-learning tools imitate, and the "rule" base
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from dialog_gym.domain import ACTION_LISTEN_NAME, Domain
+from dialog_gym.envs.base import dialogue_env_of
+from dialog_gym.envs.dialogue_env import DialogueEnv
 from dialog_gym.events import ActionExecuted, SlotSet
 from dialog_gym.roles import (
     ACK_DOSEARCH,
@@ -56,9 +58,9 @@ class SlotFillingExpert:
         self._goal_slots = set(roles.slot_order)
 
     @classmethod
-    def for_env(cls, env: Any) -> SlotFillingExpert:
+    def for_env(cls, env: gym.Env) -> SlotFillingExpert:
         """The expert for a (wrapped) dialog_gym env, with its domain, roles and result slot."""
-        base = env.unwrapped
+        base = dialogue_env_of(env, DialogueEnv)
         return cls(base.domain, base.roles, base.config.matches_slot)
 
     # ------------------------------------------------------------------ decisions
@@ -102,6 +104,8 @@ class SlotFillingExpert:
             return [idx(GOODBYE), *fallback]
         if question == SUGGEST and intent == "affirm":
             return [idx(ACK_MAKERESERVATION), *fallback]
+        if idx(NO_MATCH) is not None and self._results_used_up(tracker):
+            return [idx(NO_MATCH), *fallback]  # nothing (more) fits: say so, and the customer relaxes its goal
         if question in (SUGGEST, ACK_MAKERESERVATION):  # the suggestion or the booking was refused
             if self._results_fresh(tracker):
                 alternatives = [idx(ACK_FINDALTERNATIVES), idx(SUGGEST)] if self.fillers else [idx(SUGGEST)]
@@ -122,6 +126,11 @@ class SlotFillingExpert:
         if self._results_fresh(tracker):
             return [idx(SUGGEST)]
         return [idx(ACK_DOSEARCH), idx(SEARCH)] if self.fillers else [idx(SEARCH)]
+
+    def _results_used_up(self, tracker: DialogueStateTracker) -> bool:
+        """A search ran, no goal slot changed since, and none of its rows is left to offer."""
+        return (self._search_name in tracker.executed_action_names() and not self._matches_left(tracker)
+                and not self._slots_changed_since_search(tracker))
 
     def _results_fresh(self, tracker: DialogueStateTracker) -> bool:
         return not self._slots_changed_since_search(tracker) and self._matches_left(tracker)

@@ -166,7 +166,9 @@ class MaxHistoryTrackerFeaturizer(TrackerFeaturizer):
         start = max(0, end - slice_length)
         return [None] * max(0, slice_length - end) + list(states[start:])
 
-    def training_states_and_actions(self, trackers, domain):
+    def training_states_and_actions(
+        self, trackers: Sequence[DialogueStateTracker], domain: Domain
+    ) -> tuple[list[list[State | None]], list[list[str]]]:
         seen: set = set()
         all_states: list[list[State | None]] = []
         all_actions: list[list[str]] = []
@@ -187,10 +189,10 @@ class MaxHistoryTrackerFeaturizer(TrackerFeaturizer):
                 all_actions.append([event.action_name])
         return all_states, all_actions
 
-    def prediction_states(self, trackers, domain):
+    def prediction_states(self, trackers: Sequence[DialogueStateTracker], domain: Domain) -> list[list[State | None]]:
         return [self.slice_state_history(self.tracker_states(t, domain), self.max_history) for t in trackers]
 
-    def featurize_trackers(self, trackers, domain):
+    def featurize_trackers(self, trackers: Sequence[DialogueStateTracker], domain: Domain) -> TrainingData:
         self.prepare(domain)
         states, actions = self.training_states_and_actions(trackers, domain)
         X = self._pad_and_encode(states).reshape(len(states), self.max_history, self.state_featurizer.num_features)
@@ -199,7 +201,7 @@ class MaxHistoryTrackerFeaturizer(TrackerFeaturizer):
             y[i, domain.index_for_action(action)] = 1.0
         return TrainingData(X, y)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "max_history": self.max_history, "remove_duplicates": self.remove_duplicates}
 
     def window(self, domain: Domain, buffer: np.ndarray | None = None) -> HistoryWindow:
@@ -213,19 +215,22 @@ class FullDialogueTrackerFeaturizer(TrackerFeaturizer):
 
     kind = "full_dialogue"
 
-    def training_states_and_actions(self, trackers, domain):
-        all_states, all_actions = [], []
+    def training_states_and_actions(
+        self, trackers: Sequence[DialogueStateTracker], domain: Domain
+    ) -> tuple[list[list[State | None]], list[list[str]]]:
+        all_states: list[list[State | None]] = []
+        all_actions: list[list[str]] = []
         for tracker in trackers:
-            states = self.tracker_states(tracker, domain)
+            states: list[State | None] = list(self.tracker_states(tracker, domain))
             actions = [e.action_name for e in tracker.applied_events() if isinstance(e, ActionExecuted)]
             all_states.append(states[: len(actions)])
             all_actions.append(actions)
         return all_states, all_actions
 
-    def prediction_states(self, trackers, domain):
-        return [self.tracker_states(t, domain) for t in trackers]
+    def prediction_states(self, trackers: Sequence[DialogueStateTracker], domain: Domain) -> list[list[State | None]]:
+        return [list[State | None](self.tracker_states(t, domain)) for t in trackers]
 
-    def featurize_trackers(self, trackers, domain):
+    def featurize_trackers(self, trackers: Sequence[DialogueStateTracker], domain: Domain) -> TrainingData:
         self.prepare(domain)
         states, actions = self.training_states_and_actions(trackers, domain)
         X = self._pad_and_encode(states)

@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from dialog_gym.agent import Agent, action_mask, sample_allowed
-from dialog_gym.envs import DEFAULT_ENV_ID
+from dialog_gym.envs import DEFAULT_ENV_ID, dialogue_env_of
 from dialog_gym.events import Event
 from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.metrics import EpisodeResult
@@ -37,7 +37,7 @@ def run_episode(env: gym.Env, act: Agent, seed: int | None = None) -> tuple[Epis
         bot_actions=int(info["bot_actions"]), invalid_actions=invalid,
         gave_up=bool(info.get("user_gave_up", False)), truncated=bool(truncated),
     )
-    return result, list(env.unwrapped.tracker.events)
+    return result, list(dialogue_env_of(env).tracker.events)
 
 
 def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
@@ -54,10 +54,10 @@ def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
 
 def expert_act(env: gym.Env) -> Agent:
     """The rule expert as an agent for ``env`` (PyDial's handcrafted policy on the PyDial family)."""
-    if getattr(env.unwrapped, "family", None) == "pydial":
+    if dialogue_env_of(env).family == "pydial":
         return HDCExpert()
     expert = SlotFillingExpert.for_env(env)
-    return lambda obs, info, e: expert.next_action(e.unwrapped.tracker, action_mask(info))
+    return lambda obs, info, e: expert.next_action(dialogue_env_of(e).tracker, action_mask(info))
 
 
 def random_act(rng: np.random.Generator | int = 0, respect_mask: bool = True) -> Agent:
@@ -68,7 +68,7 @@ def random_act(rng: np.random.Generator | int = 0, respect_mask: bool = True) ->
         mask = action_mask(info)
         if respect_mask and mask is not None:
             return sample_allowed(gen, mask)
-        return int(gen.integers(env.action_space.n))
+        return int(gen.integers(dialogue_env_of(env).action_space.n))
 
     return act
 
@@ -83,6 +83,6 @@ def simulate_stories(episodes: int, seed: int = 0, path: str | os.PathLike | Non
     _, dialogues = run_episodes(env, agent, episodes, seed, keep_events=True)
     stories = [(f"simulated_{seed + i:06d}", events) for i, events in enumerate(dialogues)]
     if path is not None:
-        write_stories(path, stories, domain=env.unwrapped.domain)
+        write_stories(path, stories, domain=dialogue_env_of(env).domain)
     env.close()
     return stories

@@ -209,7 +209,7 @@ class DialogueStateTracker:
         if message.entities:
             entity_features = domain.entity_features
             for entity in message.entities:
-                name = entity_features.get(entity.get("entity"))  # type: ignore[arg-type]
+                name = entity_features.get(entity.get("entity"))
                 if name is not None:
                     state[name] = 1.0
         values = self.slot_values

@@ -261,8 +261,10 @@ def masks_note(algo: str, env: EnvArg) -> str | None:
 
     if algo not in MASKED_ALGORITHMS:
         return None
+    from dialog_gym.envs import dialogue_env_of
+
     gym_env = env.make()
-    masks_on = bool(getattr(gym_env.unwrapped.config, "masks", True))
+    masks_on = dialogue_env_of(gym_env).masks_enabled
     gym_env.close()
     if masks_on:
         return None

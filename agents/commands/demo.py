@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from agents.commands.common import UsageError
     from agents.evaluation_sim import evaluate_agent
     from agents.loading import make_agent
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     rows, results = [], []
     for eid in ids:
         for agent in ("rule", "random"):
-            s = evaluate_agent(lambda env, a=agent: make_agent(a, env, seed=args.seed), eid, args.episodes,
+            s = evaluate_agent(partial(make_agent, agent, seed=args.seed), eid, args.episodes,
                                seeds=[args.seed])
             results.append({"env": eid, "agent": agent, **s})
             rows.append([eid.split("/")[-1], agent, pct(s["success_rate"], s["success_ci95"]),

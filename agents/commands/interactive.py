@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     import dialog_gym  # noqa: F401  (registers the environments)
     from agents.imitation import make_learner
+    from dialog_gym.envs import dialogue_env_of
     from dialog_gym.wrappers import CorrectionSession, TerminalTeacher
 
     if sys.stdin.isatty():  # Ctrl-C must reach the teacher (it asks about exporting), even when the shell
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if header is not None:
         check_same_bot(header, learner, args.log)
     env = gym.make(env_id)
-    teacher = TerminalTeacher(top_k=args.top, transcript_source=lambda: env.unwrapped.transcript())
+    teacher = TerminalTeacher(top_k=args.top, transcript_source=lambda: dialogue_env_of(env).transcript())
     session = CorrectionSession(env, learner, teacher, log_path=args.log, stories_path=args.stories_out,
                                 seed=args.seed, retrain_every=args.retrain_every or None)
     if args.resume:

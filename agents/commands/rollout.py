@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from agents.commands.common import UsageError
     from agents.evaluation_sim import evaluate_agent
     from agents.loading import BUILTIN_AGENTS, make_agent
+    from dialog_gym.envs import dialogue_env_of
     from dialog_gym.rollout import run_episodes
     from dialog_gym.seeds import episode_seed
     from dialog_gym.stories import write_stories
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes, start,
                                     keep_events=True)
         write_stories(args.stories_out, [(f"rollout_{start + i:07d}", ev) for i, ev in enumerate(dialogues)],
-                      domain=gym_env.unwrapped.domain)
+                      domain=dialogue_env_of(gym_env).domain)
         summary["stories_out"] = args.stories_out
     summary["policy"] = args.policy
     summary["env_kwargs"] = env.kwargs

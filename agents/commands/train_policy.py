@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     from agents.policy_training import describe, expert_story_graph, train_policies
     from dialog_gym.domain import Domain
+    from dialog_gym.envs import dialogue_env_of
     from dialog_gym.stories import generate_trackers, read_stories
 
     if args.stories:
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                 domain = Domain.load(args.domain)
             else:  # the domain of the environment the policy is for (and records)
                 env = args.env.make()
-                domain = env.unwrapped.domain
+                domain = dialogue_env_of(env).domain
                 env.close()
             graph = read_stories(args.stories)
             check_story_count(graph, args.stories)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dialog_gym.config import Registration, read_registrations
+from dialog_gym.envs.base import BaseDialogueEnv, dialogue_env_of
 from dialog_gym.envs.dialogue_env import DialogueEnv
 from dialog_gym.errors import ConfigError
 from dialog_gym.resources import DEFAULT_TASK, configs_dir
@@ -131,5 +132,6 @@ def register_envs() -> None:
         gymnasium.register(id=GENERIC_ENV_ID, entry_point="dialog_gym.envs:_make_generic", disable_env_checker=False)
 
 
-__all__ = ["DEFAULT_ENV_ID", "GENERIC_ENV_ID", "NAMESPACE", "REGISTRATIONS", "SUITES", "DialogueEnv",
-           "env_descriptions", "env_ids", "register_envs", "register_task", "resolve_env"]
+__all__ = ["DEFAULT_ENV_ID", "GENERIC_ENV_ID", "NAMESPACE", "REGISTRATIONS", "SUITES", "BaseDialogueEnv",
+           "DialogueEnv", "dialogue_env_of", "env_descriptions", "env_ids", "register_envs", "register_task",
+           "resolve_env"]

@@ -7,12 +7,12 @@ import os
 import sys
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from dialog_gym.config import EnvConfig, load_env_config
 from dialog_gym.domain import ACTION_LISTEN_NAME, Domain
+from dialog_gym.envs.base import BaseDialogueEnv
 from dialog_gym.envs.masks import ActionMasker, DialogueProgress
 from dialog_gym.envs.state import DialogueEnvState, config_fingerprint
 from dialog_gym.errors import DialogGymError
@@ -35,7 +35,7 @@ from dialog_gym.users.agenda import BotTurn, SimulatedUser
 from dialog_gym.users.nlu_noise import NoiseModel
 
 
-class DialogueEnv(gym.Env):
+class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     """
     A restaurant-booking dialogue with a simulated customer, one bot action per step.
 
@@ -123,8 +123,9 @@ class DialogueEnv(gym.Env):
        ack_dosearch before a search, ack_findalternatives after a rejected suggestion), rephrase
        requests right after a user message;
     9. never `action_restart` or `utter_default`.
-    10. `no_match` (a role a task may bind, e.g. `utter_no_match`) only right after a search that found
-       nothing; the customer then relaxes one constraint.
+    10. `no_match` (a role a task may bind, e.g. `utter_no_match`) only once the latest search's rows are
+       used up (it found nothing, or each row was offered) and no goal slot changed since; the customer
+       then relaxes one constraint.
     With `masks=False` the mask is all ones.
 
     ## Arguments
@@ -146,7 +147,9 @@ class DialogueEnv(gym.Env):
     * v0: Initial version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "human"], "render_fps": 4}  # noqa: RUF012 (Gymnasium's)
+    #: the env config family this class runs (``family: dialogue``, the default)
+    family: ClassVar[str] = "dialogue"
 
     def __init__(self, config: str | os.PathLike = DEFAULT_TASK, render_mode: str | None = None,
                  **overrides: Any) -> None:
@@ -318,11 +321,11 @@ class DialogueEnv(gym.Env):
             for k, v in heard_entities.items():
                 if k in goal_slots and values.get(k) != v:
                     p.results_fresh = False  # a goal slot changes: earlier search results are stale
-            entities = [{"entity": k, "value": v} for k, v in heard_entities.items()]
+            heard = [{"entity": k, "value": v} for k, v in heard_entities.items()]
         else:
-            entities = []
+            heard = []
         tracker.update(UserUttered(text, {"name": self._intent_name[heard_intent], "confidence": confidence},
-                                   entities), self.domain)
+                                   heard), self.domain)
         p.last_intent = heard_intent
         p.just_heard = True
 
@@ -339,12 +342,10 @@ class DialogueEnv(gym.Env):
         p.just_heard = False
         if role in TURN_HANDING_ROLES:
             p.awaiting_reply = True
-        p.nothing_found = False
         if role == SEARCH:
             names = self.kb.search(tracker.slot_values)
             tracker.update(SlotSet(cfg.matches_slot, list(names)))
             p.results_fresh = True
-            p.nothing_found = not names
         elif role == SUGGEST:
             remaining = tracker.slot_values.get(cfg.matches_slot) or []
             self._suggestion = remaining[0] if remaining else None
@@ -392,6 +393,16 @@ class DialogueEnv(gym.Env):
             "user_gave_up": user.gave_up,
             "bot_actions": self.bot_actions,
         }
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """The name of each action (the domain's actions, in the domain's order)."""
+        return self.domain.action_names
+
+    @property
+    def masks_enabled(self) -> bool:
+        """The ``masks`` setting (off: the mask is all ones)."""
+        return self.config.masks
 
     # ------------------------------------------------------------------ state
     @property

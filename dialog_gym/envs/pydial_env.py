@@ -6,14 +6,15 @@ import copy
 import dataclasses
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from dialog_gym.domain import ACTION_LISTEN_NAME
+from dialog_gym.envs.base import BaseDialogueEnv
 from dialog_gym.envs.state import config_fingerprint
 from dialog_gym.errors import ConfigError, DialogGymError
 from dialog_gym.events import ActionExecuted, UserUttered
@@ -36,7 +37,7 @@ class PyDialEnvState:
     those of the current state."""
 
     config_fingerprint: str
-    rng_state: dict[str, Any]
+    rng_state: Mapping[str, Any]
     rng_seed: int | None
     belief: dict[str, Any]
     tracker: DialogueStateTracker
@@ -57,7 +58,7 @@ class PyDialEnvState:
     info: dict[str, Any]
 
 
-class PyDialEnv(gym.Env):
+class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
     """
     A PyDial task (Casanueva et al. 2017): find an entity for an agenda-based simulated user, one system
     summary act per step.
@@ -130,7 +131,7 @@ class PyDialEnv(gym.Env):
     * v0: Initial version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "human"], "render_fps": 4}  # noqa: RUF012 (Gymnasium's)
     #: the env config family this class runs (``family: pydial``)
     family: ClassVar[str] = "pydial"
 
@@ -179,8 +180,10 @@ class PyDialEnv(gym.Env):
         self._act_kind = [(a.split("_", 1)[0], a.split("_", 1)[1]) if "_" in a and not a.startswith("inform")
                           else (a, None) for a in self.actions]
         self._index = {a: i for i, a in enumerate(self.actions)}
-        self._confirm_ids = [(i, slot) for i, (kind, slot) in enumerate(self._act_kind) if kind == "confirm"]
-        self._select_ids = [(i, slot) for i, (kind, slot) in enumerate(self._act_kind) if kind == "select"]
+        self._confirm_ids = [(i, slot) for i, (kind, slot) in enumerate(self._act_kind)
+                             if kind == "confirm" and slot is not None]
+        self._select_ids = [(i, slot) for i, (kind, slot) in enumerate(self._act_kind)
+                            if kind == "select" and slot is not None]
         self._all_ones = np.ones(n, dtype=np.int8)
         self.feature_names = self._feature_names()
         self.observation_space = spaces.Box(0.0, 1.0, shape=(len(self.feature_names),), dtype=np.float32)
@@ -275,6 +278,17 @@ class PyDialEnv(gym.Env):
         if self.error_rate > 0:
             line += "    [NLU: " + ", ".join(f"{act_str(h)} @ {c:.2f}" for h, c in extra) + "]"
         return line
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """The name of each summary act (``actions``; the domain also lists action_listen and action_restart
+        first, for the tracker)."""
+        return self.actions
+
+    @property
+    def masks_enabled(self) -> bool:
+        """The ``masks`` setting (off: every act is allowed but ``bye`` before the user's, see ``bye_mask``)."""
+        return self.masks
 
     @property
     def config_fingerprint(self) -> str:
@@ -378,11 +392,11 @@ class PyDialEnv(gym.Env):
         b = self.belief
         if kind == "request":
             return ("request", ((slot, None, False),))
-        if kind == "confirm":
-            (top, _), _ = b.top_two(slot)
-            return ("confirm", ((slot, top, False),))
-        if kind == "select":
+        if kind == "confirm" or kind == "select":
+            assert slot is not None  # confirm_<slot> and select_<slot> name their slot
             (top, _), (second, _) = b.top_two(slot)
+            if kind == "confirm":
+                return ("confirm", ((slot, top, False),))
             return ("select", ((slot, top, False), (slot, second, False)))
         if kind == "inform":
             return self._offer(b.accepted(), exclude=())

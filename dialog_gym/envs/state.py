@@ -34,7 +34,7 @@ class DialogueEnvState:
     """
 
     config_fingerprint: str          #: :func:`config_fingerprint` of the environment's configuration
-    rng_state: dict[str, Any]        #: ``np_random.bit_generator.state``
+    rng_state: Mapping[str, Any]     #: ``np_random.bit_generator.state``
     rng_seed: int | None             #: ``np_random_seed``
     tracker: DialogueStateTracker
     progress: DialogueProgress

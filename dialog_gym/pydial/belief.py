@@ -57,7 +57,7 @@ class FocusBelief:
         self.__dict__.update(copied)
         self._tops = {}
         self._accepted = None
-        self._summary: dict[str, bool] | None = None
+        self._summary = None
 
     # ------------------------------------------------------------------ update
     def update(self, nbest: list[tuple[tuple, float]], sys_act: tuple | None) -> None:
@@ -119,7 +119,7 @@ class FocusBelief:
                     belief[value] /= total
         self._tops = {}
         self._accepted = None
-        self._summary: dict[str, bool] | None = None
+        self._summary = None
         self.requested = {s: min(1.0, v) for s, v in requested.items()}
         total = min(1.0, sum(method.values()))
         self.method = {m: min(1.0, v) for m, v in method.items()}

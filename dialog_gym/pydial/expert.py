@@ -22,16 +22,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from dialog_gym.agent import action_mask
+from dialog_gym.envs.base import dialogue_env_of
+from dialog_gym.envs.pydial_env import PyDialEnv
 
 
 class HDCExpert:
     """PyDial's handcrafted policy: ``expert(observation, info, env) -> action``."""
 
-    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: Any) -> int:
-        base = env.unwrapped
+    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+        base = dialogue_env_of(env, PyDialEnv)
         mask = action_mask(info)
         index = base._index
         for name in self.preferences(base):
@@ -41,14 +44,14 @@ class HDCExpert:
         allowed = np.flatnonzero(mask) if mask is not None else np.arange(base.action_space.n)
         return int(allowed[0])
 
-    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: Any) -> np.ndarray:
+    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
         """One-hot on the expert's choice (the agent contract's ranking)."""
-        probs = np.zeros(env.unwrapped.action_space.n)
+        probs = np.zeros(dialogue_env_of(env).action_space.n)
         probs[self(observation, info, env)] = 1.0
         return probs
 
     @staticmethod
-    def preferences(env: Any) -> Iterator[str]:
+    def preferences(env: PyDialEnv) -> Iterator[str]:
         """The summary acts the handcrafted policy would choose, best first."""
         b = env.belief
         task = env.task

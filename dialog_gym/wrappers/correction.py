@@ -34,7 +34,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from dialog_gym.envs.state import DialogueEnvState
+from dialog_gym.envs.base import BaseDialogueEnv, EnvSnapshot, dialogue_env_of
 from dialog_gym.errors import DialogGymError
 from dialog_gym.seeds import dialogue_seed
 from dialog_gym.wrappers.correction_log import CorrectionLog
@@ -80,10 +80,15 @@ class HumanCorrectionWrapper(gym.Wrapper):
         self._dialogue_records: list[StepRecord] = []
         self._pending: list[StepRecord] = []  # confirmed since the last retraining
         self._pending_corrections = 0
-        self._snapshots: list[DialogueEnvState] = []  # the environment's state before each step, for undo
+        self._snapshots: list[EnvSnapshot] = []  # the environment's state before each step, for undo
         self._active = False  # a dialogue is under way
         self._replaying = False
         self._user_confidence = 1.0
+
+    @property
+    def dialogue_env(self) -> BaseDialogueEnv[EnvSnapshot]:
+        """The dialog_gym environment inside the wrappers (checked; its tracker, domain, mask, state)."""
+        return dialogue_env_of(self.env)
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -98,7 +103,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         self._active = True
         self._user_confidence = float(info.get("nlu_confidence", 1.0))
         self._write({"type": "dialogue", "dialogue": self.dialogue, "seed": seed,
-                     "events": [e.as_dict() for e in self.unwrapped.tracker.events]})
+                     "events": [e.as_dict() for e in self.dialogue_env.tracker.events]})
         return obs, info
 
     def step(self, action: Any = None) -> StepResult:
@@ -119,7 +124,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
             self.notify("nothing to undo")
             return False
         state = self._snapshots.pop()
-        self.unwrapped.set_state(state)
+        self.dialogue_env.set_state(state)
         record = self._dialogue_records.pop()
         if self.records and self.records[-1] is record:
             self.records.pop()
@@ -128,7 +133,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
             self._pending_corrections -= record.corrected
         self._user_confidence = float(state.info["nlu_confidence"])
         self._write({"type": "undo", "dialogue": record.dialogue, "step": record.step})
-        self.notify(f"undone: {self.unwrapped.domain.action_names[record.action]}")
+        self.notify(f"undone: {self.dialogue_env.action_names[record.action]}")
         return True
 
     def abandon_dialogue(self) -> None:
@@ -172,9 +177,9 @@ class HumanCorrectionWrapper(gym.Wrapper):
     # ------------------------------------------------------------------ steps (the teacher loop's view)
     def propose(self, action: Any = None) -> tuple[np.ndarray, int]:
         """The masked, normalised probabilities of the learner (or one-hot ``action``) and the proposal."""
-        base = self.unwrapped
+        base = self.dialogue_env
         mask = base.action_masks().astype(np.int8)
-        n = base.action_space.n
+        n = int(base.action_space.n)
         if action is not None:
             proposal = int(action)
             probs = np.zeros(n)
@@ -197,20 +202,20 @@ class HumanCorrectionWrapper(gym.Wrapper):
 
     def view(self, proposal: int, probabilities: np.ndarray) -> StepView:
         """What the teacher sees of the current state and the proposal."""
-        base = self.unwrapped
+        base = self.dialogue_env
         return StepView(domain=base.domain, tracker=base.tracker.copy(), transcript=base.transcript(),
                         proposal=proposal, probabilities=probabilities.copy(),
                         action_mask=base.action_masks().astype(np.int8), dialogue=self.dialogue,
                         step=len(self._dialogue_records), user_confidence=self._user_confidence,
-                        slots=base.tracker.current_slot_values())
+                        slots=base.tracker.current_slot_values(), action_names=base.action_names)
 
     def check_action(self, action: int) -> str | None:
         """Why the teacher's ``action`` cannot be executed here (None: it can)."""
-        base = self.unwrapped
+        base = self.dialogue_env
         if not 0 <= action < base.action_space.n:
             return f"no action {action}: choose 0-{base.action_space.n - 1}"
         if not base.action_masks()[action]:
-            return f"{base.domain.action_names[action]} is not allowed here; choose another action"
+            return f"{base.action_names[action]} is not allowed here; choose another action"
         return None
 
     def _learner_turn(self) -> bool:
@@ -220,7 +225,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
     def execute(self, proposal: int, label: int, executed: int, learner_acted: bool,
                 probabilities: np.ndarray | None) -> StepResult:
         """Step the environment with ``executed`` and record the step (a log's replay calls it directly)."""
-        base = self.unwrapped
+        base = self.dialogue_env
         snapshot = base.get_state()
         tracker = base.tracker.copy()
         observation = snapshot.observation.copy()
@@ -274,7 +279,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
 
     def idle_result(self, extra: dict[str, Any]) -> StepResult:
         """A step result that executes nothing (the teacher reset or quit)."""
-        state = self.unwrapped.get_state()
+        state = self.dialogue_env.get_state()
         info = {**state.info, "invalid_action": False, **extra}
         return state.observation, 0.0, False, True, info
 

@@ -31,7 +31,7 @@ def replay_log(wrapper: HumanCorrectionWrapper, log: SessionLog, path: Path) -> 
 
 
 def _replay(wrapper: HumanCorrectionWrapper, rec: dict[str, Any], where: str) -> None:
-    base = wrapper.unwrapped
+    base = wrapper.dialogue_env
     kind = rec["type"]
     if kind == "dialogue":
         wrapper.dialogue = int(rec["dialogue"]) - 1
@@ -45,7 +45,7 @@ def _replay(wrapper: HumanCorrectionWrapper, rec: dict[str, Any], where: str) ->
         wrapper.execute(int(rec["proposal"]), int(rec["label"]), int(rec["action"]),
                         bool(rec.get("learner_acted", False)), None)
         if _dicts(wrapper.records[-1].events) != rec.get("events", []):
-            raise PersistenceError(f"{where}: replaying {base.domain.action_names[int(rec['action'])]} did not "
+            raise PersistenceError(f"{where}: replaying {base.action_names[int(rec['action'])]} did not "
                                    f"produce the logged events (another environment configuration or version?)")
     elif kind == "undo":
         wrapper.undo()

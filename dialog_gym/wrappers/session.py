@@ -9,6 +9,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from dialog_gym.envs.base import dialogue_env_of
 from dialog_gym.errors import DialogGymError
 from dialog_gym.events import Event
 from dialog_gym.stories import write_stories
@@ -98,7 +99,7 @@ class CorrectionSession:
         """Write the session's dialogues as Rasa markdown stories (atomically) and tell the teacher."""
         target = Path(path) if path is not None else self.stories_path
         stories = self.stories()
-        domain = self.env.unwrapped.domain
+        domain = dialogue_env_of(self.env).domain
         write_stories(target, stories, domain=domain)
         self.exported = str(target)
         if self.log is not None:

@@ -80,9 +80,15 @@ class StepView:
     step: int  #: index of the bot action in the dialogue, from 0
     user_confidence: float  #: NLU confidence of the user's latest message (1.0 before any)
     slots: dict[str, Any] = field(default_factory=dict)  #: the tracker's current slot values
+    #: the name of each action (index = action; the env's ``action_names``); empty: the domain's actions
+    action_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.action_names:
+            object.__setattr__(self, "action_names", self.domain.action_names)
 
     def action_name(self, index: int) -> str:
-        return self.domain.action_names[index]
+        return self.action_names[index]
 
     def top_actions(self, k: int = 5) -> list[tuple[int, float]]:
         """The learner's ``k`` most probable allowed actions, best first (ties by index)."""

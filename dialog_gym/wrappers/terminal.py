@@ -158,7 +158,7 @@ class TerminalTeacher(Teacher):
             if not 1 <= number <= len(ranked):
                 return None, f"no action number {number}: choose 1-{len(ranked)} (l lists them all)"
             return self._choose(view, ranked[number - 1][0])
-        names = view.domain.action_names
+        names = view.action_names
         if text in names:
             matches = [names.index(text)]
         else:
@@ -252,7 +252,7 @@ class TerminalTeacher(Teacher):
             shown = [*shown, (view.proposal, float(view.probabilities[view.proposal]))]
         title = "the bot's choices:" if k >= len(ranked) else f"the bot's {len(shown)} best choices:"
         self._write(title)
-        name_width = min(32, max(len(name) for name in view.domain.action_names))  # steady columns
+        name_width = min(32, max(len(name) for name in view.action_names))  # steady columns
         for a, p in shown:
             number = next((str(n) for n, (b, _) in enumerate(ranked, 1) if b == a), "-")
             mark = "*" if a == view.proposal else " "

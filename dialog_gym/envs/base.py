@@ -1,0 +1,110 @@
+"""What every dialog_gym environment family offers its callers, and the one way to reach it behind wrappers.
+
+Two env families run the tasks: :class:`~dialog_gym.envs.dialogue_env.DialogueEnv` (Rasa-style tasks) and
+:class:`~dialog_gym.envs.pydial_env.PyDialEnv` (PyDial's tasks). Both derive from :class:`BaseDialogueEnv`,
+which declares what agents, wrappers and commands may read of them: the dialogue state (``tracker``,
+``domain``), the actions' names (``action_names``), the mask (``action_masks``), the text
+(``transcript``) and the public state (``get_state``/``set_state``). :func:`dialogue_env_of` gets the
+dialogue env behind any chain of Gymnasium wrappers, typed and checked, instead of an unchecked
+``env.unwrapped.<attribute>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from dialog_gym.domain import Domain
+from dialog_gym.errors import DialogGymError
+from dialog_gym.tracker import DialogueStateTracker
+
+__all__ = ["BaseDialogueEnv", "EnvSnapshot", "dialogue_env_of"]
+
+
+class EnvSnapshot(Protocol):
+    """What every family's ``get_state()`` snapshot holds besides its own fields: the observation and
+    info of the state it captured (as the last ``reset``/``step`` returned them)."""
+
+    @property
+    def observation(self) -> np.ndarray: ...
+
+    @property
+    def info(self) -> dict[str, Any]: ...
+
+
+StateT = TypeVar("StateT", bound=EnvSnapshot)
+EnvT = TypeVar("EnvT", bound="BaseDialogueEnv[Any]")
+
+
+class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT]):
+    """A dialogue task as a Gymnasium env: one bot action per step out of ``Discrete(n)``, a ``Box``
+    observation, and the dialogue state in the open for Rasa-style policies.
+
+    ``StateT`` is the snapshot type of :meth:`get_state` (each family has its own).
+    """
+
+    #: the env config family the class runs (``family:`` in an env config)
+    family: ClassVar[str]
+    action_space: spaces.Discrete
+    observation_space: spaces.Box
+    #: the task's Rasa-style domain: what the tracker's events speak of (intents, slots, actions); its
+    #: actions need not be the action space's (use :attr:`action_names` for those)
+    domain: Domain
+    #: the dialogue so far as Rasa Core tracks it (set by ``reset``)
+    tracker: DialogueStateTracker
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """The name of each action of the action space (index = action)."""
+        raise NotImplementedError
+
+    def action_masks(self) -> np.ndarray:
+        """The actions allowed now as bools (sb3-contrib's ``MaskablePPO`` calls this)."""
+        raise NotImplementedError
+
+    @property
+    def masks_enabled(self) -> bool:
+        """The env's ``masks`` setting: False when the mask allows (nearly) every action."""
+        raise NotImplementedError
+
+    def transcript(self) -> str:
+        """The dialogue so far as text."""
+        raise NotImplementedError
+
+    @property
+    def config_fingerprint(self) -> str:
+        """A hash of the configuration: states move only between environments that share it."""
+        raise NotImplementedError
+
+    def get_state(self) -> StateT:
+        """A self-contained snapshot of the dialogue (after ``reset``)."""
+        raise NotImplementedError
+
+    def set_state(self, state: StateT) -> None:
+        """Restore a snapshot from :meth:`get_state` of this or an identically made environment."""
+        raise NotImplementedError
+
+
+@overload
+def dialogue_env_of(env: gym.Env[Any, Any]) -> BaseDialogueEnv[EnvSnapshot]: ...
+
+
+@overload
+def dialogue_env_of(env: gym.Env[Any, Any], cls: type[EnvT]) -> EnvT: ...
+
+
+def dialogue_env_of(env: gym.Env[Any, Any], cls: type[BaseDialogueEnv[Any]] = BaseDialogueEnv
+                    ) -> BaseDialogueEnv[Any]:
+    """The dialog_gym environment behind ``env`` and any wrappers around it (``env.unwrapped``), checked.
+
+    ``cls`` narrows the family (e.g. ``dialogue_env_of(env, DialogueEnv).config``). Anything else, e.g. a
+    non-dialog_gym env, raises :class:`DialogGymError` naming what was passed.
+    """
+    base = getattr(env, "unwrapped", env)
+    if not isinstance(base, cls):
+        what = type(env).__name__ if base is env else f"{type(base).__name__} (inside {type(env).__name__})"
+        raise DialogGymError(f"expected a dialog_gym environment ({cls.__name__}), got {what}")
+    return base
