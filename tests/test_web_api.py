@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
@@ -426,3 +427,22 @@ def test_an_env_config_path_with_the_commands_resolver(tmp_path):
     with TestClient(create_app(tmp_path / "b", opts, TOKEN)) as c:  # the library's resolver: ids only
         s = c.post("/api/sessions", headers=HEADERS, json={})
         assert s.status_code == 500 and "config path" in s.json()["error"]
+
+
+def test_a_session_from_a_saved_policy(tmp_path):
+    from agents.imitation import make_learner
+
+    learner = make_learner("scratch", env_id="dialog_gym/Restaurant-Env2-v0", scratch_dialogues=3)
+    learner.policy.persist(tmp_path / "policy")
+    opts = SessionOptions(env="Restaurant-Env2-v0", start="policy", policy=str(tmp_path / "policy"), eval_every=0)
+    app = create_app(tmp_path / "out", opts, TOKEN)
+    with TestClient(app) as c:
+        s = new_session(c)
+        session = app.state.manager.get(s["id"])
+        view, _, _ = session.teacher.pending()
+        # the saved policy proposes what the policy it was saved from proposes (masks off: nothing masked)
+        raw = np.asarray(learner.action_probabilities(None, {}, session.session.env))
+        assert np.allclose(view.probabilities, raw / raw.sum())
+        assert s["candidates"][0]["probability"] > 2 / len(s["actions"])  # not the untrained uniform
+        header = log_records(tmp_path / "out", s["id"])[0]
+        assert header["learner"]["start"] == f"policy {tmp_path / 'policy'}"

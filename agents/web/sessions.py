@@ -505,12 +505,18 @@ def build_learner(options: SessionOptions, env_id: str) -> Any:
 
     from agents.learners import SupervisedLearner
     from agents.policy import Policy
+    from agents.supervised import SupervisedPolicy
+    from dialog_gym.envs.base import dialogue_env_of
 
     policy = Policy.load(Path(str(options.policy)))
+    if not isinstance(policy, SupervisedPolicy):
+        raise DialogGymError(f"{options.policy}: a {type(policy).__name__}, not a supervised policy (the bot a "
+                             "correction session retrains)")
     env = gym.make(env_id)
     try:
-        policy.check_domain(env.unwrapped.domain)
-        learner = SupervisedLearner(policy, env.unwrapped.domain)  # type: ignore[arg-type]
+        domain = dialogue_env_of(env).domain
+        policy.check_domain(domain)
+        learner = SupervisedLearner(policy, domain)
     finally:
         env.close()
     learner.source = f"policy {options.policy}"
