@@ -23,12 +23,12 @@ import numpy as np
 import dialog_gym  # noqa: F401  (registers the environments)
 from agents.learners import SB3Learner, SupervisedLearner
 from dialog_gym.agent import Agent, greedy_allowed
+from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.errors import DialogGymError
 from dialog_gym.seeds import dialogue_seed
 from dialog_gym.wrappers.correction import CorrectionSession, HumanCorrectionWrapper, Learner
 from dialog_gym.wrappers.scripted import ScriptedTeacher
 
-DEFAULT_ENV_ID = "dialog_gym/Restaurant-v0"
 STARTS = ("scratch", "pretrained")
 LEARNERS = ("supervised", "sb3")
 MODES = ("correct", "bc")

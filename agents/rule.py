@@ -1,4 +1,4 @@
-"""The rule policy (the bAbI restaurant bot's flow, :class:`dialog_gym.experts.RestaurantExpert`) and a
+"""The rule policy (the bAbI restaurant bot's flow, :class:`dialog_gym.experts.SlotFillingExpert`) and a
 uniformly random policy, as Rasa-style policies."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 from agents.policy import Policy
 from dialog_gym.agent import sample_allowed
 from dialog_gym.domain import Domain
-from dialog_gym.experts import RestaurantExpert
+from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.roles import ActionRoles
 from dialog_gym.tracker import DialogueStateTracker
 from dialog_gym.utils import one_hot
@@ -28,13 +28,13 @@ class RulePolicy(Policy):
         super().__init__(featurizer, priority)
         self.bindings = bindings or {}
         self.fillers = fillers
-        self._experts: dict[int, RestaurantExpert] = {}
+        self._experts: dict[int, SlotFillingExpert] = {}
 
-    def _expert(self, domain: Domain) -> RestaurantExpert:
+    def _expert(self, domain: Domain) -> SlotFillingExpert:
         expert = self._experts.get(id(domain))
         if expert is None:
             roles = ActionRoles.bind(domain, self.bindings, where="RulePolicy bindings")
-            expert = self._experts[id(domain)] = RestaurantExpert(domain, roles, fillers=self.fillers)
+            expert = self._experts[id(domain)] = SlotFillingExpert(domain, roles, fillers=self.fillers)
         return expert
 
     def train(self, trackers: Any, domain: Domain, **kwargs: Any) -> None:

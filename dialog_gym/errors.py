@@ -28,7 +28,7 @@ class StoryError(DialogGymError):
 
 
 class KnowledgeBaseError(ConfigError):
-    """The restaurant table cannot be read or does not fit the domain."""
+    """The task's table cannot be read or does not fit the domain."""
 
 
 class PersistenceError(DialogGymError):

@@ -14,13 +14,12 @@ import gymnasium as gym
 import numpy as np
 
 from dialog_gym.agent import Agent, action_mask, sample_allowed
+from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.events import Event
-from dialog_gym.experts import RestaurantExpert
+from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.metrics import EpisodeResult
 from dialog_gym.pydial.expert import HDCExpert
 from dialog_gym.stories import write_stories
-
-DEFAULT_ENV_ID = "dialog_gym/Restaurant-v0"
 
 
 def run_episode(env: gym.Env, act: Agent, seed: int | None = None) -> tuple[EpisodeResult, list[Event]]:
@@ -56,7 +55,7 @@ def expert_act(env: gym.Env) -> Agent:
     """The rule expert as an agent for ``env`` (PyDial's handcrafted policy on the PyDial family)."""
     if getattr(env.unwrapped, "family", None) == "pydial":
         return HDCExpert()
-    expert = RestaurantExpert.for_env(env)
+    expert = SlotFillingExpert.for_env(env)
     return lambda obs, info, e: expert.next_action(e.unwrapped.tracker, action_mask(info))
 
 

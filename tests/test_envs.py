@@ -105,9 +105,26 @@ def test_render_modes(capsys):
         gym.make("dialog_gym/Restaurant-v0", render_mode="rgb_array")
 
 
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_every_id_renders_its_transcript(env_id, capsys):
+    env = gym.make(env_id, render_mode="ansi")
+    _, info = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(15):
+        _, _, terminated, truncated, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+        if terminated or truncated:
+            break
+    text = env.render()
+    assert text.splitlines()[0].startswith("USER: ") and "BOT:  " in text
+    human = gym.make(env_id, render_mode="human")
+    human.reset(seed=0)
+    assert human.render() is None
+    assert capsys.readouterr().out.startswith("USER: ")
+
+
 @settings(max_examples=40, deadline=None)
 @given(env_index=st.integers(0, len(ENV_IDS) - 1), seed=st.integers(0, 2**31 - 1),
-       actions=st.lists(st.integers(0, 17), min_size=1, max_size=120), masked=st.booleans())
+       actions=st.lists(st.integers(0, 63), min_size=1, max_size=120), masked=st.booleans())
 def test_random_actions_never_break_the_env(env_index, seed, actions, masked):
     env = gym.make(ENV_IDS[env_index])
     base = env.unwrapped
@@ -121,6 +138,8 @@ def test_random_actions_never_break_the_env(env_index, seed, actions, masked):
         if masked:
             allowed = np.flatnonzero(mask)
             a = int(allowed[a % len(allowed)])
+        else:
+            a %= env.action_space.n
         obs, reward, terminated, truncated, info = env.step(a)
         steps += 1
         assert env.observation_space.contains(obs)
@@ -178,7 +197,7 @@ def test_observation_is_the_featurizer_output_plus_confidence(env_id):
 
 def test_every_success_outscores_every_failure():
     returns = {True: [], False: []}
-    for env_id in ("dialog_gym/Restaurant-v0", "dialog_gym/Restaurant-Env4-v0"):
+    for env_id in ("dialog_gym/Restaurant-v0", "dialog_gym/Restaurant-Env4-v0", "dialog_gym/Hotel-v0"):
         env = gym.make(env_id)
         rng = np.random.default_rng(0)
         for ep in range(300):

@@ -60,3 +60,19 @@ def test_generic_id_gives_the_same_dialogues_as_the_registered_one():
         assert (a[0] == b[0]).all() and a[1:4] == b[1:4]
         if a[2] or a[3]:
             break
+
+
+def test_generic_env_pickles_mid_dialogue():
+    import pickle
+
+    env = gym.make("dialog_gym/Dialogue-v0", config=str(config_path("envs", "hotel.yml")))
+    env.reset(seed=2)
+    action = int(env.unwrapped.action_masks().nonzero()[0][0])
+    env.step(action)
+    clone = pickle.loads(pickle.dumps(env))
+    for _ in range(20):
+        action = int(env.unwrapped.action_masks().nonzero()[0][-1])
+        a, b = env.step(action), clone.step(action)
+        assert (a[0] == b[0]).all() and a[1:4] == b[1:4]
+        if a[2] or a[3]:
+            break

@@ -18,6 +18,7 @@ from dialog_gym.envs.state import DialogueEnvState, config_fingerprint
 from dialog_gym.errors import DialogGymError
 from dialog_gym.events import ActionExecuted, Restarted, SlotSet, UserUttered
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer
+from dialog_gym.resources import DEFAULT_TASK
 from dialog_gym.roles import (
     ACK_MAKERESERVATION,
     ASK_HOWCANHELP,
@@ -147,7 +148,7 @@ class DialogueEnv(gym.Env):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
 
-    def __init__(self, config: str | os.PathLike = "restaurant", render_mode: str | None = None,
+    def __init__(self, config: str | os.PathLike = DEFAULT_TASK, render_mode: str | None = None,
                  **overrides: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise DialogGymError(f"render_mode must be one of {self.metadata['render_modes']} or None, "

@@ -13,6 +13,7 @@ from typing import Any
 from dialog_gym.errors import StoryError
 from dialog_gym.events import ActionExecuted, UserUttered, story_event
 from dialog_gym.stories.structures import STORY_START, Checkpoint, StoryGraph, StoryStep, UserTurn
+from dialog_gym.utils import read_text
 
 _NAME = r"[A-Za-z0-9_\-.:/]+"
 _USER_NEW_RE = re.compile(rf"^(?P<intent>{_NAME})\s*(?P<json>\{{.*\}})?$")
@@ -34,13 +35,7 @@ def read_stories(path: str | os.PathLike) -> StoryGraph:
         graph = StoryGraph(steps, str(path))
         _check_checkpoints(graph)
         return graph
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StoryError("file not found", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StoryError(f"cannot read: {exc}", str(path)) from None
-    return parse_stories(text, str(path))
+    return parse_stories(read_text(path, StoryError, "story file"), str(path))
 
 
 def parse_stories(text: str, source: str = "<string>") -> StoryGraph:

@@ -10,7 +10,7 @@ that expects a reply:
   wrong (NLU errors), then makes one pending change of mind (a new value for a slot it has not changed
   yet, as in the bAbI stories), and once none is pending it denies.
 * ``suggest``: with a change of mind still pending it denies and informs the change (a bot that skips
-  ``ask_moreupdates`` does not skip the problem); a restaurant that does not fit its current goal is
+  ``ask_moreupdates`` does not skip the problem); a row that does not fit its current goal is
   denied, with the bot's wrong or missing slots informed; a fitting one is turned down while the
   sampled number of rejections lasts (and alternatives remain), then affirmed.
 * ``ack_makereservation``: thanks if the reservation is right (see :meth:`SimulatedUser.reservation_ok`,
@@ -21,7 +21,7 @@ that expects a reply:
   goal slot to a value for which the table has rows (with probability ``relax_to_available``, else to
   any other value). A table with every combination never gets here.
 
-Patience: a repetition (asking again for something already answered, suggesting a rejected restaurant,
+Patience: a repetition (asking again for something already answered, suggesting a rejected row,
 asking ``ask_moreupdates`` again after a plain "no", a second rephrase request for the same act, or
 listening when nothing was asked) costs one point; at zero, or beyond the turn budget, the user gives
 up. After thanking, the user leaves at the next turn the bot hands it.
@@ -144,7 +144,7 @@ class SimulatedUser:
         return self.gave_up or self.left
 
     def reservation_ok(self, slots: Mapping[str, Any]) -> bool:
-        """THE success criterion: the user affirmed a restaurant that fits its current (final) goal, and
+        """THE success criterion: the user affirmed a suggested row that fits its current (final) goal, and
         the booking details the bot holds are the goal's."""
         return (self.affirmed is not None and self.kb.fits_goal(self.affirmed, self.goal)
                 and all(slots.get(s) == v for s, v in self.goal.items()))

@@ -6,12 +6,12 @@ import gymnasium as gym
 import numpy as np
 
 from dialog_gym.agent import sample_allowed
-from dialog_gym.experts import RestaurantExpert
+from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
 
 
 class ScriptedTeacher(Teacher):
-    """The environment's rule expert (:class:`~dialog_gym.experts.RestaurantExpert`) as a teacher.
+    """The environment's rule expert (:class:`~dialog_gym.experts.SlotFillingExpert`) as a teacher.
 
     It accepts the learner's proposal when it is the expert's action and corrects it otherwise. With
     ``error_rate`` e, each answer is, with probability e, a uniformly random allowed action instead
@@ -22,7 +22,7 @@ class ScriptedTeacher(Teacher):
     def __init__(self, env: gym.Env, error_rate: float = 0.0, seed: int = 0, echo: bool = False) -> None:
         if not 0.0 <= float(error_rate) <= 1.0:
             raise ValueError(f"error_rate must be in [0, 1], got {error_rate}")
-        self.expert = RestaurantExpert.for_env(env)
+        self.expert = SlotFillingExpert.for_env(env)
         self.error_rate = float(error_rate)
         self.rng = np.random.default_rng(seed)
         self.echo = echo
