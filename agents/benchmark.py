@@ -26,9 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from agents.cells import Cell, run_cells
 from agents.evaluation_sim import evaluate_agent
 from agents.tables import format_table
 from dialog_gym import SUITES, __version__
+from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
 from dialog_gym.seeds import benchmark_eval_seed, benchmark_story_seed
@@ -66,7 +68,7 @@ BUDGETS: dict[str, Budget] = {
                    agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
                            "a2c", "dqn", "ppo_warm", "ppo_warm_naive")),
 }
-SUITES_EXTRA = {"small": ["dialog_gym/Restaurant-v0", "dialog_gym/Restaurant-Env3-v0"]}
+SUITES_EXTRA = {"small": [DEFAULT_ENV_ID, "dialog_gym/Restaurant-Env3-v0"]}
 
 
 @dataclass
@@ -155,45 +157,90 @@ def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -
                      demonstrations=result.demonstrations, extra={"timesteps": result.timesteps})
 
 
-def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], agents: Sequence[str],
-                  seeds: Sequence[int], progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run every (env, agent, seed) and write the outputs; returns the results document."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+#: rough relative cost of a cell, to start the longest first (measured on the small budget)
+_COST = {"imitation": 100.0, "dqn": 50.0, "a2c": 40.0, "ppo": 35.0, "maskable_ppo": 35.0, "ppo_warm": 25.0,
+         "ppo_warm_naive": 25.0, "random": 1.0, "rule": 1.0}
+
+
+def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds: Sequence[int],
+               workdir: str | os.PathLike, cpus: int = 1) -> list[Cell]:
+    """The benchmark's cells, in table order: one per (environment, agent, seed), except that the imitation
+    agents of an (environment, seed) are one cell (they are trained together: the ensemble reuses the
+    memoization and supervised policies)."""
     unknown = [a for a in agents if a not in ALL_AGENTS]
     if unknown:
         raise ConfigError(f"unknown agent(s) {', '.join(unknown)} (known: {', '.join(ALL_AGENTS)})")
+    imitation = [a for a in agents if a in IMITATION_AGENTS]
+    groups = [[a] for a in agents if a not in IMITATION_AGENTS or a == imitation[0]]
+    groups = [imitation if g[0] in IMITATION_AGENTS else g for g in groups]
+    versions = _versions()
+    cells = []
+    for env_id in envs:
+        for group in groups:
+            for seed in seeds:
+                params = {"env": env_id, "agents": list(group), "seed": seed, "batches": list(budget.batches),
+                          "test_episodes": budget.test_episodes, "imitation_epochs": budget.imitation_epochs,
+                          "torch_threads": cpus, "versions": versions}
+                kind = "imitation" if group[0] in IMITATION_AGENTS else group[0]
+                key = f"{env_id.replace('/', '_')}__{'+'.join(group)}__s{seed}"
+                cells.append(Cell(key, params, {"workdir": str(workdir)}, cpus=cpus, cost=_COST.get(kind, 10.0)))
+    return cells
+
+
+def benchmark_cell(cell: Cell) -> dict[str, Any]:
+    """Run one cell of :func:`plan_cells` (in any process: its result depends on ``cell.params`` only)."""
     import torch
 
-    torch.set_num_threads(1)  # reproducible, and fastest for these small networks
+    p = cell.params
+    torch.set_num_threads(int(p["torch_threads"]))  # reproducible, and fastest for these small networks at 1
+    budget = Budget("cell", seeds=1, batches=tuple(p["batches"]), test_episodes=p["test_episodes"],
+                    agents=tuple(p["agents"]), imitation_epochs=p["imitation_epochs"])
+    agent, env_id, seed = p["agents"][0], p["env"], p["seed"]
+    if agent in FIXED_AGENTS:
+        records = [_run_fixed(agent, env_id, seed, budget)]
+    elif agent in RL_AGENTS:
+        records = [_run_rl(agent, env_id, seed, budget, Path(cell.context["workdir"]))]
+    else:
+        records = _run_imitation(p["agents"], env_id, seed, budget)
+    return {"runs": [r.__dict__ for r in records]}
+
+
+def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], agents: Sequence[str],
+                  seeds: Sequence[int], progress: bool = False, backend: str = "serial", address: str | None = None,
+                  workers: int | None = None, cpus_per_cell: int = 1, retries: int = 3, fresh: bool = False,
+                  note: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run every cell of (env, agent, seed) not already finished in ``out`` (see :mod:`agents.cells`), then
+    write the outputs from the cell files; returns the results document."""
+    out = Path(out)
+    cells = plan_cells(budget, envs, agents, seeds, out / "runs", cpus=cpus_per_cell)
+    out.mkdir(parents=True, exist_ok=True)
     started = time.time()
+    records_by_key, skipped = run_cells(benchmark_cell, cells, out, backend=backend, address=address,
+                                        workers=workers, retries=retries, fresh=fresh, progress=progress, note=note)
     records: list[RunRecord] = []
-    imitation = [a for a in agents if a in IMITATION_AGENTS]
-    total = len(envs) * len(seeds) * (len(agents) - len(imitation) + (1 if imitation else 0))
-    done = 0
-    for env_id in envs:
-        for agent in agents:
-            if agent in IMITATION_AGENTS and agent != imitation[0]:
-                continue  # trained together with the first imitation agent
-            for seed in seeds:
-                done += 1
-                if progress:
-                    label = ", ".join(imitation) if agent in IMITATION_AGENTS else agent
-                    progress(f"[{done}/{total}] {label} on {env_id}, seed {seed}")
-                if agent in FIXED_AGENTS:
-                    records.append(_run_fixed(agent, env_id, seed, budget))
-                elif agent in RL_AGENTS:
-                    records.append(_run_rl(agent, env_id, seed, budget, out / "runs"))
-                else:
-                    records.extend(_run_imitation(imitation, env_id, seed, budget))
+    failed: list[dict[str, Any]] = []
+    cell_rows: list[dict[str, Any]] = []
+    for cell in cells:
+        rec = records_by_key[cell.key]
+        cell_rows.append({"key": cell.key, "status": rec["status"], "seconds": rec["seconds"], "host": rec["host"],
+                          **({"error": rec["error"]} if rec["status"] == "failed" else {})})
+        if rec["status"] == "done":
+            records.extend(RunRecord(**r) for r in rec["result"]["runs"])
+        else:
+            failed.extend({"env": cell.params["env"], "agent": a, "seed": cell.params["seed"],
+                           "error": rec["error"]} for a in cell.params["agents"])
     doc = {
         "dialog_gym_version": __version__,
         "budget": budget.__dict__ | {"batches": list(budget.batches), "agents": list(budget.agents)},
         "envs": list(envs), "agents": list(agents), "seeds": list(seeds),
-        "hardware": hardware(), "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-        "wall_time": time.time() - started,
+        "hardware": hardware() | {"torch_threads": cpus_per_cell}, "backend": backend,
+        "workers": workers if backend == "ray" else 1,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+        "wall_time": time.time() - started, "cells_skipped": skipped,
+        "cells": cell_rows,
         "runs": [r.__dict__ for r in records],
-        "summary": summarize_runs(records),
+        "failed": failed,
+        "summary": summarize_runs(records, failed),
     }
     write_json(out / "results.json", doc)
     write_csv(out / "results.csv", records)
@@ -203,6 +250,18 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     for env_id in envs:
         plot_curves(out / f"curves_{env_id.split('/')[-1]}.png", [r for r in records if r.env == env_id], env_id)
     return doc
+
+
+def _versions() -> dict[str, str]:
+    """The versions a cell's numbers depend on."""
+    import gymnasium
+    import sb3_contrib
+    import stable_baselines3
+    import torch
+
+    return {"dialog_gym": __version__, "torch": torch.__version__, "gymnasium": gymnasium.__version__,
+            "stable_baselines3": stable_baselines3.__version__, "sb3_contrib": sb3_contrib.__version__,
+            "numpy": np.__version__}
 
 
 def hardware() -> dict[str, Any]:
@@ -224,11 +283,15 @@ def hardware() -> dict[str, Any]:
             "torch_threads": torch.get_num_threads()}
 
 
-def summarize_runs(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
-    """Per (env, agent): the final success rate's mean and 95% t-interval over seeds, and means."""
+def summarize_runs(records: Sequence[RunRecord], failed: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Per (env, agent): the final success rate's mean and 95% t-interval over seeds, and means; the seeds
+    whose cell failed are listed (an agent whose every seed failed has a row with ``seeds`` 0)."""
     groups: dict[tuple[str, str], list[RunRecord]] = {}
     for r in records:
         groups.setdefault((r.env, r.agent), []).append(r)
+    failures: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for f in failed:
+        failures.setdefault((f["env"], f["agent"]), []).append(f)
     rows = []
     for (env, agent), runs in groups.items():
         rates = [r.final["success_rate"] for r in runs]
@@ -246,6 +309,12 @@ def summarize_runs(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
             "demonstrations": int(np.mean([r.demonstrations for r in runs])),
             "wall_time": float(np.mean([r.wall_time for r in runs])),
         })
+        if (env, agent) in failures:
+            rows[-1]["failed_seeds"] = [f["seed"] for f in failures[env, agent]]
+    for (env, agent), fails in failures.items():
+        if (env, agent) not in groups:
+            rows.append({"env": env, "agent": agent, "seeds": 0, "failed_seeds": [f["seed"] for f in fails],
+                         "error": fails[0]["error"]})
     return rows
 
 
@@ -257,11 +326,16 @@ def results_table(summary: Sequence[dict[str, Any]], envs: Sequence[str], agents
             r = order.get((env, agent))
             if r is None:
                 continue
+            if not r["seeds"]:
+                rows.append([env.split("/")[-1], agent, f"failed: {r['error'][:60]}", "-", "-", "-", "-", "-"])
+                continue
             lo, hi = r["success_ci95"]
             training = str(r["training_dialogues"]) + (f" + {r['demonstrations']} demos" if r["demonstrations"] else "")
-            rows.append([env.split("/")[-1], agent, f"{100 * r['success_rate']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]",
-                         f"{r['mean_turns']:.1f}", f"{r['mean_bot_actions']:.1f}", f"{r['mean_reward']:.2f}",
-                         training, f"{r['wall_time']:.0f} s"])
+            success = f"{100 * r['success_rate']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
+            if r.get("failed_seeds"):
+                success += f" (failed: seed {', '.join(map(str, r['failed_seeds']))})"
+            rows.append([env.split("/")[-1], agent, success, f"{r['mean_turns']:.1f}", f"{r['mean_bot_actions']:.1f}",
+                         f"{r['mean_reward']:.2f}", training, f"{r['wall_time']:.0f} s"])
     return format_table(["env", "agent", "success (mean over seeds) [95% CI]", "user turns", "bot actions",
                          "mean reward", "training dialogues", "wall time / seed"], rows)
 

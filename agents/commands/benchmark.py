@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from agents.commands.common import UsageError, check_output, env_list, nonnegative_int, positive_int, print_json
+from agents.commands.common import (
+    UsageError,
+    check_output,
+    env_arg,
+    env_list,
+    masks_note,
+    nonnegative_int,
+    note,
+    positive_int,
+    print_json,
+)
 
 #: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
 EXIT_DIFFERENT = 3
@@ -17,12 +26,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "benchmark", help="train and evaluate agents on a suite; write a table, curves and raw results",
         description="Train and evaluate agents on each environment of a suite over seeds (PyDial's protocol: "
                     "training in batches of dialogues, test dialogues after each batch). Writes OUT/table.md "
-                    "(also printed), OUT/results.json and .csv, and OUT/curves_<env>.png.")
+                    "(also printed), OUT/results.json and .csv, and OUT/curves_<env>.png. The unit of work is a "
+                    "cell (environment, agent, seed; the Rasa policies of a seed are one cell): each finished "
+                    "cell is written at once to OUT/cells/<key>.json, so the same command run again skips the "
+                    "finished cells and resumes an interrupted run; a cell that fails is reported as failed "
+                    "and the rest completes. --backend ray runs the cells as Ray tasks on this machine's "
+                    "cores or on a cluster (pip install -e '.[ray]').")
     p.add_argument("--budget", choices=["small", "full"], default="small",
                    help="small: 2 environments, 2 seeds, up to 1000 dialogues (5-10 minutes on 2 CPU cores); full: "
                         "PyDial's 4x1000 dialogues, 500 tests, 10 seeds (hours)")
     envs = p.add_mutually_exclusive_group()
-    envs.add_argument("--suite", help="default, pydial, noisy or small (default: the budget's)")
+    envs.add_argument("--suite", help="a suite of environments, e.g. default, pydial, noisy, small (see --list; "
+                                      "default: the budget's)")
     envs.add_argument("--envs", type=env_list, metavar="ENV,ENV,...",
                       help="instead of --suite: environments, each a short id, a full id or an env config YAML path")
     p.add_argument("--agents", help="comma-separated subset (default: the budget's); see --list. Families: fixed "
@@ -42,6 +57,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true",
                    help=f"with --compare: exit with status {EXIT_DIFFERENT} if any number differs (for CI on the "
                         "machine that made the reference; other CPUs or torch builds can differ legitimately)")
+    p.add_argument("--backend", choices=["serial", "ray"], default="serial",
+                   help="serial: one cell after another in this process; ray: each cell a Ray task, on a local "
+                        "instance (--workers CPUs, 127.0.0.1 only) or the cluster at --address; same numbers")
+    p.add_argument("--address", metavar="auto|HOST:PORT",
+                   help="with --backend ray: an existing Ray cluster ('auto': the one 'ray start' made on this "
+                        "machine); every node needs dialog-gym installed")
+    p.add_argument("--workers", type=positive_int,
+                   help="with --backend ray and no --address: CPUs of the local Ray instance (default: all cores)")
+    p.add_argument("--cpus-per-cell", type=positive_int, default=1,
+                   help="CPUs a cell may use (Ray reserves them; torch threads are set to match). Results "
+                        "depend on it: the reference numbers are made with 1")
+    p.add_argument("--retries", type=nonnegative_int, default=3,
+                   help="with --backend ray: times a cell is retried when its worker process dies")
+    p.add_argument("--fresh", action="store_true",
+                   help="recompute every cell instead of reusing the finished cells in OUT/cells")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the agents and suites, and exit")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
     p.set_defaults(func=run)
@@ -61,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         run_benchmark,
         suite_envs,
     )
+    from agents.cells import import_ray
     from dialog_gym import SUITES
     from dialog_gym.errors import DialogGymError
 
@@ -103,16 +135,28 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--strict goes with --compare")
     if args.compare:
         load_results(args.compare)  # a wrong path fails now, not after the run
+    if args.backend != "ray" and (args.address or args.workers):
+        raise UsageError("--address and --workers go with --backend ray")
+    if args.address and args.workers:
+        raise UsageError("--workers sizes a local Ray instance; with --address the cluster's size applies")
+    if args.backend == "ray":
+        import_ray()
     check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
 
-    def progress(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+    for env in args.envs or [env_arg(e) for e in envs]:
+        for agent in agents:
+            remark = masks_note(RL_AGENTS[agent][0], env) if agent in RL_AGENTS else None
+            if remark:
+                note(remark)
 
-    doc = run_benchmark(args.out, budget, envs, agents, seeds, progress=progress)
+    doc = run_benchmark(args.out, budget, envs, agents, seeds, progress=not args.no_progress and not args.json,
+                        backend=args.backend, address=args.address, workers=args.workers,
+                        cpus_per_cell=args.cpus_per_cell, retries=args.retries, fresh=args.fresh, note=note)
     diffs = compare(args.compare, args.out / "results.json") if args.compare else None
     if args.json:
-        result = {"summary": doc["summary"], "out": str(args.out), "wall_time": doc["wall_time"]}
+        result = {"summary": doc["summary"], "out": str(args.out), "wall_time": doc["wall_time"],
+                  "cells": len(doc["cells"]), "cells_skipped": doc["cells_skipped"], "failed": doc["failed"]}
         if diffs is not None:
             result.update(compare=str(args.compare), identical=not diffs, differences=diffs)
         print_json(result)
@@ -120,7 +164,12 @@ def run(args: argparse.Namespace) -> int:
         print(results_table(doc["summary"], envs, agents))
         print(f"\n{len(seeds)} seeds x {budget.test_episodes} test dialogues after each of the batches "
               f"{list(budget.batches)}; success is the final batch's, mean over seeds with a 95% t-interval. "
-              f"Outputs in {args.out}/ ({doc['wall_time'] / 60:.1f} min).")
+              f"Outputs in {args.out}/ ({doc['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
+              f"{doc['cells_skipped']} reused from an earlier run, {sum(c['status'] == 'failed' for c in doc['cells'])}"
+              " failed).")
+        for cell in doc["cells"]:
+            if cell["status"] == "failed":
+                print(f"failed: {cell['key']}: {cell['error']}")
         if diffs is not None:
             verdict = ("identical: every number equals the reference's" if not diffs else
                        f"{len(diffs)} numbers differ from the reference's (env, agent, seed, dialogues, metric: "

@@ -1,0 +1,255 @@
+"""Durable units of work ("cells") run one after another or as Ray tasks.
+
+A cell is a module-level function applied to JSON parameters (:class:`Cell`); its result depends on those parameters
+only, never on the process, worker or order that ran it. Every finished cell is written at once,
+atomically, to ``OUT/cells/<key>.json``; running the same cells into the same folder again skips the
+finished ones, re-runs the failed ones and refuses (:class:`StaleCellError`) a cell file whose key matches
+but whose parameters differ, so old numbers are never mixed silently with new ones.
+
+A cell that raises is recorded as failed with its error; the other cells go on. With the Ray backend a
+worker process that dies mid-cell gets its cell retried by Ray (``max_retries``); the driver writes the
+results as they arrive (``ray.wait``), so killing the driver loses only the cells that were running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dialog_gym.errors import DialogGymError, PersistenceError
+from dialog_gym.utils import read_json, write_json
+
+BACKENDS = ("serial", "ray")
+#: what to pip install for the Ray backend, ``dialog-gym tune --backend ray`` and the RLlib script
+RAY_HINT = "pip install -e '.[ray]'"
+
+
+class StaleCellError(DialogGymError):
+    """A finished cell file holds the same cell made with other parameters (budget, versions)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: ``fn(cell)`` where ``fn`` is a module-level function (Ray ships it by reference).
+
+    ``params`` is everything the result depends on (compared when a finished cell file is reused);
+    ``context`` is what it does not change (where to keep side files); ``cpus`` is what the cell may use
+    (torch threads set to match); ``cost`` only orders the work (the costliest first, so that no long
+    cell starts last)."""
+
+    key: str
+    params: dict[str, Any] = field(hash=False)
+    context: dict[str, Any] = field(default_factory=dict, hash=False)
+    cpus: int = 1
+    cost: float = 1.0
+
+
+def execute_cell(fn: Callable[[Cell], Any], cell: Cell) -> dict[str, Any]:
+    """Run one cell and return its record: status ``done`` with the result or ``failed`` with the error;
+    an exception never escapes (a worker that dies is another matter: Ray retries the task)."""
+    start = time.perf_counter()
+    record: dict[str, Any] = {"key": cell.key, "params": cell.params, "cpus": cell.cpus}
+    try:
+        record.update(status="done", result=fn(cell))
+    except Exception as exc:  # a failed cell is a result to report, not a reason to stop the run
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    record.update(seconds=time.perf_counter() - start, host=platform.node(), pid=os.getpid(),
+                  finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    return record
+
+
+def failed_record(cell: Cell, error: str) -> dict[str, Any]:
+    """The record of a cell that could not run at all (its worker died more often than the retries)."""
+    return {"key": cell.key, "params": cell.params, "cpus": cell.cpus, "status": "failed", "error": error,
+            "seconds": 0.0, "host": None, "pid": None, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+class CellStore:
+    """The ``cells/`` folder of an output folder: one JSON file per finished (or failed) cell."""
+
+    def __init__(self, out: str | os.PathLike) -> None:
+        self.folder = Path(out) / "cells"
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        """The cell's record, or ``None`` if it has none yet."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        record = read_json(path)
+        if not isinstance(record, dict) or "status" not in record or "params" not in record:
+            raise PersistenceError(f"{path}: not a cell file (expected status and params); delete it to re-run "
+                                   "the cell")
+        return record
+
+    def write(self, record: dict[str, Any]) -> None:
+        write_json(self.path(record["key"]), record)
+
+    def finished(self, cells: Sequence[Cell]) -> dict[str, dict[str, Any]]:
+        """The records of the cells already done with the same parameters; raises :class:`StaleCellError`
+        if one was done with other parameters. Failed cells are not finished: they run again."""
+        done = {}
+        for cell in cells:
+            record = self.read(cell.key)
+            if record is None or record["status"] != "done":
+                continue
+            if record["params"] != cell.params:
+                old = record["params"]
+                changes = [f"{k} {old.get(k)!r} -> {cell.params.get(k)!r}" for k in sorted(set(old) | set(cell.params))
+                           if old.get(k) != cell.params.get(k)]
+                raise StaleCellError(f"{self.path(cell.key)}: made with other parameters ({'; '.join(changes)}); "
+                                     "use another --out, or --fresh to recompute every cell")
+            done[cell.key] = record
+        return done
+
+
+class CellProgress:
+    """A progress bar over cells on stderr: done, running, failed and the estimated time left."""
+
+    def __init__(self, total: int, skipped: int, enabled: bool = True) -> None:
+        from tqdm.auto import tqdm
+
+        self.failed = 0
+        self.running = 0
+        self.bar = tqdm(total=total, desc="cells", unit="cell", file=sys.stderr, disable=not enabled,
+                        dynamic_ncols=True, bar_format="{desc}: {n}/{total} done {bar} [{elapsed}<{remaining}]"
+                                                       "{postfix}")
+        self.skipped = skipped
+        self._postfix()
+
+    def _postfix(self) -> None:
+        parts = [f"running {self.running}", f"failed {self.failed}"]
+        if self.skipped:
+            parts.append(f"skipped {self.skipped}")
+        self.bar.set_postfix_str(", ".join(parts), refresh=True)
+
+    def start(self, running: int) -> None:
+        self.running = running
+        self._postfix()
+
+    def finish(self, record: dict[str, Any], running: int) -> None:
+        self.failed += record["status"] == "failed"
+        self.running = running
+        self.bar.update(1)
+        self._postfix()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_cells(fn: Callable[[Cell], Any], cells: Sequence[Cell], out: str | os.PathLike,
+              backend: str = "serial", address: str | None = None, workers: int | None = None,
+              retries: int = 3, fresh: bool = False, progress: bool = False,
+              note: Callable[[str], None] | None = None) -> tuple[dict[str, dict[str, Any]], int]:
+    """Run the cells not finished in ``out`` (all with ``fresh``) and write each record as it ends.
+
+    Returns every cell's record by key and how many were skipped as already finished."""
+    if backend not in BACKENDS:
+        raise DialogGymError(f"unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
+    keys = [c.key for c in cells]
+    if len(set(keys)) != len(keys):
+        raise DialogGymError("two cells have the same key")
+    store = CellStore(out)
+    records = {} if fresh else store.finished(cells)
+    todo = [c for c in cells if c.key not in records]
+    skipped = len(cells) - len(todo)
+    if skipped and note:
+        note(f"skipping {skipped} finished cell{'s' * (skipped != 1)} of {len(cells)} in {store.folder} "
+             "(--fresh recomputes them)")
+    bar = CellProgress(len(todo), skipped, enabled=progress)
+    try:
+        if not todo:
+            pass
+        elif backend == "serial":
+            bar.start(1)
+            for i, cell in enumerate(todo):
+                record = execute_cell(fn, cell)
+                store.write(record)
+                records[cell.key] = record
+                bar.finish(record, int(i + 1 < len(todo)))
+        else:
+            with ray_session(address, workers) as ray:
+                for record in _ray_records(ray, fn, todo, retries, bar):
+                    store.write(record)
+                    records[record["key"]] = record
+    finally:
+        bar.close()
+    return records, skipped
+
+
+def _ray_records(ray: Any, fn: Callable, cells: Sequence[Cell], retries: int,
+                 bar: CellProgress) -> Iterator[dict[str, Any]]:
+    """Submit every cell as a Ray task (the costliest first) and yield the records as they arrive."""
+    remote = ray.remote(execute_cell)
+    pending = {}
+    for cell in sorted(cells, key=lambda c: -c.cost):
+        ref = remote.options(num_cpus=cell.cpus, max_retries=retries).remote(fn, cell)
+        pending[ref] = cell
+    slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    bar.start(min(len(pending), slots))
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        cell = pending.pop(ready[0])
+        try:
+            record = ray.get(ready[0])
+        except ray.exceptions.RayError as exc:  # the worker died on every try, or the task was lost
+            record = failed_record(cell, f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}")
+        bar.finish(record, min(len(pending), slots))
+        yield record
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or the package's error saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise DialogGymError(f"the Ray backend needs Ray, an optional extra: {RAY_HINT}") from None
+    return ray
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """Ray, connected: to the cluster at ``address`` (``auto`` or ``HOST:PORT``), to the one this process
+    is already connected to, or else to a local instance with ``workers`` CPUs (default: all cores) on the
+    loopback address, shut down on exit."""
+    if address is None and "ray" not in sys.modules:
+        # a local instance talks over 127.0.0.1 only (Ray would pick this machine's network address)
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    ray = import_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "error",
+                               "configure_logging": True}
+    if address is None:
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False  # the same, if ray was imported before the variable was set
+        ray.init(num_cpus=workers or os.cpu_count() or 1, **options)
+    else:
+        ray.init(address=address, **options)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def estimate_wall_time(seconds: Sequence[float], workers: int) -> float:
+    """Wall time of cells of the given durations on ``workers`` single-CPU workers, the longest first
+    (a lower bound is ``max(sum / workers, longest)``; this is the greedy schedule's)."""
+    if not seconds:
+        return 0.0
+    loads = [0.0] * max(1, workers)
+    for s in sorted(seconds, reverse=True):
+        loads[loads.index(min(loads))] += s
+    return max(loads)

@@ -1,0 +1,103 @@
+"""Cells, serially: each finished cell written at once, a re-run skips them, stale cells are refused, a
+cell that raises is reported as failed and the rest completes (the Ray backend: test_ray_backend.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from agents.benchmark import BUDGETS, compare, plan_cells, run_benchmark
+from agents.cells import Cell, CellStore, StaleCellError, estimate_wall_time, execute_cell, run_cells
+from agents.cli import main
+from dialog_gym.errors import DialogGymError, PersistenceError
+
+ENV = "dialog_gym/Restaurant-v0"
+TINY = replace(BUDGETS["small"], batches=(3, 5), test_episodes=3)
+
+
+def _square(cell: Cell) -> int:
+    if cell.params["x"] < 0:
+        raise ValueError("negative")
+    return cell.params["x"] ** 2
+
+
+def test_plan_keeps_the_imitation_agents_together_in_table_order():
+    cells = plan_cells(TINY, [ENV], ["rule", "memo", "ppo", "supervised"], [0, 1], "/tmp/w")
+    assert [c.params["agents"] for c in cells] == [["rule"], ["rule"], ["memo", "supervised"],
+                                                   ["memo", "supervised"], ["ppo"], ["ppo"]]
+    assert cells[2].key == "dialog_gym_Restaurant-v0__memo+supervised__s0"
+    assert cells[0].params["batches"] == [3, 5] and cells[0].params["torch_threads"] == 1
+    assert cells[0].context == {"workdir": "/tmp/w"}
+    assert len({c.key for c in cells}) == 6
+
+
+def test_execute_cell_records_the_result_or_the_error():
+    ok = execute_cell(_square, Cell("a", {"x": 3}))
+    assert ok["status"] == "done" and ok["result"] == 9 and ok["params"] == {"x": 3}
+    bad = execute_cell(_square, Cell("b", {"x": -1}))
+    assert bad["status"] == "failed" and bad["error"] == "ValueError: negative"
+    assert "raise ValueError" in bad["traceback"]
+
+
+def test_run_cells_skips_finished_reruns_failed_and_refuses_stale(tmp_path: Path):
+    cells = [Cell("a", {"x": 2}), Cell("b", {"x": -1}), Cell("c", {"x": 4})]
+    records, skipped = run_cells(_square, cells, tmp_path)
+    assert skipped == 0 and [records[k]["status"] for k in "abc"] == ["done", "failed", "done"]
+    assert json.loads((tmp_path / "cells" / "c.json").read_text())["result"] == 16
+    notes: list[str] = []
+    records, skipped = run_cells(_square, cells, tmp_path, note=notes.append)
+    assert skipped == 2 and records["b"]["status"] == "failed"  # failed cells run again
+    assert notes == [f"skipping 2 finished cells of 3 in {tmp_path / 'cells'} (--fresh recomputes them)"]
+    with pytest.raises(StaleCellError, match=r"a\.json: made with other parameters \(x 2 -> 5\)"):
+        run_cells(_square, [Cell("a", {"x": 5})], tmp_path)
+    records, skipped = run_cells(_square, [Cell("a", {"x": 5})], tmp_path, fresh=True)
+    assert skipped == 0 and records["a"]["result"] == 25
+    (tmp_path / "cells" / "c.json").write_text("[1, 2]")
+    with pytest.raises(PersistenceError, match="not a cell file"):
+        CellStore(tmp_path).finished(cells[2:])
+    with pytest.raises(DialogGymError, match="unknown backend"):
+        run_cells(_square, cells, tmp_path, backend="dask")
+
+
+def test_a_failing_cell_is_reported_and_the_rest_completes(tmp_path: Path):
+    # PPO cannot run batches 3, 5 (not multiples of the first; the CLI refuses them): its cells fail
+    doc = run_benchmark(tmp_path / "b", TINY, [ENV], ["rule", "ppo"], [0, 1])
+    assert [c["status"] for c in doc["cells"]] == ["done", "done", "failed", "failed"]
+    assert doc["failed"][0] == {"env": ENV, "agent": "ppo", "seed": 0,
+                                "error": "ConfigError: RL batches must be multiples of the first batch"}
+    assert [r["agent"] for r in doc["runs"]] == ["rule", "rule"]
+    table = (tmp_path / "b" / "table.md").read_text()
+    assert "| ppo   | failed: ConfigError: RL batches must be multiples of the first batch" in table
+    assert "| rule  | 100.0%" in table
+
+
+def test_resume_runs_only_the_missing_cells_and_gives_the_same_results(tmp_path: Path):
+    agents, seeds = ["random", "rule"], [0, 1]
+    first = run_benchmark(tmp_path, TINY, [ENV], agents, seeds)
+    (tmp_path / "results.json").rename(tmp_path / "first.json")
+    (tmp_path / "cells" / "dialog_gym_Restaurant-v0__random__s1.json").unlink()  # as if killed before it ended
+    again = run_benchmark(tmp_path, TINY, [ENV], agents, seeds)
+    assert again["cells_skipped"] == 3 and first["cells_skipped"] == 0
+    assert compare(tmp_path / "first.json", tmp_path / "results.json") == []
+    assert [r["curve"] for r in first["runs"]] == [r["curve"] for r in again["runs"]]
+
+
+def test_estimate_wall_time_is_the_greedy_longest_first_schedule():
+    assert estimate_wall_time([5, 4, 3, 3], 2) == 8  # 5+3 on one worker, 4+3 on the other
+    assert estimate_wall_time([5, 4, 3, 3], 1) == 15
+    assert estimate_wall_time([10, 1, 1], 4) == 10
+    assert estimate_wall_time([], 3) == 0
+
+
+def test_backend_options_checked(tmp_path: Path, capsys, monkeypatch):
+    assert main(["benchmark", "--address", "auto", "--out", str(tmp_path)]) == 2
+    assert "--address and --workers go with --backend ray" in capsys.readouterr().err
+    assert main(["benchmark", "--backend", "ray", "--address", "auto", "--workers", "2",
+                 "--out", str(tmp_path)]) == 2
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    assert main(["benchmark", "--backend", "ray", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.strip().endswith("needs Ray, an optional extra: pip install -e '.[ray]'")

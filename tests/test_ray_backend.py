@@ -1,0 +1,123 @@
+"""The benchmark on Ray: a local 2-CPU cluster on 127.0.0.1 started (and shut down) by this module; the
+same numbers as the serial backend, a worker killed mid-cell (retried), the driver killed (resumed), a
+failing cell reported."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the cluster talks over 127.0.0.1 only
+ray = pytest.importorskip("ray")
+
+from agents.benchmark import BUDGETS, compare, run_benchmark  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = "dialog_gym/Restaurant-v0"
+TINY = replace(BUDGETS["small"], batches=(20, 40), test_episodes=4)
+AGENTS = ["random", "rule", "memo", "maskable_ppo"]
+SEEDS = [0, 1]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> str:
+    """A local Ray instance with 2 CPUs; its GCS address (for drivers in other processes)."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error")
+    address = ray.get_runtime_context().gcs_address
+    assert address.startswith("127.0.0.1:")
+    yield address
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory) -> Path:
+    """The tiny benchmark run serially: the numbers every Ray run must give."""
+    out = tmp_path_factory.mktemp("serial")
+    run_benchmark(out, TINY, [ENV], AGENTS, SEEDS)
+    return out / "results.json"
+
+
+def test_ray_gives_the_serial_numbers(cluster, serial, tmp_path: Path):
+    doc = run_benchmark(tmp_path, TINY, [ENV], AGENTS, SEEDS, backend="ray")
+    assert compare(serial, tmp_path / "results.json") == []
+    assert [c["status"] for c in doc["cells"]] == ["done"] * 8
+    assert len({c["key"] for c in doc["cells"]}) == 8 and len(list((tmp_path / "cells").glob("*.json"))) == 8
+    assert doc["backend"] == "ray"
+
+
+def _cell_workers() -> list[int]:
+    """Pids of the Ray workers running a cell now (Ray titles a busy worker ``ray::<function>``)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "cmdline").read_bytes().startswith(b"ray::execute_cell"):
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_a_killed_worker_gets_its_cell_retried(cluster, serial, tmp_path: Path):
+    result: dict = {}
+    runner = threading.Thread(target=lambda: result.update(doc=run_benchmark(tmp_path, TINY, [ENV], AGENTS, SEEDS,
+                                                                              backend="ray", retries=2)))
+    runner.start()
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and runner.is_alive() and time.monotonic() < deadline:
+        pids = _cell_workers()
+        if pids:
+            killed = pids[0]
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.05)
+    runner.join(timeout=300)
+    assert killed is not None, "no worker ran a cell"
+    doc = result["doc"]
+    assert [c["status"] for c in doc["cells"]] == ["done"] * 8
+    pids = [json.loads(p.read_text())["pid"] for p in (tmp_path / "cells").glob("*.json")]
+    assert killed not in pids  # the killed worker's cell was finished by another worker
+    assert compare(serial, tmp_path / "results.json") == []
+
+
+def _cli(out: Path, address: str) -> list[str]:
+    return [sys.executable, "-m", "agents", "benchmark", "--envs", ENV, "--agents", ",".join(AGENTS),
+            "--seeds", "2", "--batches", "20,40", "--episodes", "4", "--backend", "ray", "--address", address,
+            "--out", str(out), "--no-progress"]
+
+
+def test_a_killed_driver_resumes_where_it_stopped(cluster, serial, tmp_path: Path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen(_cli(tmp_path, cluster), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    cells = tmp_path / "cells"
+    deadline = time.monotonic() + 120
+    while driver.poll() is None and time.monotonic() < deadline and not list(cells.glob("*.json")):
+        time.sleep(0.05)
+    driver.kill()  # SIGKILL: no clean-up of any kind
+    driver.wait()
+    finished = len(list(cells.glob("*.json")))
+    assert 1 <= finished < 8 and not (tmp_path / "results.json").exists()
+    rerun = subprocess.run(_cli(tmp_path, cluster), cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"note: skipping {finished} finished cell" in rerun.stderr
+    assert compare(serial, tmp_path / "results.json") == []
+    assert json.loads((tmp_path / "results.json").read_text())["cells_skipped"] == finished
+
+
+def test_a_failing_cell_on_ray_is_reported(cluster, tmp_path: Path):
+    budget = replace(TINY, batches=(3, 5))  # PPO needs batches that are multiples of the first: its cell fails
+    doc = run_benchmark(tmp_path, budget, [ENV], ["rule", "ppo"], [0], backend="ray")
+    assert [(c["key"].split("__")[1], c["status"]) for c in doc["cells"]] == [("rule", "done"), ("ppo", "failed")]
+    assert doc["cells"][1]["error"] == "ConfigError: RL batches must be multiples of the first batch"
+    assert "failed: ConfigError" in (tmp_path / "table.md").read_text()
