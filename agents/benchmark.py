@@ -30,6 +30,7 @@ from agents.cells import Cell, run_cells
 from agents.evaluation_sim import evaluate_agent
 from agents.tables import format_table
 from dialog_gym import SUITES, __version__
+from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
 from dialog_gym.seeds import benchmark_eval_seed, benchmark_story_seed
@@ -67,7 +68,7 @@ BUDGETS: dict[str, Budget] = {
                    agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
                            "a2c", "dqn", "ppo_warm", "ppo_warm_naive")),
 }
-SUITES_EXTRA = {"small": ["dialog_gym/Restaurant-v0", "dialog_gym/Restaurant-Env3-v0"]}
+SUITES_EXTRA = {"small": [DEFAULT_ENV_ID, "dialog_gym/Restaurant-Env3-v0"]}
 
 
 @dataclass

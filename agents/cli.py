@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "agents.commands.tune",
     "agents.commands.imitate",
     "agents.commands.interactive",
+    "agents.commands.domain",
 )
 
 EXIT_ERROR = 1

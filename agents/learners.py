@@ -26,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.supervised import FitOptions, SupervisedPolicy
-from dialog_gym.agent import action_mask, greedy_allowed
+from dialog_gym.agent import greedy_allowed
 from dialog_gym.domain import Domain
 from dialog_gym.errors import DialogGymError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrainingData
@@ -108,14 +108,15 @@ class SB3Learner:
 
     def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
         """The model's distribution at ``observation``, masked by ``info["action_mask"]``."""
-        return self.agent.distribution(observation, action_mask(info))
+        return self.agent.action_probabilities(observation, info, env)
 
     def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
         """The greedy allowed action (the learner alone, as evaluated)."""
         return greedy_allowed(self.action_probabilities(observation, info, env), info["action_mask"])
 
     def _masked_argmax(self, obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        return np.array([greedy_allowed(self.agent.distribution(o, m), m) for o, m in zip(obs, masks, strict=True)])
+        return np.array([greedy_allowed(self.agent.action_probabilities(o, {"action_mask": m}), m)
+                         for o, m in zip(obs, masks, strict=True)])
 
     def learn(self, new: Sequence[StepRecord], aggregate: Sequence[StepRecord]) -> None:
         from agents.warm_start import Demonstrations, behaviour_clone

@@ -19,6 +19,7 @@ from agents.ensemble import PolicyEnsemble
 from agents.memoization import AugmentedMemoizationPolicy, MemoizationPolicy
 from agents.policy import Policy
 from dialog_gym.domain import Domain
+from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.errors import DialogGymError
 from dialog_gym.stories import StoryGraph, events_to_story, generate_trackers, parse_stories, read_stories
 from dialog_gym.tracker import DialogueStateTracker
@@ -109,7 +110,7 @@ def story_trackers(stories: str | os.PathLike | StoryGraph, domain: Domain, augm
     return generate_trackers(graph, domain, augmentation_factor=augmentation, seed=seed)
 
 
-def expert_story_graph(episodes: int, seed: int = 0, env_id: str = "dialog_gym/Restaurant-v0",
+def expert_story_graph(episodes: int, seed: int = 0, env_id: str = DEFAULT_ENV_ID,
                        **env_kwargs: Any) -> tuple[StoryGraph, Domain]:
     """The rule expert's dialogues with the simulated user, as a story graph (written to story
     markdown and parsed back, so they mean exactly what the same stories in a file would)."""

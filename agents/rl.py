@@ -126,11 +126,8 @@ class SB3Agent:
     def action_probabilities(self, obs: np.ndarray, info: Mapping[str, Any], env: gym.Env | None = None
                              ) -> np.ndarray:
         """The policy's action distribution at ``obs`` (masked by ``info["action_mask"]`` for maskable
-        models)."""
-        return self.distribution(obs, action_mask(info))
-
-    def distribution(self, obs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-        """The policy's action distribution at a (recorded) observation, masked for maskable models."""
+        models). The model reads only the observation, so ``env`` may be None (a recorded step)."""
+        mask = action_mask(info)
         policy = self.model.policy
         obs_t, _ = policy.obs_to_tensor(obs)
         with torch.no_grad():

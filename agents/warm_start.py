@@ -114,6 +114,8 @@ def behaviour_clone(model: Any, demos: Demonstrations, epochs: int = 30, batch_s
     the demonstration's mask allowed, so the cloned policy stays stochastic enough for RL fine-tuning to
     sample (and learn from) the alternatives; its greedy action is still the expert's.
     """
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+
     policy = model.policy
     policy.set_training_mode(True)
     gen = torch.Generator().manual_seed(seed)
@@ -125,7 +127,7 @@ def behaviour_clone(model: Any, demos: Demonstrations, epochs: int = 30, batch_s
     target += label_smoothing * masks.float() / masks.float().sum(dim=1, keepdim=True)
     optimizer = torch.optim.Adam(policy.parameters(), lr=learning_rate)
     is_q = not hasattr(policy, "get_distribution")
-    masked = not is_q and "action_masks" in policy.get_distribution.__code__.co_varnames
+    masked = isinstance(policy, MaskableActorCriticPolicy)
     value_pretraining = value_pretraining and not is_q  # DQN has no separate value head
 
     def log_probs(batch_obs: torch.Tensor, batch_masks: torch.Tensor) -> torch.Tensor:

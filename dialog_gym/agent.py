@@ -4,9 +4,9 @@ One convention for every kind of agent (Rasa policies through ``agents.PolicyAge
 models through ``agents.SB3Agent``, the rule expert, a random agent, a plain function), in the spirit of
 stable-baselines3's ``PolicyPredictor`` that ``evaluate_policy`` accepts from any agent:
 
-* **acting**: ``agent(observation, info, env) -> int``, called with what the environment's last
-  ``reset``/``step`` returned and the environment itself (agents that read the dialogue state use
-  ``env.unwrapped.tracker``; others ignore ``env``). :func:`dialog_gym.rollout.run_episode`, the
+* **acting**: ``agent(observation, info, env) -> int`` (positional arguments), called with what the
+  environment's last ``reset``/``step`` returned and the environment itself (agents that read the
+  dialogue state use ``env.unwrapped.tracker``; others ignore ``env``). :func:`dialog_gym.rollout.run_episode`, the
   simulated evaluation, the benchmark and the correction loop all call agents this way.
 * **ranking**: ``agent.action_probabilities(observation, info, env) -> ndarray``, one probability per
   action (the correction loop proposes from it and shows the teacher the ranking). :class:`Ranker`.
@@ -38,7 +38,7 @@ __all__ = ["Agent", "Ranker", "RankingAgent", "action_mask", "greedy_allowed", "
 class Agent(Protocol):
     """Chooses the bot's next action: ``agent(observation, info, env) -> int`` (see the module docstring)."""
 
-    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env, /) -> int:
         ...
 
 
@@ -47,7 +47,8 @@ class Ranker(Protocol):
     """Ranks the actions: one probability per action for the environment's current state (masked or not;
     the caller restricts them to ``info["action_mask"]``)."""
 
-    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
+    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env, /
+                             ) -> np.ndarray:
         ...
 
 

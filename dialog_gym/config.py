@@ -21,7 +21,7 @@ from dialog_gym.domain import Domain
 from dialog_gym.errors import ConfigError, DialogGymError
 from dialog_gym.knowledge_base import KnowledgeBase
 from dialog_gym.resources import DEFAULT_TASK, configs_dir, resolve_named
-from dialog_gym.roles import RESULT_SLOTS, ActionRoles, RolePreset
+from dialog_gym.roles import ActionRoles, RolePreset
 from dialog_gym.users.nlu_noise import NoiseConfig
 from dialog_gym.users.profile import UserProfile
 from dialog_gym.utils import check_keys, read_yaml
@@ -30,6 +30,12 @@ from dialog_gym.utils import check_keys, read_yaml
 OVERRIDE_KEYS = frozenset({"domain", "user", "roles", "knowledge_base", "result_slots", "actions", "intents",
                            "noise", "reward", "max_steps", "max_history", "masks"})
 _KEYS = OVERRIDE_KEYS | {"register"}
+#: env config families: the keys each allows (``family: pydial`` is a turn-level PyDial task)
+FAMILY_KEYS: dict[str, frozenset[str]] = {
+    "dialogue": frozenset(_KEYS | {"family"}),
+    "pydial": frozenset({"family", "name", "entity_type", "domain", "table", "ontology", "user", "noise", "masks",
+                         "reward", "max_turns", "register"}),
+}
 _REWARD_KEYS = {"success", "failure", "bot_action", "listen", "invalid_action"}
 _REGISTER_KEYS = {"namespace", "max_episode_steps", "reward_threshold", "ids"}
 _ID_KEYS = {"description", "suites", "reward_threshold"}
@@ -110,6 +116,7 @@ class Registration:
     description: str = ""
     suites: tuple[str, ...] = ()
     reward_threshold: float | None = None
+    family: str = "dialogue"
 
 
 def _read_config_file(config: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
@@ -117,7 +124,10 @@ def _read_config_file(config: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: an environment config must be a mapping")
-    check_keys(data, _KEYS, str(path))
+    family = data.get("family", "dialogue")
+    if family not in FAMILY_KEYS:
+        raise ConfigError(f"{path}: family: expected one of {', '.join(FAMILY_KEYS)}, got {family!r}")
+    check_keys(data, FAMILY_KEYS[family], str(path))
     return path, data
 
 
@@ -141,6 +151,9 @@ def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) 
     """
     path, data = _read_config_file(config)
     where = str(path)
+    if data.get("family", "dialogue") != "dialogue":
+        raise ConfigError(f"{where}: a family: {data['family']} task; make it with "
+                          f"gym.make('dialog_gym/Dialogue-v0', config={str(path)!r})")
     unknown = sorted(set(overrides) - OVERRIDE_KEYS)
     if unknown:
         raise ConfigError(f"gym.make: unknown keyword argument(s) {', '.join(unknown)}; expected config, "
@@ -176,7 +189,8 @@ def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) 
         if not isinstance(merged.get(key) or {}, Mapping):
             raise ConfigError(f"{src(key)}: {key}: expected a mapping")
     roles = ActionRoles.bind(domain, merged.get("actions") or {}, merged.get("intents") or {},
-                             src("actions") if "actions" in given else where, preset)
+                             src("actions") if "actions" in given else src("result_slots"), preset,
+                             merged.get("result_slots") or {})
 
     missing_slots = [s for s in profile.goal_slots if s not in domain.slot_names]
     if missing_slots:
@@ -185,8 +199,10 @@ def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) 
     unasked = [s for s in profile.goal_slots if s not in roles.ask_index]
     if unasked:
         raise ConfigError(f"{where}: actions.ask_slot: no action asks for goal slot(s) {', '.join(unasked)}")
-    matches_slot, suggestion_slot = _bind_result_slots(merged.get("result_slots") or {}, preset, domain,
-                                                       src("result_slots"))
+    matches_slot, suggestion_slot = roles.matches_slot, roles.suggestion_slot
+    if matches_slot is None:
+        raise ConfigError(f"{src('result_slots')}: result_slots.matches: name the (unfeaturized) slot of the domain "
+                          f"{domain.source} that holds the search results")
 
     noise = NoiseConfig.from_dict(merged.get("noise") or {}, src("noise"))
     reward = RewardConfig.from_dict(merged.get("reward") or {}, src("reward"))
@@ -215,28 +231,6 @@ def _blamed_on(given: Mapping[str, Any], key: str) -> Iterator[None]:
         if key not in given:
             raise
         raise type(exc)(f"gym.make keyword argument {key}={given[key]!r}: {exc}") from None
-
-
-def _bind_result_slots(given: Mapping[str, Any], preset: RolePreset, domain: Domain,
-                       where: str) -> tuple[str, str | None]:
-    """The slots search results and suggestions are written to: the config's names over the preset's.
-
-    A name the config gives must be a slot of the domain; a preset's suggestion slot the domain lacks is
-    left unbound (the env then keeps the suggestion to itself), like an optional role.
-    """
-    check_keys(given, set(RESULT_SLOTS), f"{where}: result_slots")
-    names = {**preset.result_slots, **given}
-    matches = names.get("matches")
-    if matches is None or str(matches) not in domain.slot_names:
-        raise ConfigError(f"{where}: result_slots.matches: {matches!r} is not a slot of the domain {domain.source}; "
-                          "name the (unfeaturized) slot that holds the search results")
-    suggestion = names.get("suggestion")
-    if suggestion is not None and str(suggestion) not in domain.slot_names:
-        if "suggestion" in given:
-            raise ConfigError(f"{where}: result_slots.suggestion: {suggestion!r} is not a slot of the domain "
-                              f"{domain.source}")
-        suggestion = None
-    return str(matches), None if suggestion is None else str(suggestion)
 
 
 def _max_steps(merged: Mapping[str, Any], data: Mapping[str, Any], where: str, src: Any) -> int:
@@ -291,7 +285,8 @@ def read_registrations(config: str | os.PathLike, namespace: str, config_kwarg: 
             raise ConfigError(f"{here}.suites: expected a list of suite names")
         threshold = _threshold(settings.get("reward_threshold"), here)
         out.append(Registration(env_id, kwargs, str(settings.get("description", "")), tuple(suites),
-                                default_threshold if threshold is None else threshold))
+                                default_threshold if threshold is None else threshold,
+                                str(data.get("family", "dialogue"))))
     return out
 
 

@@ -263,6 +263,16 @@ class Domain:
                      for s in self.slots if s.has_features())
 
     @cached_property
+    def text_slot_features(self) -> tuple[tuple[str, str], ...]:
+        """``(slot name, feature name)`` of each text slot: its one feature is 1 once the slot is set."""
+        return tuple((s.name, names[0]) for s, names in self.slot_features if s.type_name == "text")
+
+    @cached_property
+    def other_slot_features(self) -> tuple[tuple[Slot, tuple[str, ...]], ...]:
+        """:attr:`slot_features` of the slots that are not text slots."""
+        return tuple((s, names) for s, names in self.slot_features if s.type_name != "text")
+
+    @cached_property
     def prev_action_features(self) -> dict[str, str]:
         """Action name -> the feature name of "this was the previous action" (``prev_<name>``)."""
         return dict(zip(self.action_names, self.prev_action_states, strict=True))

@@ -7,6 +7,8 @@ used by correction logs and saved trackers.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -18,6 +20,12 @@ class Event:
     """Base class: something that happened in a dialogue."""
 
     type_name: ClassVar[str] = "event"
+
+    def copy(self) -> Event:
+        """A deep copy (what ``copy.deepcopy`` gives, without its slow path for slotted dataclasses)."""
+        if not dataclasses.is_dataclass(self):
+            return copy.deepcopy(self)
+        return type(self)(*(copy.deepcopy(getattr(self, f.name)) for f in dataclasses.fields(self)))
 
     def as_story_string(self) -> str | None:
         return self.type_name
@@ -52,6 +60,9 @@ class UserUttered(Event):
     def entity_dict(self) -> dict[str, Any]:
         return {e["entity"]: e.get("value") for e in self.entities}
 
+    def copy(self) -> UserUttered:
+        return UserUttered(self.text, copy.deepcopy(self.intent), copy.deepcopy(self.entities))
+
     def as_story_string(self) -> str:
         ents = self.entity_dict()
         body = json.dumps(ents, ensure_ascii=False) if ents else ""
@@ -70,6 +81,9 @@ class ActionExecuted(Event):
     policy: str | None = None
     confidence: float | None = None
     type_name: ClassVar[str] = "action"
+
+    def copy(self) -> ActionExecuted:
+        return ActionExecuted(self.action_name, self.policy, self.confidence)  # immutable fields
 
     def as_story_string(self) -> str:
         return self.action_name

@@ -43,10 +43,11 @@ class SlotFillingExpert:
     """Rule policy following the bAbI bot's slot-filling flow, for any task whose actions are bound by
     role; :meth:`next_action` gives an action index."""
 
-    def __init__(self, domain: Domain, roles: ActionRoles, matches_slot: str | None = "matches",
+    def __init__(self, domain: Domain, roles: ActionRoles, matches_slot: str | None = None,
                  fillers: bool = True) -> None:
         self.domain = domain
         self.roles = roles
+        matches_slot = matches_slot or roles.matches_slot  # the search results' slot, as the roles bind it
         self.matches_slot = matches_slot if matches_slot in domain.slot_names else None
         self.fillers = fillers  # say on_it / ack_dosearch / ack_findalternatives, as the bAbI bot does
         self._intent_role = {name: role for role, name in roles.intent_names.items()}

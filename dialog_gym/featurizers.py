@@ -252,20 +252,37 @@ class HistoryWindow:
         self.state_featurizer = state_featurizer
         self.max_history = max_history
         self.num_features = state_featurizer.num_features
-        shape = (max_history, self.num_features)
-        if buffer is not None and buffer.shape != shape:
-            raise ValueError(f"buffer must have shape {shape}, got {buffer.shape}")
+        self._shape = (max_history, self.num_features)
         # the window may live inside a caller's array (the environment's observation buffer)
-        self._buffer = buffer if buffer is not None else np.empty(shape, dtype=np.float32)
+        self._bind(buffer if buffer is not None else np.empty(self._shape, dtype=np.float32))
         self._buffer.fill(-1.0)
         self._last_parsing: State | None = None  # see push_tracker
         self._parsing_vec = np.zeros(self.num_features, dtype=np.float32)
+        self._prev_domain: Domain | None = None  # the domain _prev_index was built for
+        self._prev_index: dict[str | None, int] = {}  # action name -> index of its prev_ feature
+
+    def _bind(self, buffer: np.ndarray) -> None:
+        if buffer.shape != self._shape or not buffer.flags.c_contiguous:
+            raise ValueError(f"buffer must be a C-contiguous array of shape {self._shape}, got {buffer.shape}")
+        self._buffer = buffer
+        # views made once: a push shifts the flat window by one state and writes the newest row
+        flat = buffer.reshape(-1)
+        self._older = flat[: flat.size - self.num_features]
+        self._newer = flat[self.num_features:]
+        self._newest = buffer[-1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_older", "_newer", "_newest")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind(self._buffer)  # pickling copies views apart: make them again
 
     def rebind(self, buffer: np.ndarray) -> None:
         """Move the window into ``buffer`` (keeping its contents), e.g. after unpickling, which copies
         views apart."""
         buffer[...] = self._buffer
-        self._buffer = buffer
+        self._bind(buffer)
 
     def contents_changed(self) -> None:
         """Call after writing the window's buffer directly (restoring an environment state): drops the
@@ -278,9 +295,8 @@ class HistoryWindow:
             self.push(state)
 
     def push(self, state: State | None) -> None:
-        buf = self._buffer
-        buf[:-1] = buf[1:]
-        self.state_featurizer.encode_into(state, buf[-1])
+        self._older[...] = self._newer
+        self.state_featurizer.encode_into(state, self._newest)
 
     def push_tracker(self, tracker: DialogueStateTracker, domain: Domain,
                      use_intent_probabilities: bool = False) -> None:
@@ -290,15 +306,17 @@ class HistoryWindow:
         if parsing is not self._last_parsing:
             self.state_featurizer.encode_into(parsing, self._parsing_vec)
             self._last_parsing = parsing
-        buf = self._buffer
-        buf[:-1] = buf[1:]
-        row = buf[-1]
-        row[:] = self._parsing_vec
-        prev = tracker.prev_action_feature(domain)
-        if prev is not None:
-            idx = self.state_featurizer.input_state_map.get(prev)  # type: ignore[union-attr]
-            if idx is not None:
-                row[idx] = 1.0
+        self._older[...] = self._newer
+        row = self._newest
+        row[...] = self._parsing_vec
+        if domain is not self._prev_domain:
+            lookup = self.state_featurizer.input_state_map or {}
+            self._prev_index = {name: lookup[feature] for name, feature in domain.prev_action_features.items()
+                                if feature in lookup}
+            self._prev_domain = domain
+        idx = self._prev_index.get(tracker.latest_action_name)
+        if idx is not None:
+            row[idx] = 1.0
 
     def matrix(self) -> np.ndarray:
         return self._buffer.copy()

@@ -155,8 +155,9 @@ class KnowledgeBase:
             return cached
         pool = self.rows if None in key else self._index.get(tuple(str(v) for v in key), [])
         result = [r for r in pool if self._fits(r, slot_values)]
-        if self.order_by:
-            result.sort(key=lambda r: (-_number(r.attributes.get(self.order_by)), r.name))
+        order_by = self.order_by
+        if order_by:
+            result.sort(key=lambda r: (-_number(r.attributes.get(order_by)), r.name))
         names = tuple(r.name for r in result)
         self._cache[cache_key] = names
         return names

@@ -81,20 +81,25 @@ class RolePreset:
 
 @dataclass(frozen=True)
 class ActionRoles:
-    """Role <-> action-index bindings for one domain. ``roles[i]`` is ``(role, slot or None)``."""
+    """Role <-> action-index bindings for one domain. ``roles[i]`` is ``(role, slot or None)``; the result
+    slots (where ``search`` writes its results and ``suggest`` its suggestion) are None when unbound."""
 
     roles: tuple[tuple[str | None, str | None], ...]
     index_of: Mapping[str, int]
     ask_index: Mapping[str, int]
     slot_order: tuple[str, ...]
     intent_names: Mapping[str, str]
+    matches_slot: str | None = None
+    suggestion_slot: str | None = None
 
     @classmethod
     def bind(cls, domain: Domain, bindings: Mapping[str, Any] | None = None,
              intents: Mapping[str, str] | None = None, where: str = "<config>",
-             preset: RolePreset | None = None) -> ActionRoles:
+             preset: RolePreset | None = None, result_slots: Mapping[str, Any] | None = None) -> ActionRoles:
         """Bind roles to ``domain``: ``bindings`` over the ``preset``'s (default :data:`DEFAULT_PRESET`);
-        optional roles whose preset action the domain lacks stay unbound, explicit ones must exist."""
+        optional roles whose preset action the domain lacks stay unbound, explicit ones must exist. The
+        same for the result slots: ``result_slots`` over the preset's; one the domain lacks is unbound
+        unless given explicitly (then it is an error)."""
         preset = preset or RolePreset.load()
         given = dict(bindings or {})
         unknown = sorted(set(given) - set(ALL_ROLES))
@@ -139,7 +144,19 @@ class ActionRoles:
         missing = [name for name in intent_names.values() if name not in domain.intents]
         if missing:
             raise ConfigError(f"{where}: intents: {', '.join(missing)} not in the domain {domain.source}")
-        return cls(tuple(roles), index_of, ask_index, tuple(ask_index), intent_names)
+        given_slots = dict(result_slots or {})
+        check_keys(given_slots, set(RESULT_SLOTS), f"{where}: result_slots")
+        bound: dict[str, str | None] = {}
+        for key in RESULT_SLOTS:
+            name = given_slots.get(key, preset.result_slots.get(key))
+            if name is not None and str(name) not in domain.slot_names:
+                if key in given_slots:
+                    raise ConfigError(f"{where}: result_slots.{key}: {name!r} is not a slot of the domain "
+                                      f"{domain.source}")
+                name = None
+            bound[key] = None if name is None else str(name)
+        return cls(tuple(roles), index_of, ask_index, tuple(ask_index), intent_names, bound["matches"],
+                   bound["suggestion"])
 
     def index(self, role: str) -> int | None:
         return self.index_of.get(role)

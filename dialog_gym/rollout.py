@@ -8,6 +8,7 @@ seed ``s`` is reset with seed ``s + i``, so runs are reproducible and any episod
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -18,6 +19,7 @@ from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.events import Event
 from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.metrics import EpisodeResult
+from dialog_gym.pydial.expert import HDCExpert
 from dialog_gym.stories import write_stories
 
 
@@ -28,7 +30,7 @@ def run_episode(env: gym.Env, act: Agent, seed: int | None = None) -> tuple[Epis
     terminated = truncated = False
     while not (terminated or truncated):
         obs, reward, terminated, truncated, info = env.step(act(obs, info, env))
-        total += reward
+        total += reward  # type: ignore[operator]  # gymnasium types rewards as SupportsFloat
         invalid += bool(info.get("invalid_action", False))
     result = EpisodeResult(
         success=bool(info["success"]), reward=total, turns=int(info["turn"]), steps=int(info["steps"]),
@@ -51,7 +53,9 @@ def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
 
 
 def expert_act(env: gym.Env) -> Agent:
-    """The rule expert as an agent for ``env``."""
+    """The rule expert as an agent for ``env`` (PyDial's handcrafted policy on the PyDial family)."""
+    if getattr(env.unwrapped, "family", None) == "pydial":
+        return HDCExpert()
     expert = SlotFillingExpert.for_env(env)
     return lambda obs, info, e: expert.next_action(e.unwrapped.tracker, action_mask(info))
 
@@ -60,7 +64,7 @@ def random_act(rng: np.random.Generator | int = 0, respect_mask: bool = True) ->
     """A uniformly random agent; with ``respect_mask`` it picks among the mask's allowed actions."""
     gen = np.random.default_rng(rng)
 
-    def act(obs: np.ndarray, info: dict, env: gym.Env) -> int:
+    def act(obs: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
         mask = action_mask(info)
         if respect_mask and mask is not None:
             return sample_allowed(gen, mask)

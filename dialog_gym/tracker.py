@@ -67,7 +67,8 @@ class DialogueStateTracker:
     # ------------------------------------------------------------------ state
     def _reset(self) -> None:
         """Forget the state (not the events)."""
-        self._parsing_cache: tuple | None = None  # (key, parsing_state) while message and slots are unchanged
+        # (id(domain), use_intent_probabilities, parsing_state) while the message and slots are unchanged
+        self._parsing_cache: tuple | None = None
         self._reset_slots()
         self.latest_message: UserUttered = UserUttered()
         self.latest_action_name: str | None = None
@@ -173,7 +174,11 @@ class DialogueStateTracker:
 
     def deep_copy(self) -> DialogueStateTracker:
         """An independent copy: events and slot values are copied too (slot definitions are shared)."""
-        return copy.deepcopy(self, {id(slot): slot for slot in self.slots.values()})
+        clone = self.copy()
+        clone.events = [event.copy() for event in self.events]
+        clone.slot_values = copy.deepcopy(self.slot_values)
+        clone.latest_message = self.latest_message.copy()
+        return clone
 
     def generate_all_prior_trackers(self) -> Iterator[DialogueStateTracker]:
         """A tracker as it was before each executed action, then the current one (shared, mutated)."""
@@ -191,10 +196,9 @@ class DialogueStateTracker:
         The result is cached until the message or a featurized slot changes, and shared: do not modify
         it (stepping an environment does not recompute it after every action).
         """
-        key = (id(domain), use_intent_probabilities)
         cached = self._parsing_cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None and cached[0] == id(domain) and cached[1] == use_intent_probabilities:
+            return cached[2]
         state: State = {}
         message = self.latest_message
         intent = message.intent.get("name")
@@ -202,23 +206,24 @@ class DialogueStateTracker:
             name = domain.intent_features.get(intent)
             if name is not None:
                 state[name] = message.confidence if use_intent_probabilities else 1.0
-        entity_features = domain.entity_features
-        for entity in message.entities:
-            name = entity_features.get(entity.get("entity"))  # type: ignore[arg-type]
-            if name is not None:
-                state[name] = 1.0
+        if message.entities:
+            entity_features = domain.entity_features
+            for entity in message.entities:
+                name = entity_features.get(entity.get("entity"))  # type: ignore[arg-type]
+                if name is not None:
+                    state[name] = 1.0
         values = self.slot_values
-        for slot, names in domain.slot_features:
+        for slot_name, name in domain.text_slot_features:  # the commonest type: one feature, 1 once set
+            if values.get(slot_name) is not None:
+                state[name] = 1.0
+        for slot, names in domain.other_slot_features:
             value = values.get(slot.name)
             if value is None:
                 continue  # every slot type featurizes an unset value as zeros
-            if slot.type_name == "text":  # fast path of the commonest type: [1.0] once set
-                state[names[0]] = 1.0
-                continue
             for name, feature in zip(names, slot.as_feature(value), strict=True):
                 if feature != 0:
                     state[name] = feature
-        self._parsing_cache = (key, state)
+        self._parsing_cache = (id(domain), use_intent_probabilities, state)
         return state
 
     def prev_action_feature(self, domain: Domain) -> str | None:

@@ -41,10 +41,11 @@ def main(argv=None) -> int:
 
     from agents import PolicyAgent
     from agents.evaluation_sim import evaluate_agent
+    from dialog_gym.envs import DEFAULT_ENV_ID
 
     parser = argparse.ArgumentParser(description="Run Rasa's documented SimplePolicy in a dialog_gym environment.")
     parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--env", default="dialog_gym/Restaurant-v0")
+    parser.add_argument("--env", default=DEFAULT_ENV_ID)
     args = parser.parse_args(argv)
     summary = evaluate_agent(lambda env: PolicyAgent(SimplePolicy(), env), args.env, episodes=args.episodes)
     print(f"SimplePolicy on {args.env}: success {100 * summary['success_rate']:.1f}% over {summary['episodes']} "

@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 import dialog_gym
-from dialog_gym.experts import RestaurantExpert
+from dialog_gym.rollout import expert_act
 
 GOLDEN_FILE = Path(__file__).resolve().parent / "data" / "golden_trajectories.json"
 SEEDS = (0, 1, 2)
@@ -63,7 +63,7 @@ def rollout_digests(env_id: str, seed: int, episodes: int = EPISODES) -> dict[st
     env = gym.make(env_id, render_mode="ansi")
     rng = np.random.default_rng(seed)
     n = env.action_space.n
-    expert = RestaurantExpert.for_env(env)
+    expert = expert_act(env)
     trajectories, transcripts = [], []
     total_reward, total_steps = 0.0, 0
     for episode in range(episodes):
@@ -76,7 +76,7 @@ def rollout_digests(env_id: str, seed: int, episodes: int = EPISODES) -> dict[st
             if mode == "uniform":
                 action = int(rng.integers(n))
             elif mode == "expert":
-                action = expert.next_action(env.unwrapped.tracker, info["action_mask"])
+                action = expert(obs, info, env)
             else:
                 allowed = np.flatnonzero(info["action_mask"])
                 action = int(allowed[rng.integers(len(allowed))])

@@ -220,35 +220,47 @@ def test_ctrl_c_inside_a_command_is_one_line_and_130(capsys, monkeypatch):
     assert json.loads(out)["exit_status"] == 130
 
 
-def test_sigint_during_training_exits_130_and_leaves_complete_files(tmp_path: Path):
-    """A real Ctrl-C (SIGINT) in the middle of `train`: one line, status 130, every file whole."""
+@pytest.mark.parametrize(("command", "marker"), [
+    (["train", "--algo", "a2c", "--dialogues", "100000", "--eval-episodes", "2", "--eval-every", "20", "--n-envs", "1",
+      "--no-progress"], "final/agent.json"),
+    (["benchmark", "--agents", "a2c", "--seeds", "1", "--batches", "100000", "--episodes", "2", "--suite", "default"],
+     "runs/a2c_Restaurant-v0_s0/final/agent.json"),
+    (["imitate", "--dialogues", "500", "--eval-episodes", "5", "--json"], "session.jsonl"),
+])
+def test_sigint_exits_130_in_one_line_and_leaves_complete_files(tmp_path: Path, command, marker):
+    """A real Ctrl-C (SIGINT) in the middle of a long command: one line, status 130, every file whole."""
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "agents", "train", "--algo", "a2c", "--dialogues", "100000",
-                             "--eval-episodes", "2", "--eval-every", "20", "--n-envs", "1", "--no-progress",
-                             "--out", str(out)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "agents", *command, "--out", str(out)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while not (out / "final" / "agent.json").exists() and time.monotonic() < deadline:
+        while not (out / marker).exists() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert (out / "final" / "agent.json").exists()
-        time.sleep(1.0)  # inside RL training now
+        assert (out / marker).exists()
+        time.sleep(1.0)  # at work now
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
+        stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 130, stderr
-    assert stderr.startswith("dialog-gym: error: interrupted") and stderr.count("\n") == 1, stderr
-    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*.tmp"))
-    meta = json.loads((out / "final" / "agent.json").read_text())
-    assert meta["env_id"] == "dialog_gym/Restaurant-v0"
+    assert stderr.splitlines()[-1].startswith("dialog-gym: error: interrupted (Ctrl-C)"), stderr
+    assert "Traceback" not in stderr
+    if "--json" in command:
+        assert json.loads(stdout)["exit_status"] == 130
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]  # no write was left half-done
+    for path in out.rglob("*.json"):
+        json.loads(path.read_text())
+    for path in out.rglob("*.jsonl"):  # the session log resumes (a torn last line is never a confirmed step)
+        from dialog_gym.wrappers import read_log
+
+        assert read_log(path).header["type"] == "header"
 
 
 @pytest.mark.parametrize("module", COMMAND_MODULES)
 def test_help_shows_defaults(capsys, module):
     name = module.rsplit(".", 1)[1].replace("_", "-")
-    args = ["stories", "check"] if name == "stories" else [name]
+    args = {"stories": ["stories", "check"], "domain": ["domain", "import-pydial"]}.get(name, [name])
     assert main([*args, "--help"]) == 0
     out = capsys.readouterr().out
     if name not in ("envs",):  # envs has only --json
@@ -337,21 +349,30 @@ def test_maskable_ppo_without_masks_says_why(capsys, tmp_path: Path):
     assert code == 0 and "note: running" in out and "Restaurant-Env2-v0, the environment it was trained on" in out
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [
-    ({"noise": 2}, dialog_gym.ConfigError),
-    ({"noise": "abc"}, dialog_gym.ConfigError),
-    ({"masks": "yes"}, dialog_gym.ConfigError),
-    ({"max_history": 0}, dialog_gym.ConfigError),
-    ({"max_history": "x"}, dialog_gym.ConfigError),
-    ({"max_steps": -1}, dialog_gym.ConfigError),
-    ({"reward": {"failure": "x"}}, dialog_gym.ConfigError),
-    ({"bogus": 1}, dialog_gym.ConfigError),
-    ({"user": "grumpy"}, dialog_gym.ConfigError),
-    ({"domain": "/no/such/domain.yml"}, dialog_gym.DialogGymError),
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"noise": 2}, "gym.make keyword argument noise=2: noise.error_rate must be in [0, 1), got 2.0"),
+    ({"noise": -0.1}, "noise.error_rate must be in [0, 1), got -0.1"),
+    ({"noise": float("nan")}, "noise.error_rate must be in [0, 1), got nan"),
+    ({"noise": "abc"}, "gym.make keyword argument noise='abc'"),
+    ({"noise": {"error_rate": 0.1, "x": 1}}, "noise: unknown key(s) 'x'"),
+    ({"masks": "yes"}, "masks must be true or false, got 'yes'"),
+    ({"max_history": 0}, "max_history must be at least 1, got 0"),
+    ({"max_steps": -1}, "max_steps must be at least 10, got -1"),
+    ({"reward": 5}, "reward: expected a mapping"),
+    ({"reward": {"failure": "x"}}, "reward: values must be numbers"),
+    ({"reward": {"bogus": 1}}, "reward: unknown key(s) 'bogus'"),
+    ({"bogus": 1}, "unknown keyword argument(s) bogus"),
+    ({"user": "grumpy"}, "unknown user profile 'grumpy': the shipped ones are "),  # then the list: standard, ...
+    ({"actions": {"search": "nope"}}, "actions.search: action 'nope' is not in the domain"),
+    ({"domain": "/no/such/domain.yml"}, "/no/such/domain.yml"),
+    ({"domain": "/"}, "is a directory"),
 ])
-def test_gym_make_keywords_raise_the_packages_errors(kwargs, error):
-    with pytest.raises(error):
+def test_gym_make_keywords_raise_the_packages_errors(kwargs, message):
+    with pytest.raises(dialog_gym.DialogGymError) as info:
         gym.make("dialog_gym/Restaurant-v0", **kwargs)
+    assert message in str(info.value)
+    if "user" in kwargs:
+        assert "standard" in str(info.value) and "unfriendly" in str(info.value)
 
 
 @pytest.mark.parametrize("keyword", ["domain", "config"])
@@ -409,3 +430,36 @@ def test_every_agent_has_a_panel_and_the_plot_is_written(tmp_path: Path):
     records = [RunRecord("dialog_gym/Restaurant-v0", a, 0, curve, 0.0, 10) for a in ALL_AGENTS]
     plot_curves(tmp_path / "c.png", records, "dialog_gym/Restaurant-v0")
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_benchmark_says_why_maskable_ppo_is_plain_ppo_without_masks(capsys, tmp_path: Path):
+    code, _, err = run_cli(capsys, "benchmark", "--agents", "rule,maskable_ppo", "--envs", "Restaurant-Env2-v0",
+                           "--seeds", "1", "--batches", "4", "--episodes", "1", "--out", str(tmp_path / "b"))
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert notes == [notes[0]] and "Restaurant-Env2-v0 has action masks off" in notes[0]
+    assert "maskable_ppo trains as plain PPO" in notes[0]
+
+
+def test_every_option_of_every_command_is_explained():
+    import argparse
+
+    from agents.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, subparser in action.choices.items():
+                    walk(subparser, f"{name} {sub}")
+            elif action.option_strings and not action.help:
+                missing.append(f"{name} {action.option_strings[0]}")
+
+    walk(build_parser(), "dialog-gym")
+    assert missing == []
+
+
+def test_a_zero_default_is_shown(capsys):
+    main(["rollout", "--help"])
+    assert "first seed (default: 0)" in " ".join(capsys.readouterr().out.split())

@@ -422,3 +422,22 @@ def test_minari_export(tmp_path: Path):
     np.testing.assert_array_equal(episodes[0].observations[:-1], np.stack([r.observation for r in first]))
     assert list(episodes[0].infos["corrected"][1:]) == [r.corrected for r in first]
     assert episodes[0].terminations[-1]
+
+
+def test_the_session_owns_the_teacher_loop_and_a_bare_wrapper_runs_its_own():
+    from dialog_gym.wrappers import TeacherLoop
+
+    env = make_env()
+    n = env.action_space.n
+    session = CorrectionSession(env, FixedLearner(n, [0]), ScriptTeacher([]))
+    assert isinstance(session.loop, TeacherLoop) and session.loop.wrapper is session.wrapper
+    assert session.loop.on_export == session.export and session.wrapper.loop is not session.loop
+    # the bare wrapper's loop has nothing to export to: it says so and asks again
+    teacher = ScriptTeacher([Decision.export_stories(), Decision.correct(9)])
+    wrapper = HumanCorrectionWrapper(make_env(), FixedLearner(n, [0]), teacher)
+    wrapper.reset()
+    *_, info = wrapper.step()
+    assert teacher.messages == ["export is not available here"]
+    assert info["label"] == 9 and info["corrected"] and len(teacher.views) == 2
+    with pytest.raises(DialogGymError, match="call reset"):
+        HumanCorrectionWrapper(make_env(), None, ScriptedTeacher(env)).step()

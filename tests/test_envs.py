@@ -134,6 +134,7 @@ def test_random_actions_never_break_the_env(env_index, seed, actions, masked):
         mask = info["action_mask"]
         assert mask.dtype == np.int8 and mask.any(), "some action must always be allowed"
         assert np.array_equal(base.action_masks(), mask.astype(bool))
+        a %= env.action_space.n
         if masked:
             allowed = np.flatnonzero(mask)
             a = int(allowed[a % len(allowed)])
@@ -237,3 +238,14 @@ def test_step_before_reset_and_after_end():
         env2.step(0)
     with pytest.raises(DialogGymError, match="outside"):
         env.step(99)
+
+
+def test_the_info_mask_is_the_callers_copy():
+    env = gym.make("dialog_gym/Restaurant-v0")
+    _, info = env.reset(seed=0)
+    before = env.unwrapped.action_masks().copy()
+    info["action_mask"][:] = 1  # the environment shares its (cached, read-only) masks with nobody
+    assert np.array_equal(env.unwrapped.action_masks(), before)
+    _, _, _, _, again = env.step(int(np.flatnonzero(before)[0]))
+    again["action_mask"][0] = 1 - again["action_mask"][0]
+    assert not np.array_equal(again["action_mask"], env.unwrapped.action_masks())

@@ -15,14 +15,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("dialog_gym", "agents")
 CLI = ("agents.cli", "agents.commands", "agents.__main__")
-#: cycles through type-only imports that another change removes (run-time cycles: none allowed); the
-#: lead deletes an entry once that change is merged (test_known_type_cycles_are_still_there says when)
-KNOWN_TYPE_CYCLES: dict[frozenset[str], str] = {}
 
 
 def module_files() -> dict[str, Path]:
@@ -147,18 +142,9 @@ def test_no_import_cycle_at_run_time():
     assert not found, f"import cycles: {[sorted(c) for c in found]}"
 
 
-def test_no_cycle_through_type_only_imports_but_the_known_ones():
+def test_no_cycle_even_through_type_only_imports():
     found = cycles(import_graph(type_only=True))
-    unexpected = [sorted(c) for c in found if c not in KNOWN_TYPE_CYCLES]
-    assert not unexpected, f"import cycles through type-only imports: {unexpected}"
-
-
-@pytest.mark.parametrize("cycle", list(KNOWN_TYPE_CYCLES), ids=lambda c: "+".join(sorted(c)))
-def test_known_type_cycles_are_still_there(cycle):
-    """A known cycle that is gone must leave :data:`KNOWN_TYPE_CYCLES` (so none hides a new one)."""
-    if cycle not in cycles(import_graph(type_only=True)):
-        pytest.fail(f"{sorted(cycle)} is no longer a cycle: delete it from KNOWN_TYPE_CYCLES "
-                    f"({KNOWN_TYPE_CYCLES[cycle]})")
+    assert not found, f"import cycles through type-only imports: {[sorted(c) for c in found]}"
 
 
 def test_the_domain_names_features_and_knows_nothing_of_trackers_or_events():

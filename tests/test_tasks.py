@@ -241,6 +241,12 @@ def test_role_names_come_from_the_preset_file():
     roles = ActionRoles.bind(Domain.load("restaurant"))
     assert roles.index(SEARCH) == Domain.load("restaurant").index_for_action("action_search_restaurants")
     assert roles.index(NO_MATCH) is None
+    assert (roles.matches_slot, roles.suggestion_slot) == ("matches", "restaurant")  # the preset's result slots
+    hotel = load_env_config("hotel")
+    assert (hotel.roles.matches_slot, hotel.roles.suggestion_slot) == ("hotel_matches", "hotel")
+    assert SlotFillingExpert(hotel.domain, hotel.roles).matches_slot == "hotel_matches"
+    with pytest.raises(ConfigError, match=r"result_slots\.matches: 'nope'"):
+        ActionRoles.bind(Domain.load("restaurant"), result_slots={"matches": "nope"})
 
 
 def test_rows_are_described_by_the_configs_template():

@@ -86,3 +86,34 @@ def test_events_round_trip_as_dicts(domain):
 def test_bad_event_dicts(bad):
     with pytest.raises(PersistenceError):
         event_from_dict(bad)
+
+
+def test_deep_copy_shares_nothing_mutable(domain):
+    t = make(domain, ActionExecuted("action_listen", policy="p", confidence=0.5),
+             UserUttered.with_intent("inform", {"cuisine": "thai"}, confidence=0.7),
+             SlotSet("matches", ["a", "b"]), ActionExecuted("utter_on_it"), Restarted(), AllSlotsReset())
+    clone = t.deep_copy()
+    assert clone.events == t.events and clone.slot_values == t.slot_values
+    assert clone.latest_message == t.latest_message and clone.executed_action_names() == t.executed_action_names()
+    assert all(a is not b for a, b in zip(clone.events, t.events, strict=True))
+    clone.events[1].intent["name"] = "deny"
+    clone.events[1].entities[0]["value"] = "french"
+    clone.events[3].value.append("c")
+    clone.update(ActionExecuted("utter_goodbye"))
+    assert t.events[1].as_story_string() == 'inform{"cuisine": "thai"}' and t.events[3].value == ["a", "b"]
+    assert len(t.events) == 7 and t.latest_action_name is None and clone.latest_action_name == "utter_goodbye"
+    assert t.events[0].copy() == ActionExecuted("action_listen", policy="p", confidence=0.5)
+
+
+def test_parsing_state_is_cached_until_the_message_or_a_featurized_slot_changes(domain):
+    t = make(domain, ActionExecuted("action_listen"), UserUttered.with_intent("inform", {"price": "cheap"}))
+    first = t.parsing_state(domain)
+    assert first == {"intent_inform": 1.0, "entity_price": 1.0, "slot_price_0": 1.0}
+    t.update(ActionExecuted("utter_on_it"))
+    t.update(SlotSet("matches", ["x"]))  # unfeaturized: the cache stays
+    assert t.parsing_state(domain) is first
+    assert t.active_state(domain) == {**first, "prev_utter_on_it": 1.0}
+    t.update(SlotSet("cuisine", "thai"))
+    second = t.parsing_state(domain)
+    assert second is not first and second == {**first, "slot_cuisine_0": 1.0}
+    assert t.parsing_state(domain, use_intent_probabilities=True) is not second  # another key

@@ -9,7 +9,9 @@ from agents.commands.backend_args import add_backend_arguments, check_backend_ar
 from agents.commands.common import (
     UsageError,
     check_output,
+    env_arg,
     env_list,
+    masks_note,
     nonnegative_int,
     note,
     positive_int,
@@ -35,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="small: 2 environments, 2 seeds, up to 1000 dialogues (5-10 minutes on 2 CPU cores); full: "
                         "PyDial's 4x1000 dialogues, 500 tests, 10 seeds (hours)")
     envs = p.add_mutually_exclusive_group()
-    envs.add_argument("--suite", help="default, pydial, noisy or small (default: the budget's)")
+    envs.add_argument("--suite", help="a suite of environments, e.g. default, pydial, noisy, small (see --list; "
+                                      "default: the budget's)")
     envs.add_argument("--envs", type=env_list, metavar="ENV,ENV,...",
                       help="instead of --suite: environments, each a short id, a full id or an env config YAML path")
     p.add_argument("--agents", help="comma-separated subset (default: the budget's); see --list. Families: fixed "
@@ -128,6 +131,13 @@ def run(args: argparse.Namespace) -> int:
     check_backend_arguments(args)
     check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
+
+    for env in args.envs or [env_arg(e) for e in envs]:
+        for agent in agents:
+            remark = masks_note(RL_AGENTS[agent][0], env) if agent in RL_AGENTS else None
+            if remark:
+                note(remark)
+
     doc = run_benchmark(args.out, budget, envs, agents, seeds, progress=not args.no_progress and not args.json,
                         backend=args.backend, address=args.address, workers=args.workers,
                         cpus_per_cell=args.cpus_per_cell, retries=args.retries, fresh=args.fresh, note=note)

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rollout", help="run an agent in an environment and report its success rate",
                        description="Run an agent (rule, random, or a saved policy folder) for N dialogues "
                                    "per seed; optionally write the dialogues as Rasa markdown stories. "
-                                   + " ".join(__doc__.split("\n\n")[1].split()))
+                                   + " ".join(__doc__.split("\n\n")[1].replace("``", "").split()))
     p.add_argument("--env", type=env_arg, default=None,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path "
                         f"(default: the environment a saved --policy was trained on, else {DEFAULT_ENV})")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from agents.commands.common import (
     DEFAULT_ENV,
-    EnvArg,
     UsageError,
     check_output,
     env_arg,
     format_table,
+    masks_note,
     nonnegative_int,
     note,
     pct,
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "OUT holds best/ and final/ (both loadable by 'dialog-gym rollout --policy OUT'), "
                     "train.json with the learning curve and, with the tensorboard extra installed "
                     "(pip install 'dialog-gym[tensorboard]'), TensorBoard logs in tensorboard/.")
-    p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"])
+    p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"], help="the algorithm")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path")
     budget = p.add_mutually_exclusive_group()
@@ -90,22 +90,6 @@ def parse_overrides(items: list[str], algo: str) -> dict:
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
     return out
-
-
-def masks_note(algo: str, env: EnvArg) -> str | None:
-    """Why a masked algorithm will learn as plain PPO, when the environment's masks are off."""
-    from agents.rl import MASKED_ALGORITHMS
-
-    if algo not in MASKED_ALGORITHMS:
-        return None
-    gym_env = env.make()
-    masks_on = bool(getattr(gym_env.unwrapped.config, "masks", True))
-    gym_env.close()
-    if masks_on:
-        return None
-    return (f"{env} has action masks off (its mask allows every action), so {algo} trains as plain PPO: "
-            "nothing steers it away from senseless actions (on the shipped tasks it stays near 0% within "
-            "thousands of dialogues); use an id with masks on or a warm start")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -72,7 +72,12 @@ def run(args: argparse.Namespace) -> int:
                     "augmenting and featurizing", "training"], enabled=not args.quiet)
     try:
         if args.stories:
-            domain = Domain.load(args.domain or "restaurant")
+            if args.domain:
+                domain = Domain.load(args.domain)
+            else:  # the domain of the environment the policy is for (and records)
+                env = args.env.make()
+                domain = env.unwrapped.domain
+                env.close()
             graph = read_stories(args.stories)
             check_story_count(graph, args.stories)
             source = args.stories

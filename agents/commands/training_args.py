@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
     g.add_argument("--domain", help="the stories' domain: a shipped domain's name or a domain YAML file (default: "
-                                    "restaurant, the shipped domain the environments use)")
+                                    "train-policy: the domain of --env; evaluate-stories: restaurant)")
     g.add_argument("--max-history", type=positive_int, default=5, help="states the policies look back (Rasa's "
                                                                        "default 5; its restaurant example used 3)")
     g.add_argument("--epochs", type=positive_int, default=200,

@@ -24,6 +24,8 @@ DEFAULT_ENV_ID = f"{NAMESPACE}/Restaurant-v0"
 #: the generic id: any task given by its env config, ``gym.make(GENERIC_ENV_ID, config=PATH)``
 GENERIC_ENV_ID = f"{NAMESPACE}/Dialogue-v0"
 _ENTRY_POINT = "dialog_gym.envs.dialogue_env:DialogueEnv"
+#: the env class of each config family (``family:`` in the env config; ``dialogue`` when absent)
+ENTRY_POINTS = {"dialogue": _ENTRY_POINT, "pydial": "dialog_gym.envs.pydial_env:PyDialEnv"}
 
 #: every registered task id -> its declaration (filled by :func:`register_envs`, in registration order)
 REGISTRATIONS: dict[str, Registration] = {}
@@ -32,9 +34,17 @@ SUITES: dict[str, list[str]] = {}
 
 
 def _shipped_configs() -> list[Path]:
-    """The shipped env configs, the default task's first (its ids lead every listing)."""
+    """The shipped env configs, the default task's first (its ids lead every listing), then the imported
+    PyDial tasks (``configs/pydial/<task>/env.yml``)."""
     files = sorted(configs_dir().joinpath("envs").glob("*.yml"))
-    return sorted(files, key=lambda p: p.stem != DEFAULT_TASK)
+    return sorted(files, key=lambda p: p.stem != DEFAULT_TASK) + _pydial_configs()
+
+
+def _pydial_configs() -> list[Path]:
+    """The shipped PyDial tasks in PyDial's order (CamRestaurants, SFRestaurants, Laptops11)."""
+    order = {"CamRestaurants": 0, "SFRestaurants": 1, "Laptops11": 2}
+    files = configs_dir().joinpath("pydial").glob("*/env.yml")
+    return sorted(files, key=lambda p: (order.get(p.parent.name, 99), p.parent.name))
 
 
 def env_ids() -> list[str]:
@@ -70,11 +80,18 @@ def resolve_env(name: str) -> tuple[str, dict[str, Any]]:
                       "(the dialog_gym/ prefix may be left out) or a path to an env config YAML file")
 
 
-def _make_generic(config: str | None = None, **kwargs: Any) -> DialogueEnv:
-    """Entry point of ``dialog_gym/Dialogue-v0``: a task given only by its env config file."""
+def _make_generic(config: str | None = None, **kwargs: Any) -> Any:
+    """Entry point of ``dialog_gym/Dialogue-v0``: a task given only by its env config file (the class
+    its ``family`` names)."""
     if config is None:
         raise ConfigError(f"{GENERIC_ENV_ID} needs config=PATH (an env config YAML file), e.g. "
                           f"gym.make({GENERIC_ENV_ID!r}, config='my_task.yml')")
+    from dialog_gym.pydial.task import config_family
+
+    if config_family(config) == "pydial":
+        from dialog_gym.envs.pydial_env import PyDialEnv
+
+        return PyDialEnv(config=config, **kwargs)
     return DialogueEnv(config=config, **kwargs)
 
 
@@ -98,7 +115,7 @@ def register_task(config: str | os.PathLike, *, _config_kwarg: str | None = None
             if reg.env_id not in members:
                 members.append(reg.env_id)
         if reg.env_id not in gymnasium.registry:
-            gymnasium.register(id=reg.env_id, entry_point=_ENTRY_POINT, kwargs=dict(reg.kwargs),
+            gymnasium.register(id=reg.env_id, entry_point=ENTRY_POINTS[reg.family], kwargs=dict(reg.kwargs),
                                reward_threshold=reg.reward_threshold, disable_env_checker=False)
     return [reg.env_id for reg in registrations]
 
@@ -108,7 +125,8 @@ def register_envs() -> None:
     import gymnasium
 
     for path in _shipped_configs():
-        register_task(path, _config_kwarg=path.stem)
+        kwarg = path.stem if path.parent.name == "envs" else path.relative_to(configs_dir()).as_posix()
+        register_task(path, _config_kwarg=kwarg)
     if GENERIC_ENV_ID not in gymnasium.registry:
         gymnasium.register(id=GENERIC_ENV_ID, entry_point="dialog_gym.envs:_make_generic", disable_env_checker=False)
 

@@ -87,54 +87,69 @@ class ActionMasker:
         self._findalternatives = idx(ACK_FINDALTERNATIVES)
         self._rephrase = idx(ASK_REPHRASE)
         self._no_match = idx(NO_MATCH)
-        self._all = np.ones(num_actions, dtype=np.int8)
+        self._all = self._frozen([*range(num_actions)])
+        self._listen_only = self._frozen([self._listen])
+        self._goodbye_only = self._frozen([self._goodbye])
+        self._cache: dict[tuple[int | None, ...], np.ndarray] = {}  # sensible actions -> their mask
+
+    def _frozen(self, allowed: list[int | None]) -> np.ndarray:
+        mask = np.zeros(self.num_actions, dtype=np.int8)
+        for i in allowed:
+            if i is not None:
+                mask[i] = 1
+        mask.flags.writeable = False
+        return mask
 
     def __call__(self, p: DialogueProgress, slots: Mapping[str, Any], matches_left: int) -> np.ndarray:
+        """The mask, a shared read-only array (copy it to change it): the same set of sensible actions
+        always gives the same array, so that a step builds none."""
         if not self.enabled:
-            return self._all.copy()
-        mask = np.zeros(self.num_actions, dtype=np.int8)
+            return self._all
         if p.awaiting_reply:
-            mask[self._listen] = 1
-            return mask
+            return self._listen_only
         if p.user_confirmed:
-            mask[self._goodbye] = 1
-            return mask
+            return self._goodbye_only
         valid: list[int | None] = []
+        append = valid.append
         all_set = True
         any_set = False
+        get = slots.get
         for slot, i in self._ask:
-            if slots.get(slot) is None:
-                valid.append(i)
+            if get(slot) is None:
+                append(i)
                 all_set = False
             else:
                 any_set = True
         if not p.asked_howcanhelp and not any_set:
-            valid.append(self._howcanhelp)
-        search_ok = all_set and not p.results_fresh
+            append(self._howcanhelp)
+        fresh = p.results_fresh
+        search_ok = all_set and not fresh
         if all_set:
-            valid.append(self._moreupdates)
+            append(self._moreupdates)
             if search_ok:
-                valid.append(self._search)
-        if p.results_fresh and matches_left > 0:
-            valid.append(self._suggest)
+                append(self._search)
+        if fresh and matches_left > 0:
+            append(self._suggest)
         heard = p.just_heard
-        if heard and p.last_intent == "affirm" and p.question == SUGGEST:
-            valid.append(self._reservation)
+        intent = p.last_intent
+        if heard and intent == "affirm" and p.question == SUGGEST:
+            append(self._reservation)
         if p.reservation_acked and p.reservation_answered:
-            valid.append(self._goodbye)
+            append(self._goodbye)
         if not p.bot_acted:
-            valid.append(self._greet)
+            append(self._greet)
         if p.nothing_found:
-            valid.append(self._no_match)
+            append(self._no_match)
         if heard:
-            valid.append(self._rephrase)
-            if p.last_intent == "inform" and not p.said_on_it:
-                valid.append(self._on_it)
+            append(self._rephrase)
+            if intent == "inform" and not p.said_on_it:
+                append(self._on_it)
             if search_ok:
-                valid.append(self._dosearch)
-            if p.last_intent == "deny" and p.question == SUGGEST:
-                valid.append(self._findalternatives)
-        for i in valid:
-            if i is not None:
-                mask[i] = 1
+                append(self._dosearch)
+            if intent == "deny" and p.question == SUGGEST:
+                append(self._findalternatives)
+        key = tuple(valid)
+        mask = self._cache.get(key)
+        if mask is None:
+            mask = self._cache[key] = self._frozen(valid)
         return mask

@@ -28,7 +28,9 @@ def dialogue_statistics(dialogues: Iterable[Sequence[Event]], roles: ActionRoles
 
     howcanhelp, moreupdates, suggest = name(ASK_HOWCANHELP), name(ASK_MOREUPDATES), name(SUGGEST)
     inform, deny = roles.intent_names["inform"], roles.intent_names["deny"]
-    first, changes, rejections = Counter(), Counter(), Counter()
+    first: Counter[int] = Counter()
+    changes: Counter[int] = Counter()
+    rejections: Counter[int] = Counter()
     actions: list[int] = []
     repeated_slot_changes = 0
     for events in dialogues:

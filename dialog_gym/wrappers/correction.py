@@ -10,67 +10,52 @@ mask, proposal, label, executed action, whether it was a correction) and, with a
 before the session goes on. The learner is retrained on the aggregated steps after each dialogue, or
 after every ``retrain_every`` corrections.
 
-:class:`CorrectionSession` drives the wrapper for N dialogues or until the teacher quits, handles the
-teacher's commands (undo, reset, export, quit), exports the session as Rasa stories, and resumes a
-session from its log (a killed session loses no confirmed step).
+The correction loop, one module per concern:
 
-The learner is duck-typed (:class:`Learner`): ``dialog_gym`` never imports ``agents``; the adapters for
-the supervised policy and stable-baselines3 models live in ``agents.learners``.
+* :mod:`~dialog_gym.wrappers.learner`: the :class:`Learner` protocol;
+* :mod:`~dialog_gym.wrappers.records`: what is recorded (:class:`StepRecord`, :class:`DialogueOutcome`);
+* this module: the wrapper (proposing, executing, recording, undo, retraining);
+* :mod:`~dialog_gym.wrappers.teacher_loop`: asking the teacher until a step is confirmed (commands);
+* :mod:`~dialog_gym.wrappers.session`: :class:`CorrectionSession`, which owns the teacher loop and
+  drives it for N dialogues or until the teacher quits, with the durable log;
+* :mod:`~dialog_gym.wrappers.resume`: resuming a session from its log (a killed session loses no
+  confirmed step);
+* :mod:`~dialog_gym.wrappers.exports`, :mod:`~dialog_gym.wrappers.minari_export`: the session as Rasa
+  stories or as a Minari dataset.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from dialog_gym.agent import Ranker
 from dialog_gym.envs.state import DialogueEnvState
-from dialog_gym.errors import DialogGymError, PersistenceError
-from dialog_gym.events import Event
+from dialog_gym.errors import DialogGymError
 from dialog_gym.seeds import dialogue_seed
-from dialog_gym.stories import write_stories
-from dialog_gym.wrappers.correction_log import LOG_FORMAT, CorrectionLog, read_log
+from dialog_gym.wrappers.correction_log import CorrectionLog
+from dialog_gym.wrappers.learner import Learner
 from dialog_gym.wrappers.records import DialogueOutcome, StepRecord
-from dialog_gym.wrappers.teaching import Command, StepView, Teacher
-
-
-@runtime_checkable
-class Learner(Ranker, Protocol):
-    """What the wrapper needs from a learner (any ``agents`` policy through an adapter).
-
-    ``action_probabilities(observation, info, env)`` is the agent contract's ranking
-    (:class:`dialog_gym.agent.Ranker`): one probability per action of the domain for the environment's
-    current state, given the observation and info of the last reset or step (the wrapper masks and
-    renormalises them). ``learn`` is called with the steps recorded since the last retraining (``new``)
-    and all steps of the session (``aggregate``, DAgger's data set); each step's ``label`` is the
-    teacher's action for its state.
-    """
-
-    def learn(self, new: Sequence[StepRecord], aggregate: Sequence[StepRecord]) -> None:
-        ...
-
-
-def _noop(message: str) -> None:
-    pass
+from dialog_gym.wrappers.teacher_loop import StepResult, TeacherLoop
+from dialog_gym.wrappers.teaching import StepView, Teacher
 
 
 class HumanCorrectionWrapper(gym.Wrapper):
     """A learner proposes, a teacher accepts or corrects, the teacher's action is executed; see the module
     docstring.
 
-    ``step(action)`` takes an outside agent's proposal, or ``None`` to let the learner propose. The
-    teacher is asked until it answers accept or correct: undo restores the environment to before the
-    last step of this dialogue (tracker, simulated user, random generator) and asks again; export calls
-    ``on_export`` and asks again; reset abandons the dialogue and quit stops, both returning
-    ``truncated=True`` with ``info["teacher_command"]`` set ("reset" or "quit"; for quit,
-    ``info["export"]``). ``info`` also holds "proposal", "label", "corrected" and "learner_acted".
+    ``step(action)`` takes an outside agent's proposal, or ``None`` to let the learner propose, and asks
+    the teacher until it answers accept or correct (:class:`~dialog_gym.wrappers.teacher_loop.TeacherLoop`):
+    undo restores the environment to before the last step of this dialogue (tracker, simulated user,
+    random generator) and asks again; export calls ``on_export`` and asks again; reset abandons the
+    dialogue and quit stops, both returning ``truncated=True`` with ``info["teacher_command"]`` set
+    ("reset" or "quit"; for quit, ``info["export"]``). ``info`` also holds "proposal", "label",
+    "corrected" and "learner_acted". The public methods below are what the teacher loop and the
+    session's resume use.
     """
 
     def __init__(self, env: gym.Env, learner: Learner | None, teacher: Teacher, *, beta: float = 1.0,
@@ -87,7 +72,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         self.retrain_every = None if retrain_every is None else int(retrain_every)
         self.seed = int(seed)
         self.log = log
-        self.on_export = on_export
+        self.loop = TeacherLoop(self, teacher, on_export)  #: the loop ``step`` runs (a session runs its own)
         self.records: list[StepRecord] = []  #: every confirmed step of the session (DAgger's data set)
         self.outcomes: list[DialogueOutcome] = []
         self.retrains = 0
@@ -116,47 +101,22 @@ class HumanCorrectionWrapper(gym.Wrapper):
                      "events": [e.as_dict() for e in self.unwrapped.tracker.events]})
         return obs, info
 
-    def step(self, action: Any = None) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if not self._active:
-            raise DialogGymError("no dialogue under way: call reset() first")
-        while True:
-            probabilities, proposal = self._propose(action)
-            decision = self.teacher.decide(self._view(proposal, probabilities))
-            command = decision.command
-            if command is Command.ACCEPT:
-                label = proposal
-            elif command is Command.CORRECT:
-                label = int(decision.action)  # type: ignore[arg-type]
-                problem = self._check_action(label)
-                if problem:
-                    self._notify(problem)
-                    continue
-            elif command is Command.UNDO:
-                self.undo()
-                continue
-            elif command is Command.EXPORT:
-                if self.on_export is None:
-                    self._notify("export is not available here")
-                else:
-                    self.on_export()
-                continue
-            elif command is Command.RESET:
-                self.abandon_dialogue()
-                return self._idle_result({"teacher_command": "reset"})
-            elif command is Command.QUIT:
-                return self._idle_result({"teacher_command": "quit", "export": decision.export})
-            else:  # pragma: no cover - the enum is closed
-                raise DialogGymError(f"unknown teacher command {command!r}")
-            break
+    def step(self, action: Any = None) -> StepResult:
+        """One step confirmed by the teacher (see the class docstring)."""
+        return self.loop.step(action)
+
+    def confirm(self, proposal: int, label: int, probabilities: np.ndarray) -> StepResult:
+        """Execute the step the teacher confirmed with ``label`` (the learner's ``proposal`` instead with
+        probability ``1 - beta``) and record it."""
         learner_acted = self.beta < 1.0 and self._learner_turn()
         executed = proposal if learner_acted else label
-        return self._execute(proposal, label, executed, learner_acted, probabilities)
+        return self.execute(proposal, label, executed, learner_acted, probabilities)
 
     # ------------------------------------------------------------------ teacher commands
     def undo(self) -> bool:
         """Take back the last step of the current dialogue; False if there is none."""
         if not self._active or not self._snapshots:
-            self._notify("nothing to undo")
+            self.notify("nothing to undo")
             return False
         state = self._snapshots.pop()
         self.unwrapped.set_state(state)
@@ -168,7 +128,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
             self._pending_corrections -= record.corrected
         self._user_confidence = float(state.info["nlu_confidence"])
         self._write({"type": "undo", "dialogue": record.dialogue, "step": record.step})
-        self._notify(f"undone: {self.unwrapped.domain.action_names[record.action]}")
+        self.notify(f"undone: {self.unwrapped.domain.action_names[record.action]}")
         return True
 
     def abandon_dialogue(self) -> None:
@@ -187,7 +147,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         self._pending_corrections = 0
         self.retrains += 1
         self._write({"type": "retrain", "examples": len(self.records), "new": len(new)})
-        self._notify(f"learner retrained on {len(new)} new step(s) ({corrections} correction(s)), "
+        self.notify(f"learner retrained on {len(new)} new step(s) ({corrections} correction(s)), "
                      f"{len(self.records)} in all, in {time.perf_counter() - started:.1f}s")
 
     @property
@@ -200,8 +160,18 @@ class HumanCorrectionWrapper(gym.Wrapper):
         """The confirmed steps of the current (or last) dialogue."""
         return list(self._dialogue_records)
 
-    # ------------------------------------------------------------------ internals
-    def _propose(self, action: Any) -> tuple[np.ndarray, int]:
+    @contextmanager
+    def replaying(self) -> Iterator[None]:
+        """While replaying a log: nothing is logged, the teacher is not told, nothing is retrained."""
+        self._replaying = True
+        try:
+            yield
+        finally:
+            self._replaying = False
+
+    # ------------------------------------------------------------------ steps (the teacher loop's view)
+    def propose(self, action: Any = None) -> tuple[np.ndarray, int]:
+        """The masked, normalised probabilities of the learner (or one-hot ``action``) and the proposal."""
         base = self.unwrapped
         mask = base.action_masks().astype(np.int8)
         n = base.action_space.n
@@ -225,7 +195,8 @@ class HumanCorrectionWrapper(gym.Wrapper):
         probs = probs / probs.sum()
         return probs, int(np.argmax(probs))
 
-    def _view(self, proposal: int, probabilities: np.ndarray) -> StepView:
+    def view(self, proposal: int, probabilities: np.ndarray) -> StepView:
+        """What the teacher sees of the current state and the proposal."""
         base = self.unwrapped
         return StepView(domain=base.domain, tracker=base.tracker.copy(), transcript=base.transcript(),
                         proposal=proposal, probabilities=probabilities.copy(),
@@ -233,7 +204,8 @@ class HumanCorrectionWrapper(gym.Wrapper):
                         step=len(self._dialogue_records), user_confidence=self._user_confidence,
                         slots=base.tracker.current_slot_values())
 
-    def _check_action(self, action: int) -> str | None:
+    def check_action(self, action: int) -> str | None:
+        """Why the teacher's ``action`` cannot be executed here (None: it can)."""
         base = self.unwrapped
         if not 0 <= action < base.action_space.n:
             return f"no action {action}: choose 0-{base.action_space.n - 1}"
@@ -245,8 +217,9 @@ class HumanCorrectionWrapper(gym.Wrapper):
         rng = np.random.default_rng([self.seed, self.dialogue, len(self._dialogue_records), 0xDA66])
         return bool(rng.random() >= self.beta)
 
-    def _execute(self, proposal: int, label: int, executed: int, learner_acted: bool,
-                 probabilities: np.ndarray | None) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def execute(self, proposal: int, label: int, executed: int, learner_acted: bool,
+                probabilities: np.ndarray | None) -> StepResult:
+        """Step the environment with ``executed`` and record the step (a log's replay calls it directly)."""
         base = self.unwrapped
         snapshot = base.get_state()
         tracker = base.tracker.copy()
@@ -295,11 +268,12 @@ class HumanCorrectionWrapper(gym.Wrapper):
             result = "success" if success else f"failed: {why}"
             text = (f"dialogue {self.dialogue + 1} ended: {result} ({outcome.steps} steps, "
                     f"{outcome.corrections} correction(s))")
-        self._notify(text)
+        self.notify(text)
         if self.retrain_every is None and not self._replaying:
             self.retrain()
 
-    def _idle_result(self, extra: dict[str, Any]) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def idle_result(self, extra: dict[str, Any]) -> StepResult:
+        """A step result that executes nothing (the teacher reset or quit)."""
         state = self.unwrapped.get_state()
         info = {**state.info, "invalid_action": False, **extra}
         return state.observation, 0.0, False, True, info
@@ -308,7 +282,8 @@ class HumanCorrectionWrapper(gym.Wrapper):
         if self.log is not None and not self._replaying:
             self.log.append(record)
 
-    def _notify(self, message: str) -> None:
+    def notify(self, message: str) -> None:
+        """Tell the teacher (not while replaying a log)."""
         if not self._replaying:
             self.teacher.notify(message)
 
@@ -317,223 +292,4 @@ class HumanCorrectionWrapper(gym.Wrapper):
 ImitationWrapper = HumanCorrectionWrapper
 
 
-@dataclass
-class SessionSummary:
-    """What a :meth:`CorrectionSession.run` did (resumed dialogues included)."""
-
-    dialogues: int  #: finished dialogues (ended or reset), resumed ones included
-    successes: int
-    steps: int  #: confirmed steps
-    corrections: int
-    corrections_per_dialogue: list[int] = field(default_factory=list)
-    success_per_dialogue: list[bool] = field(default_factory=list)
-    retrains: int = 0
-    resumed_dialogues: int = 0  #: finished dialogues read back from the log
-    resumed_steps: int = 0  #: confirmed steps read back from the log
-    quit: bool = False  #: the teacher quit
-    exported: str | None = None  #: the stories file last written
-
-
-class CorrectionSession:
-    """An interactive (or scripted) correction session: dialogues until N are done or the teacher quits.
-
-    With ``log_path`` every confirmed step is appended (fsynced) to a JSON-lines log; if the file already
-    holds a session, :meth:`run` first resumes it: it replays the logged dialogues in the environment
-    (verifying that every step produces the logged events), rebuilds the recorded steps, and repeats the
-    logged retrainings, so the learner (constructed as for the original session) is trained as before.
-    The session's seed, beta and retraining schedule are then the log's. An unfinished dialogue is
-    continued where it stopped. Exports write every dialogue of the session (finished ones and the one
-    under way) as Rasa stories to ``stories_path``, atomically.
-    """
-
-    def __init__(self, env: gym.Env | str, learner: Learner | None, teacher: Teacher, *,
-                 log_path: str | os.PathLike | None = None, stories_path: str | os.PathLike | None = None,
-                 beta: float = 1.0, retrain_every: int | None = None, seed: int = 0,
-                 env_kwargs: dict[str, Any] | None = None) -> None:
-        if isinstance(env, str):
-            env = gym.make(env, **(env_kwargs or {}))
-        self.env = env
-        self.learner = learner
-        self.teacher = teacher
-        self.log_path = Path(log_path) if log_path is not None else None
-        if stories_path is None:
-            stories_path = self.log_path.with_suffix(".md") if self.log_path is not None else "interactive_stories.md"
-        self.stories_path = Path(stories_path)
-        self.log = CorrectionLog(self.log_path) if self.log_path is not None else None
-        self.wrapper = HumanCorrectionWrapper(env, learner, teacher, beta=beta, retrain_every=retrain_every,
-                                              seed=seed, log=self.log, on_export=self.export)
-        self.resumed_dialogues = 0
-        self.resumed_steps = 0
-        self.exported: str | None = None
-        self._started = False
-
-    # ------------------------------------------------------------------ running
-    def run(self, dialogues: int | None = None) -> SessionSummary:
-        """Run until the session holds ``dialogues`` finished dialogues (resumed ones count), or until the
-        teacher quits (``None``: only then). Calls ``teacher.close()`` before returning."""
-        if dialogues is not None and int(dialogues) < 0:
-            raise DialogGymError(f"dialogues must be >= 0, got {dialogues}")
-        if not self._started:
-            self._start()
-        wrapper = self.wrapper
-        quit_ = False
-        try:
-            while dialogues is None or len(wrapper.outcomes) < int(dialogues):
-                if not wrapper.active:
-                    wrapper.reset()
-                _, _, _, _, info = wrapper.step()
-                if info.get("teacher_command") == "quit":
-                    if info.get("export"):
-                        self.export()
-                    quit_ = True
-                    break
-        finally:
-            if self.log is not None:
-                self.log.close()
-            self.teacher.close()
-        return self.summary(quit_)
-
-    def summary(self, quit_: bool = False) -> SessionSummary:
-        outcomes = self.wrapper.outcomes
-        return SessionSummary(
-            dialogues=len(outcomes), successes=sum(o.success for o in outcomes), steps=len(self.wrapper.records),
-            corrections=sum(r.corrected for r in self.wrapper.records),
-            corrections_per_dialogue=[o.corrections for o in outcomes],
-            success_per_dialogue=[o.success for o in outcomes], retrains=self.wrapper.retrains,
-            resumed_dialogues=self.resumed_dialogues, resumed_steps=self.resumed_steps, quit=quit_,
-            exported=self.exported)
-
-    def export(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the session's dialogues as Rasa markdown stories (atomically) and tell the teacher."""
-        target = Path(path) if path is not None else self.stories_path
-        stories = self.stories()
-        domain = self.env.unwrapped.domain
-        write_stories(target, stories, domain=domain)
-        self.exported = str(target)
-        if self.log is not None:
-            self.log.append({"type": "export", "path": str(target), "dialogues": len(stories)})
-        self.teacher.notify(f"exported {len(stories)} dialogues to {target}")
-        return target
-
-    def export_minari(self, dataset_id: str, data_path: str | os.PathLike | None = None) -> Path:
-        """Write the session's dialogues as a Minari dataset (needs the ``minari`` extra); see
-        :func:`dialog_gym.wrappers.minari_export.export_minari`."""
-        from dialog_gym.wrappers.minari_export import export_minari
-
-        path = export_minari(self.wrapper.records, self.env, dataset_id, data_path)
-        self.teacher.notify(f"exported {len({r.dialogue for r in self.wrapper.records})} dialogues as Minari "
-                            f"dataset {dataset_id} to {path}")
-        return path
-
-    def stories(self) -> list[tuple[str, list[Event]]]:
-        """``(name, events)`` of every dialogue with at least one confirmed step, in order."""
-        by_dialogue: dict[int, list[StepRecord]] = {}
-        for record in self.wrapper.records:
-            by_dialogue.setdefault(record.dialogue, []).append(record)
-        stories = []
-        for index, records in sorted(by_dialogue.items()):
-            events = list(records[0].tracker.events)
-            for record in records:
-                events.extend(record.events)
-            stories.append((f"interactive_{index + 1:04d}", events))
-        return stories
-
-    # ------------------------------------------------------------------ starting and resuming
-    def _start(self) -> None:
-        self._started = True
-        if self.log is None:
-            return
-        if self.log_path is not None and self.log_path.exists() and self.log_path.stat().st_size > 0:
-            self._resume()
-            return
-        self.log.open()
-        self.log.append(self._header())
-
-    def _header(self) -> dict[str, Any]:
-        from dialog_gym import __version__
-
-        spec = getattr(self.env, "spec", None)
-        describe = getattr(self.learner, "describe", None)
-        return {"type": "header", "format": LOG_FORMAT, "dialog_gym_version": __version__,
-                "env_id": spec.id if spec is not None else None,
-                "env_kwargs": _jsonable(dict(spec.kwargs)) if spec is not None else {},
-                "seed": self.wrapper.seed, "beta": self.wrapper.beta, "retrain_every": self.wrapper.retrain_every,
-                "learner": _jsonable(describe()) if callable(describe) else type(self.learner).__name__,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-
-    def _resume(self) -> None:
-        assert self.log is not None and self.log_path is not None
-        log = read_log(self.log_path)
-        header = log.header
-        spec = getattr(self.env, "spec", None)
-        if header.get("env_id") and spec is not None and header["env_id"] != spec.id:
-            raise PersistenceError(f"{self.log_path}: the session was recorded in {header['env_id']}, "
-                                   f"not {spec.id}")
-        wrapper = self.wrapper
-        wrapper.seed = int(header.get("seed", wrapper.seed))
-        wrapper.beta = float(header.get("beta", wrapper.beta))
-        wrapper.retrain_every = header.get("retrain_every", wrapper.retrain_every)
-        wrapper._replaying = True
-        try:
-            for number, rec in enumerate(log.records[1:], start=2):
-                self._replay(rec, number)
-        finally:
-            wrapper._replaying = False
-        self.resumed_dialogues = len(wrapper.outcomes)
-        self.resumed_steps = len(wrapper.records)
-        self.log.open(truncate_to=log.valid_bytes)
-        unfinished = len(wrapper.dialogue_steps) if wrapper.active else None
-        under_way = ("; no unfinished dialogue" if unfinished is None else
-                     f"; continuing unfinished dialogue {self.resumed_dialogues + 1} after its {unfinished} "
-                     "confirmed step(s)")
-        self.teacher.notify(f"resumed {self.resumed_dialogues} finished dialogue(s) ({self.resumed_steps} confirmed "
-                            f"step(s) in all) from {self.log_path}{under_way}")
-        if not wrapper.active and wrapper.retrain_every is None:
-            wrapper.retrain()  # killed between a dialogue's end and its retraining: retrain now
-
-    def _replay(self, rec: dict[str, Any], number: int) -> None:
-        wrapper = self.wrapper
-        base = self.env.unwrapped
-        where = f"{self.log_path}: record {number}"
-        kind = rec["type"]
-        if kind == "dialogue":
-            wrapper.dialogue = int(rec["dialogue"]) - 1
-            wrapper.reset(seed=rec.get("seed"))
-            if _dicts(base.tracker.events) != rec.get("events", []):
-                raise PersistenceError(f"{where}: the dialogue does not start as logged (another environment "
-                                       f"configuration or version?)")
-        elif kind == "step":
-            if not wrapper.active or int(rec["step"]) != len(wrapper.dialogue_steps):
-                raise PersistenceError(f"{where}: step out of order")
-            wrapper._execute(int(rec["proposal"]), int(rec["label"]), int(rec["action"]),
-                             bool(rec.get("learner_acted", False)), None)
-            if _dicts(wrapper.records[-1].events) != rec.get("events", []):
-                raise PersistenceError(f"{where}: replaying {base.domain.action_names[int(rec['action'])]} did not "
-                                       f"produce the logged events (another environment configuration or version?)")
-        elif kind == "undo":
-            wrapper.undo()
-        elif kind == "end":
-            if rec.get("reason") == "reset":
-                wrapper.abandon_dialogue()
-            elif wrapper.active:
-                raise PersistenceError(f"{where}: the logged dialogue ended, the replayed one did not")
-        elif kind == "retrain":
-            wrapper.retrain()
-        # export records are informational
-
-
-def _dicts(events: Sequence[Event]) -> list[dict[str, Any]]:
-    """Events as their JSON form (as the log holds them, so they compare equal after a round trip)."""
-    import json
-
-    return json.loads(json.dumps([e.as_dict() for e in events]))
-
-
-def _jsonable(value: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(value, default=str))
-
-
-__all__ = ["CorrectionSession", "DialogueOutcome", "HumanCorrectionWrapper", "ImitationWrapper", "Learner",
-           "SessionSummary", "StepRecord"]
+__all__ = ["DialogueOutcome", "HumanCorrectionWrapper", "ImitationWrapper", "Learner", "StepRecord"]

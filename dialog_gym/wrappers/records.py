@@ -1,9 +1,10 @@
 """What a correction session records: one :class:`StepRecord` per confirmed step, one
-:class:`DialogueOutcome` per finished dialogue (the data the learners, the log and the exports read)."""
+:class:`DialogueOutcome` per finished dialogue (the data the learners, the log and the exports read),
+and the :class:`SessionSummary` of a run."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,3 +43,20 @@ class DialogueOutcome:
     reason: str  #: "ended", "truncated" or "reset"
     steps: int
     corrections: int
+
+
+@dataclass
+class SessionSummary:
+    """What a :meth:`CorrectionSession.run` did (resumed dialogues included)."""
+
+    dialogues: int  #: finished dialogues (ended or reset), resumed ones included
+    successes: int
+    steps: int  #: confirmed steps
+    corrections: int
+    corrections_per_dialogue: list[int] = field(default_factory=list)
+    success_per_dialogue: list[bool] = field(default_factory=list)
+    retrains: int = 0
+    resumed_dialogues: int = 0  #: finished dialogues read back from the log
+    resumed_steps: int = 0  #: confirmed steps read back from the log
+    quit: bool = False  #: the teacher quit
+    exported: str | None = None  #: the stories file last written

@@ -1,0 +1,50 @@
+"""``dialog-gym domain``: turn other toolkits' task definitions into dialog_gym task directories."""
+
+from __future__ import annotations
+
+import argparse
+
+from agents.commands.common import check_readable, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("domain", help="import task definitions (PyDial ontologies) as task directories")
+    dsub = p.add_subparsers(dest="domain_command", required=True, metavar="SUBCOMMAND")
+    i = dsub.add_parser(
+        "import-pydial", help="a PyDial ontology (rules JSON) and its SQLite table -> a task directory",
+        description="Convert a PyDial ontology (<Domain>-rules.json: informable, requestable, system_requestable) and "
+                    "its SQLite table (<Domain>-dbase.db) into a task directory: domain.yml (Rasa domain: user acts, "
+                    "slots, PyDial's summary acts), table.csv, users/standard.yml and users/unfriendly.yml "
+                    "(PyDial's user parameters), env.yml (registers Env1-Env6) and NOTICE (PyDial's Apache-2.0 "
+                    "notice). Run it with gym.make('dialog_gym/Dialogue-v0', config='DIR/env.yml') or --env "
+                    "DIR/env.yml.")
+    i.add_argument("rules", metavar="RULES.json", help="the PyDial ontology")
+    i.add_argument("database", metavar="DBASE.db", help="the PyDial SQLite database")
+    i.add_argument("--out", required=True, metavar="DIR", help="task directory to write (created if missing)")
+    i.add_argument("--id-prefix", default=None,
+                   help="ids become dialog_gym/PyDial-<PREFIX>-Env<n>-v0 (default: the capitals of the domain's "
+                        "name, e.g. CR for CamRestaurants)")
+    i.add_argument("--name", default=None, help="the domain's name (default: the rules file's name)")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
+    i.set_defaults(func=import_pydial)
+
+
+def import_pydial(args: argparse.Namespace) -> int:
+    from dialog_gym.config import read_registrations
+    from dialog_gym.envs import NAMESPACE
+    from dialog_gym.pydial.importer import import_pydial as convert
+    from dialog_gym.pydial.task import load_task
+
+    check_readable(args.rules, "a PyDial rules JSON file")
+    env_file = convert(args.rules, args.database, args.out, id_prefix=args.id_prefix, name=args.name)
+    task, _, _ = load_task(env_file)
+    ids = [r.env_id for r in read_registrations(env_file, NAMESPACE, str(env_file))]
+    summary = {"config": str(env_file), "name": task.name, "actions": len(task.actions), "rows": len(task.rows),
+               "system_requestable": list(task.system_requestable), "ids": ids}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"{env_file}: {task.name}, {len(task.rows)} rows, {len(task.actions)} summary acts, "
+              f"{len(task.system_requestable)} system-requestable slots; ids {ids[0]} ... {ids[-1]} "
+              f"(register with dialog_gym.register_task or run with --env {env_file})")
+    return 0

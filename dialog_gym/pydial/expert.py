@@ -1,0 +1,86 @@
+"""PyDial's handcrafted policy (``policy/HDCPolicy.py``) as an agent of the summary-act environments.
+
+Its rules, in order, on the focus belief:
+
+1. global acts: many constraints accepted while the user asks by constraints (more than 3) -> offer;
+   the user asked for alternatives -> ``inform_alternatives``; asked about an entity by name ->
+   ``inform_byname``; said bye -> ``bye``; asked for more -> offer; thanked or acknowledged (after an
+   offer) -> ``reqmore``;
+2. a system-requestable slot (alphabetical order) whose top belief is below 0.8: above 0.6 ->
+   ``confirm``; above 0.3 -> ``select`` if the second value is within 0.2, else ``confirm``;
+3. offer when no or one entity fits, the fitting ones cannot be told apart, or every slot is accepted:
+   ``inform_byname`` if the user requested something and an offer happened, else ``inform``;
+4. ``request`` the first slot whose top belief is below 0.8;
+5. ``reqmore``.
+
+PyDial's handcrafted policy emits master acts and ignores the masks; here a choice the mask forbids
+falls through to the next rule (it happens only where PyDial's act would have been empty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from dialog_gym.agent import action_mask
+
+
+class HDCExpert:
+    """PyDial's handcrafted policy: ``expert(observation, info, env) -> action``."""
+
+    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: Any) -> int:
+        base = env.unwrapped
+        mask = action_mask(info)
+        index = base._index
+        for name in self.preferences(base):
+            i = index[name]
+            if mask is None or mask[i]:
+                return i
+        allowed = np.flatnonzero(mask) if mask is not None else np.arange(base.action_space.n)
+        return int(allowed[0])
+
+    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: Any) -> np.ndarray:
+        """One-hot on the expert's choice (the agent contract's ranking)."""
+        probs = np.zeros(env.unwrapped.action_space.n)
+        probs[self(observation, info, env)] = 1.0
+        return probs
+
+    @staticmethod
+    def preferences(env: Any) -> Iterator[str]:
+        """The summary acts the handcrafted policy would choose, best first."""
+        b = env.belief
+        task = env.task
+        g = b.global_summary()
+        accepted = b.accepted()
+        offered = bool(b.last_informed_venue)
+        if g["byconstraints"] and len(accepted) > 3:
+            yield "inform"
+        elif g["byalternatives"]:
+            yield "inform_alternatives"
+        elif g["byname"]:
+            yield "inform_byname"
+        elif g["finished"]:
+            yield "bye"
+        elif (g["thankyou"] or g["ack"]) and offered:
+            yield "reqmore"
+        slots = sorted(task.system_requestable)
+        for slot in slots:
+            (_, top), (_, second) = b.top_two(slot)
+            if top < 0.8:
+                if top > 0.6:
+                    yield f"confirm_{slot}"
+                    break
+                if top > 0.3:
+                    yield f"select_{slot}" if top - second < 0.2 else f"confirm_{slot}"
+                    break
+        constraints = b.constraints(accepted)
+        count = task.matches(constraints).bit_count()
+        if count <= 1 or not task.discriminable(constraints) or len(accepted) >= len(slots):
+            yield "inform_byname" if b.requested_slots() and b.offer_happened else "inform"
+        for slot in slots:
+            if b.top_two(slot)[0][1] < 0.8:
+                yield f"request_{slot}"
+                break
+        yield "reqmore"
