@@ -217,7 +217,7 @@ def test_a_successful_dialogue_returns_20_minus_its_turns():
     assert info["success"] and sum(rewards) == 20 - 6
     text = env.unwrapped.transcript()
     assert 'inform(name="pizza express fen ditton",phone="01223 324033")' in text
-    assert text.splitlines()[-1] == "SYS:  bye()"
+    assert text.splitlines()[-1] == "BOT:  bye()"
 
 
 def test_no_success_when_a_request_was_not_informed_or_the_offer_was_turned_down():
@@ -376,7 +376,7 @@ def test_any_action_sequence_keeps_the_invariants(env_index, seed, actions, mask
             assert total == -turns + 20 * info["success"]
             assert truncated == (turns == 25 and not terminated)
             if terminated:
-                assert env.unwrapped.transcript().splitlines()[-1].startswith("SYS:  bye()")
+                assert env.unwrapped.transcript().splitlines()[-1].startswith("BOT:  bye()")
             obs, info = env.reset()
             total, turns = 0.0, 0
 

@@ -270,7 +270,7 @@ class PyDialEnv(gym.Env):
     def _line(self, entry: tuple) -> str:
         who, act, extra = entry
         if who == "sys":
-            return f"SYS:  {act_str(act)}" + ("    [masked: nothing said]" if extra else "")
+            return f"BOT:  {act_str(act)}" + ("    [masked: nothing said]" if extra else "")
         line = f"USER: {act_str(act)}"
         if self.error_rate > 0:
             line += "    [NLU: " + ", ".join(f"{act_str(h)} @ {c:.2f}" for h, c in extra) + "]"
