@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the cluster talks over 127.0.0.1 only
+os.environ.setdefault("RAY_worker_niceness", "0")  # its workers as busy as the serial runs beside them
 ray = pytest.importorskip("ray")
 
 from agents.benchmark import BUDGETS, compare, run_benchmark  # noqa: E402

@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Optuna's median pruner; ray: Ray Tune's OptunaSearch and ASHA, trials in parallel). Writes "
                     "OUT/best_hyperparams.yml (for 'dialog-gym train --hyperparams'), OUT/trials.csv and .md, "
                     "OUT/trials.png and OUT/tune.json. Needs the ray extra: pip install -e '.[ray]'.")
-    p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"])
+    p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"],
+                   help="the algorithm whose hyperparameters to search (as in 'dialog-gym train')")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path")
     p.add_argument("--trials", type=positive_int, default=20, help="trials to run")
