@@ -23,7 +23,7 @@ from agents.hyperparams import META_KEYS, algorithm_class
 from dialog_gym import __version__
 from dialog_gym.agent import action_mask
 from dialog_gym.errors import PersistenceError
-from dialog_gym.utils import atomic_write, read_json, write_json
+from dialog_gym.utils import atomic_folder, read_json, write_json
 
 AGENT_FILE = "agent.json"
 MASKED_ALGORITHMS = ("maskable_ppo",)
@@ -49,15 +49,14 @@ def build_model(algo: str, env: Any, hyperparams: dict[str, Any], seed: int,
 
 
 def save_agent(model: Any, folder: str | os.PathLike, meta: dict[str, Any]) -> Path:
-    """Write ``model`` and its metadata to ``folder`` (each file atomically)."""
+    """Write ``model`` and its metadata to ``folder``, all or nothing: an interrupted save leaves the
+    previous checkpoint there whole, never a mix of two."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_write(folder / "policy.pt", "wb") as handle:
-        torch.save(model.policy.state_dict(), handle)
-    with atomic_write(folder / "optimizer.pt", "wb") as handle:
-        torch.save(model.policy.optimizer.state_dict(), handle)
-    record = {**meta, "num_timesteps": int(model.num_timesteps), "dialog_gym_version": __version__}
-    write_json(folder / AGENT_FILE, _jsonable(record))
+    with atomic_folder(folder) as tmp:
+        torch.save(model.policy.state_dict(), tmp / "policy.pt")
+        torch.save(model.policy.optimizer.state_dict(), tmp / "optimizer.pt")
+        record = {**meta, "num_timesteps": int(model.num_timesteps), "dialog_gym_version": __version__}
+        write_json(tmp / AGENT_FILE, _jsonable(record))
     return folder
 
 

@@ -10,6 +10,7 @@ file's ``register:`` block, from which :mod:`dialog_gym.envs` registers the task
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -207,10 +208,7 @@ def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) 
     noise = NoiseConfig.from_dict(merged.get("noise") or {}, src("noise"))
     reward = RewardConfig.from_dict(merged.get("reward") or {}, src("reward"))
     max_steps = _max_steps(merged, data, where, src)
-    try:
-        max_history = int(merged.get("max_history", 3))
-    except (TypeError, ValueError):
-        raise ConfigError(f"{src('max_history')}: max_history must be an integer") from None
+    max_history = _whole_number(merged.get("max_history", 3), src("max_history"), "max_history")
     if max_history < 1:
         raise ConfigError(f"{src('max_history')}: max_history must be at least 1, got {max_history}")
     reward.check(max_steps, src("reward") if "reward" in given else src("max_steps"),
@@ -233,6 +231,16 @@ def _blamed_on(given: Mapping[str, Any], key: str) -> Iterator[None]:
         raise type(exc)(f"gym.make keyword argument {key}={given[key]!r}: {exc}") from None
 
 
+def _whole_number(value: Any, where: str, key: str) -> int:
+    """``value`` as an int: an integer or an integral float (YAML's ``3.0``); bools, fractions and text
+    are refused rather than truncated (``max_history=2.5`` is a mistake, not 2)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
+        return int(value)
+    raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
+
+
 def _max_steps(merged: Mapping[str, Any], data: Mapping[str, Any], where: str, src: Any) -> int:
     """``max_steps`` (keyword or file), else the register block's ``max_episode_steps``, else 60."""
     register = data.get("register") or {}
@@ -241,10 +249,7 @@ def _max_steps(merged: Mapping[str, Any], data: Mapping[str, Any], where: str, s
         raise ConfigError(f"{where}: max_steps ({data['max_steps']}) and register.max_episode_steps "
                           f"({from_register}) disagree; give one")
     value = merged.get("max_steps", from_register if from_register is not None else DEFAULT_MAX_STEPS)
-    try:
-        max_steps = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{src('max_steps')}: max_steps must be an integer, got {value!r}") from None
+    max_steps = _whole_number(value, src("max_steps"), "max_steps")
     if max_steps < 10:
         raise ConfigError(f"{src('max_steps')}: max_steps must be at least 10, got {max_steps}")
     return max_steps

@@ -102,6 +102,8 @@ class SlotFillingExpert:
             return [idx(GOODBYE), *fallback]
         if question == SUGGEST and intent == "affirm":
             return [idx(ACK_MAKERESERVATION), *fallback]
+        if idx(NO_MATCH) is not None and self._results_used_up(tracker):
+            return [idx(NO_MATCH), *fallback]  # nothing (more) fits: say so, and the customer relaxes its goal
         if question in (SUGGEST, ACK_MAKERESERVATION):  # the suggestion or the booking was refused
             if self._results_fresh(tracker):
                 alternatives = [idx(ACK_FINDALTERNATIVES), idx(SUGGEST)] if self.fillers else [idx(SUGGEST)]
@@ -122,6 +124,11 @@ class SlotFillingExpert:
         if self._results_fresh(tracker):
             return [idx(SUGGEST)]
         return [idx(ACK_DOSEARCH), idx(SEARCH)] if self.fillers else [idx(SEARCH)]
+
+    def _results_used_up(self, tracker: DialogueStateTracker) -> bool:
+        """A search ran, no goal slot changed since, and none of its rows is left to offer."""
+        return (self._search_name in tracker.executed_action_names() and not self._matches_left(tracker)
+                and not self._slots_changed_since_search(tracker))
 
     def _results_fresh(self, tracker: DialogueStateTracker) -> bool:
         return not self._slots_changed_since_search(tracker) and self._matches_left(tracker)

@@ -294,10 +294,12 @@ def test_an_environment_is_named_the_same_way_everywhere(name):
     ["rollout", "--episodes", "2", "--json"],
     ["bench-env", "--steps", "50", "--repeats", "1", "--json"],
     ["stories", "simulate", "--episodes", "2", "--out", "OUT/s.md"],
+    ["benchmark", "--agents", "rule", "--seeds", "1", "--batches", "2", "--episodes", "2", "--out", "OUT/b"],
 ])
 def test_every_env_option_takes_a_config_path(capsys, files, command):
     config = str(REPO / "configs" / "envs" / "restaurant.yml")
-    code, _, err = run_cli(capsys, *_fill(command, files), "--env", config)
+    option = "--envs" if command[0] == "benchmark" else "--env"
+    code, _, err = run_cli(capsys, *_fill(command, files), option, config)
     assert code == 0, err
 
 

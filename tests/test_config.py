@@ -76,3 +76,14 @@ def test_env_config_errors(tmp_path: Path):
     path.write_text("knowledge_base: {file: kb/restaurants.csv, match: [cuisine]}\nactions: {dance: utter_x}\n")
     with pytest.raises(ConfigError, match="unknown role"):
         load_env_config(path)
+
+
+@pytest.mark.parametrize("key, value", [("max_history", 2.5), ("max_history", "3"), ("max_history", True),
+                                        ("max_steps", 60.5), ("max_steps", "sixty")])
+def test_step_counts_must_be_whole_numbers(key, value):
+    with pytest.raises(ConfigError, match=f"{key} must be a whole number"):
+        load_env_config(**{key: value})
+
+
+def test_integral_floats_are_whole_numbers():
+    assert load_env_config(max_history=4.0).max_history == 4

@@ -164,3 +164,20 @@ def _edit_config(folder, **changes):
 def test_random_policy_round_trip(tmp_path):
     RandomPolicy(seed=3).persist(tmp_path / "r")
     assert Policy.load(tmp_path / "r").config() == RandomPolicy(seed=3).config()
+
+
+def test_atomic_folder_replaces_a_folder_only_when_the_new_one_is_complete(tmp_path):
+    from dialog_gym.utils import atomic_folder
+
+    target = tmp_path / "final"
+    with atomic_folder(target) as tmp:
+        (tmp / "a.txt").write_text("first")
+    assert (target / "a.txt").read_text() == "first"
+    with pytest.raises(KeyboardInterrupt), atomic_folder(target) as tmp:
+        (tmp / "a.txt").write_text("second, half-written")
+        raise KeyboardInterrupt
+    assert (target / "a.txt").read_text() == "first"  # the earlier folder stays whole
+    with atomic_folder(target) as tmp:
+        (tmp / "b.txt").write_text("third")
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final"]  # no temporary folder left behind

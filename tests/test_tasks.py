@@ -114,6 +114,16 @@ def test_bad_register_blocks(tmp_path, block, message):
 
 
 # ---------------------------------------------------------------------- a task never seen before, and the hotel
+def search_found_nothing(env) -> bool:
+    """The bot's latest act was a search that found no row."""
+    base = env.unwrapped
+    last = base.tracker.latest_action_name
+    if last is None or not base.domain.has_action(last):
+        return False
+    role = base.roles.role(base.domain.index_for_action(last))[0]
+    return role == "search" and not base.tracker.get_slot(base.config.matches_slot)
+
+
 def run_expert(env, episodes):
     """The expert over ``episodes`` seeded dialogues: (successes, dialogues with an empty search,
     successes among those)."""
@@ -125,7 +135,7 @@ def run_expert(env, episodes):
         while True:
             _, _, terminated, truncated, info = env.step(expert.next_action(env.unwrapped.tracker,
                                                                             info["action_mask"]))
-            found_nothing |= env.unwrapped.progress.nothing_found
+            found_nothing |= search_found_nothing(env)
             if terminated or truncated:
                 break
         successes += info["success"]
@@ -165,23 +175,32 @@ def test_restaurant_table_has_every_combination():
     assert all(cfg.kb.search(dict(zip(cfg.profile.goal_slots, v, strict=True))) for v in itertools.product(*values))
 
 
-def test_no_match_is_allowed_only_right_after_an_empty_search():
+def test_no_match_is_allowed_only_once_the_latest_search_is_used_up():
     env = gym.make("dialog_gym/Hotel-v0")
-    no_match = env.unwrapped.roles.index(NO_MATCH)
-    search = env.unwrapped.roles.index(SEARCH)
-    matches_slot = env.unwrapped.config.matches_slot
+    base = env.unwrapped
+    no_match = base.roles.index(NO_MATCH)
+    search = base.roles.index(SEARCH)
+    matches_slot = base.config.matches_slot
+    goal_slots = base.roles.slot_order
     rng = np.random.default_rng(0)
     allowed_seen = 0
     for seed in range(40):
         _, info = env.reset(seed=seed)
-        previous = None
+        searched = changed_since = False  # a search ran; a goal slot changed since the latest one
+        slots = {s: base.tracker.get_slot(s) for s in goal_slots}
         while True:
-            if info["action_mask"][no_match]:
-                allowed_seen += 1
-                assert previous == search and not env.unwrapped.tracker.get_slot(matches_slot)
+            used_up = searched and not changed_since and not base.tracker.get_slot(matches_slot)
+            awaiting = info["action_mask"].sum() == 1  # only listening is allowed
+            if not awaiting:
+                assert bool(info["action_mask"][no_match]) == used_up
+            allowed_seen += int(info["action_mask"][no_match])
             action = int(rng.choice(np.flatnonzero(info["action_mask"])))
             _, _, terminated, truncated, info = env.step(action)
-            previous = action
+            now = {s: base.tracker.get_slot(s) for s in goal_slots}
+            changed_since = changed_since or now != slots
+            slots = now
+            if action == search:
+                searched, changed_since = True, False
             if terminated or truncated:
                 break
     assert allowed_seen > 0
@@ -199,7 +218,7 @@ def test_expert_says_no_match_where_bound_and_asks_for_changes_where_not():
             _, info = env.reset(seed=seed)
             while True:
                 action = expert.next_action(env.unwrapped.tracker, info["action_mask"])
-                if env.unwrapped.progress.nothing_found:
+                if search_found_nothing(env):
                     assert roles.role(action)[0] == expected_role
                     seen = True
                 _, _, terminated, truncated, info = env.step(action)

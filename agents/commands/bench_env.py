@@ -4,7 +4,8 @@ Single-environment steps per second through ``gym.make``. Both environments are 
 loop, with actions drawn uniformly from those their ``info["action_mask"]`` allows (Taxi-v4 provides
 one too), resetting at episode ends. Measurements alternate between the two environments and are
 repeated; the medians and their ratio are reported (ratio >= 1.0: a dialogue step costs no more than a
-Taxi step). Timings on a shared machine are noisy: compare the ratio, not absolute numbers.
+Taxi step). The clock is the process's CPU time by default, so that other processes on a shared machine
+do not count (``--clock wall`` for elapsed time); even so, compare the ratio, not absolute numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import platform
 import statistics
 import time
+from pathlib import Path
 
 from agents.commands.common import DEFAULT_ENV, EnvArg, UsageError, env_arg, positive_int, print_json
 
@@ -30,10 +32,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", default="Taxi-v4", help="the Gymnasium environment to compare with")
     p.add_argument("--steps", type=positive_int, default=100_000, help="steps per measurement")
     p.add_argument("--repeats", type=positive_int, default=5, help="measurements per environment")
+    p.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
+                   help="cpu: CPU time of this process (default; robust to other load); wall: elapsed time")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | None = None) -> float:
+#: the clocks a measurement can use
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else what :mod:`platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return f"{platform.machine()} {platform.processor() or ''}".strip()
+
+
+def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | None = None,
+                     clock: str = "cpu") -> float:
     import gymnasium as gym
     import numpy as np
 
@@ -44,7 +64,8 @@ def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | 
     rng = np.random.default_rng(seed)
     _, info = env.reset(seed=seed)
     env.action_space.seed(seed)
-    start = time.perf_counter()
+    now = CLOCKS[clock]
+    start = now()
     for _ in range(steps):
         if "action_mask" not in info:  # a reference without masks: uniform over its action space
             _, _, terminated, truncated, info = env.step(env.action_space.sample())
@@ -52,24 +73,25 @@ def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | 
             _, _, terminated, truncated, info = env.step(sample_allowed(rng, info["action_mask"]))
         if terminated or truncated:
             _, info = env.reset()
-    elapsed = time.perf_counter() - start
+    elapsed = now() - start
     env.close()
     return steps / elapsed
 
 
-def measure(env_id: str, reference: str, steps: int, repeats: int, env_kwargs: dict | None = None) -> dict:
+def measure(env_id: str, reference: str, steps: int, repeats: int, env_kwargs: dict | None = None,
+            clock: str = "cpu") -> dict:
     import gymnasium as gym
 
     ours, ref = [], []
     for i in range(repeats):  # interleaved, so a drifting machine load hits both alike
-        ours.append(steps_per_second(env_id, steps, seed=i, env_kwargs=env_kwargs))
-        ref.append(steps_per_second(reference, steps, seed=i))
+        ours.append(steps_per_second(env_id, steps, seed=i, env_kwargs=env_kwargs, clock=clock))
+        ref.append(steps_per_second(reference, steps, seed=i, clock=clock))
     return {
-        "env": env_id, "reference": reference, "steps": steps, "repeats": repeats,
+        "env": env_id, "reference": reference, "steps": steps, "repeats": repeats, "clock": clock,
         "env_steps_per_second": statistics.median(ours), "reference_steps_per_second": statistics.median(ref),
         "ratio": statistics.median(ours) / statistics.median(ref),
         "ratios": [o / r for o, r in zip(ours, ref, strict=True)],
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cpu": cpu_model(),
         "python": platform.python_version(), "gymnasium": gym.__version__,
     }
 
@@ -80,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if args.reference not in gym.registry:
         raise UsageError(f"--reference: unknown Gymnasium environment {args.reference!r}")
     env: EnvArg = args.env
-    result = measure(env.id, args.reference, args.steps, args.repeats, env.kwargs)
+    result = measure(env.id, args.reference, args.steps, args.repeats, env.kwargs, args.clock)
     result["env_kwargs"] = env.kwargs
     if args.json:
         print_json(result)
@@ -89,4 +111,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.reference}: {result['reference_steps_per_second']:,.0f} steps/s")
         print(f"ratio: {result['ratio']:.2f} (target >= 1.0); per repeat: "
               + ", ".join(f"{r:.2f}" for r in result["ratios"]))
+        print(f"clock: {args.clock} time; {result['cpu']}, Python {result['python']}, "
+              f"Gymnasium {result['gymnasium']}")
     return 0

@@ -123,8 +123,9 @@ class DialogueEnv(gym.Env):
        ack_dosearch before a search, ack_findalternatives after a rejected suggestion), rephrase
        requests right after a user message;
     9. never `action_restart` or `utter_default`.
-    10. `no_match` (a role a task may bind, e.g. `utter_no_match`) only right after a search that found
-       nothing; the customer then relaxes one constraint.
+    10. `no_match` (a role a task may bind, e.g. `utter_no_match`) only once the latest search's rows are
+       used up (it found nothing, or each row was offered) and no goal slot changed since; the customer
+       then relaxes one constraint.
     With `masks=False` the mask is all ones.
 
     ## Arguments
@@ -339,12 +340,10 @@ class DialogueEnv(gym.Env):
         p.just_heard = False
         if role in TURN_HANDING_ROLES:
             p.awaiting_reply = True
-        p.nothing_found = False
         if role == SEARCH:
             names = self.kb.search(tracker.slot_values)
             tracker.update(SlotSet(cfg.matches_slot, list(names)))
             p.results_fresh = True
-            p.nothing_found = not names
         elif role == SUGGEST:
             remaining = tracker.slot_values.get(cfg.matches_slot) or []
             self._suggestion = remaining[0] if remaining else None

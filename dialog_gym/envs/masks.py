@@ -15,7 +15,8 @@ Rules, applied in this order (roles as bound in ``dialog_gym/roles.py``):
    ``ack_dosearch`` at the start of a bot turn when ``search`` is sensible; ``ack_findalternatives``
    right after the user denied a suggestion; ``ask_rephrase`` right after the user spoke.
 9. ``restart`` and ``default`` never.
-10. ``no_match`` (where the domain binds it) only right after a search that found nothing.
+10. ``no_match`` (where the domain binds it) only once the latest search's rows are used up: it found
+    nothing, or every row it found was offered, and no goal slot changed since.
 
 Some action is always sensible: outside rules 1–2 either a goal slot is unset (rule 3) or all are
 set (rule 4). With masks off the mask is all ones.
@@ -62,7 +63,6 @@ class DialogueProgress:
     reservation_acked: bool = False
     reservation_answered: bool = False
     user_confirmed: bool = False     # the user thanked for the reservation (success)
-    nothing_found: bool = False      # the bot's latest act was a search that found nothing
 
 
 class ActionMasker:
@@ -109,17 +109,11 @@ class ActionMasker:
             return self._listen_only
         if p.user_confirmed:
             return self._goodbye_only
-        valid: list[int | None] = []
-        append = valid.append
-        all_set = True
-        any_set = False
         get = slots.get
-        for slot, i in self._ask:
-            if get(slot) is None:
-                append(i)
-                all_set = False
-            else:
-                any_set = True
+        valid: list[int | None] = [i for slot, i in self._ask if get(slot) is None]  # ask what is unset
+        append = valid.append
+        all_set = not valid
+        any_set = len(valid) < len(self._ask)
         if not p.asked_howcanhelp and not any_set:
             append(self._howcanhelp)
         fresh = p.results_fresh
@@ -138,7 +132,7 @@ class ActionMasker:
             append(self._goodbye)
         if not p.bot_acted:
             append(self._greet)
-        if p.nothing_found:
+        if fresh and matches_left == 0:  # the latest search found nothing, or every row it found was offered
             append(self._no_match)
         if heard:
             append(self._rephrase)
