@@ -8,9 +8,16 @@ its demonstrations too. Test dialogues are the same for every agent of a seed (t
 :func:`dialog_gym.seeds.benchmark_eval_seed`, i.e. reset seeds ``(1000 + seed) * 100_000 + i``, far from
 any training seed), so agents are compared on identical users.
 
+The unit of work is a cell (:func:`plan_cells`): one (environment, agent, seed), the imitation agents of an
+(environment, seed) together. A cell's result depends only on its parameters (torch threads = its CPUs,
+1 by default), so it may run in this process or as a Ray task anywhere (:mod:`agents.cells`); each
+finished cell is kept in ``out/cells/<key>.json`` and a re-run skips it. The outputs below are assembled
+from the cell files.
+
 Outputs in ``out/``: ``table.md`` (also printed), ``results.json`` (everything, with versions, ids,
 seeds and hardware, so a later run can be compared number by number with :func:`compare`),
-``results.csv`` (one row per curve point) and ``curves_<env>.png``.
+``results.csv`` (one row per curve point), ``curves_<env>.png`` and ``cells/`` (one file per cell, with
+its seconds, host and, for a failed cell, the error).
 """
 
 from __future__ import annotations
@@ -192,6 +199,10 @@ def benchmark_cell(cell: Cell) -> dict[str, Any]:
     import torch
 
     p = cell.params
+    mine = _versions()
+    if p["versions"] != mine:  # a cluster node installed differently would give other numbers
+        raise ConfigError("this worker has other versions than the driver: " + ", ".join(
+            f"{k} {p['versions'].get(k)} (driver) vs {v} (here)" for k, v in mine.items() if p["versions"].get(k) != v))
     torch.set_num_threads(int(p["torch_threads"]))  # reproducible, and fastest for these small networks at 1
     budget = Budget("cell", seeds=1, batches=tuple(p["batches"]), test_episodes=p["test_episodes"],
                     agents=tuple(p["agents"]), imitation_epochs=p["imitation_epochs"])

@@ -222,9 +222,11 @@ def ray_session(address: str | None = None, workers: int | None = None) -> Itera
     """Ray, connected: to the cluster at ``address`` (``auto`` or ``HOST:PORT``), to the one this process
     is already connected to, or else to a local instance with ``workers`` CPUs (default: all cores) on the
     loopback address, shut down on exit."""
-    if address is None and "ray" not in sys.modules:
-        # a local instance talks over 127.0.0.1 only (Ray would pick this machine's network address)
+    if address is None:
+        # a local instance talks over 127.0.0.1 only (Ray would pick this machine's network address), and its
+        # workers run at normal priority as the serial backend does (Ray's default is nice 15)
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        os.environ.setdefault("RAY_worker_niceness", "0")
     ray = import_ray()
     if ray.is_initialized():
         yield ray

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "agents.commands.stories",
     "agents.commands.train",
     "agents.commands.benchmark",
+    "agents.commands.tune",
     "agents.commands.imitate",
     "agents.commands.interactive",
     "agents.commands.serve",

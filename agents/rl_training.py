@@ -11,6 +11,7 @@ best one (success rate, then reward) to ``out/best``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ class TrainSpec:
     tensorboard: bool = True
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     threads: int = 1                       # torch threads (1 keeps runs reproducible and fast for small nets)
+    hyperparams: str | None = None         # an rl-zoo hyperparameter file instead of configs/hyperparams/<algo>.yml
 
 
 @dataclass
@@ -97,8 +99,10 @@ def tensorboard_available() -> bool:
     return True
 
 
-def train(spec: TrainSpec) -> TrainResult:
-    """Train (or resume) an agent as ``spec`` says; see the module docstring."""
+def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+    """Train (or resume) an agent as ``spec`` says; see the module docstring. ``on_eval`` sees each point of
+    the learning curve as it is measured (a hyperparameter search reports it to its pruner, which may stop
+    the run by raising)."""
     if spec.algo not in ALGORITHMS:
         raise ConfigError(f"unknown algorithm {spec.algo!r} (expected one of {', '.join(ALGORITHMS)})")
     torch.set_num_threads(spec.threads)
@@ -111,7 +115,7 @@ def train(spec: TrainSpec) -> TrainResult:
             raise ConfigError("the conservative warm start needs an actor-critic algorithm (ppo, a2c, maskable_ppo)")
         recipe = load_warm_start(spec.warm_start_mode)
         overrides = {**dict(recipe.get("finetune") or {}), **overrides}
-    hp = load_hyperparams(spec.algo, spec.env_id, overrides)
+    hp = load_hyperparams(spec.algo, spec.env_id, overrides, path=spec.hyperparams)
     n_envs = spec.n_envs or int(hp.get("n_envs", 1))
     hp["n_envs"] = n_envs
     budget_dialogues = spec.dialogues
@@ -167,6 +171,8 @@ def train(spec: TrainSpec) -> TrainResult:
         if best is None or (point["success_rate"], point["mean_reward"]) > (best["success_rate"], best["mean_reward"]):
             best = point
             save_agent(model, out / "best", {**meta, "best": point})
+        if on_eval is not None:
+            on_eval(point)
 
     if spec.warm_start and not resumed:
         source = spec.warm_start

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.benchmark import BUDGETS, compare, plan_cells, run_benchmark
+from agents.benchmark import BUDGETS, benchmark_cell, compare, plan_cells, run_benchmark
 from agents.cells import Cell, CellStore, StaleCellError, estimate_wall_time, execute_cell, run_cells
 from agents.cli import main
 from dialog_gym.errors import DialogGymError, PersistenceError
@@ -101,3 +101,12 @@ def test_backend_options_checked(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     assert main(["benchmark", "--backend", "ray", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err.strip().endswith("needs Ray, an optional extra: pip install -e '.[ray]'")
+
+
+def test_a_worker_with_other_versions_refuses_the_cell(tmp_path: Path):
+    cell = plan_cells(TINY, [ENV], ["rule"], [0], tmp_path)[0]
+    other = Cell(cell.key, {**cell.params, "versions": {**cell.params["versions"], "torch": "0.0"}}, cell.context)
+    record = execute_cell(benchmark_cell, other)
+    assert record["status"] == "failed"
+    assert record["error"].startswith("ConfigError: this worker has other versions than the driver: torch 0.0 (driver)")
+    assert execute_cell(benchmark_cell, cell)["status"] == "done"

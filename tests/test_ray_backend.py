@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the cluster talks over 127.0.0.1 only
+os.environ.setdefault("RAY_worker_niceness", "0")  # its workers as busy as the serial runs beside them
 ray = pytest.importorskip("ray")
 
 from agents.benchmark import BUDGETS, compare, run_benchmark  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = "dialog_gym/Restaurant-v0"
-TINY = replace(BUDGETS["small"], batches=(20, 40), test_episodes=4)
+TINY = replace(BUDGETS["small"], batches=(10, 20), test_episodes=4)
 AGENTS = ["random", "rule", "memo", "maskable_ppo"]
 SEEDS = [0, 1]
 
@@ -91,7 +92,7 @@ def test_a_killed_worker_gets_its_cell_retried(cluster, serial, tmp_path: Path):
 
 def _cli(out: Path, address: str) -> list[str]:
     return [sys.executable, "-m", "agents", "benchmark", "--envs", ENV, "--agents", ",".join(AGENTS),
-            "--seeds", "2", "--batches", "20,40", "--episodes", "4", "--backend", "ray", "--address", address,
+            "--seeds", "2", "--batches", "10,20", "--episodes", "4", "--backend", "ray", "--address", address,
             "--out", str(out), "--no-progress"]
 
 
@@ -121,3 +122,20 @@ def test_a_failing_cell_on_ray_is_reported(cluster, tmp_path: Path):
     assert [(c["key"].split("__")[1], c["status"]) for c in doc["cells"]] == [("rule", "done"), ("ppo", "failed")]
     assert doc["cells"][1]["error"] == "ConfigError: RL batches must be multiples of the first batch"
     assert "failed: ConfigError" in (tmp_path / "table.md").read_text()
+
+
+def test_tune_on_ray_writes_hyperparameters_that_train_accepts(cluster, tmp_path: Path):
+    pytest.importorskip("optuna")
+    from agents.hyperparams import load_hyperparams
+    from agents.rl_training import TrainSpec, train
+    from agents.tuning import TuneSpec, tune
+
+    doc = tune(TuneSpec("maskable_ppo", ENV, tmp_path, trials=3, dialogues=10, eval_every=5, eval_episodes=2,
+                        backend="ray"))
+    assert len(doc["trials"]) == 3 and doc["best"]["state"] == "complete"
+    assert {t["state"] for t in doc["trials"]} <= {"complete", "pruned"}
+    hp = load_hyperparams("maskable_ppo", ENV, path=tmp_path / "best_hyperparams.yml")
+    assert all(hp[k] == v for k, v in doc["best"]["params"].items() if k != "policy_kwargs")
+    result = train(TrainSpec("maskable_ppo", ENV, tmp_path / "train", dialogues=5, eval_every=5, eval_episodes=2,
+                             progress=False, tensorboard=False, hyperparams=str(tmp_path / "best_hyperparams.yml")))
+    assert result.dialogues >= 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from agents.commands.backend_args import add_backend_arguments, check_backend_arguments
 from agents.commands.common import (
     UsageError,
     check_output,
@@ -57,14 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true",
                    help=f"with --compare: exit with status {EXIT_DIFFERENT} if any number differs (for CI on the "
                         "machine that made the reference; other CPUs or torch builds can differ legitimately)")
-    p.add_argument("--backend", choices=["serial", "ray"], default="serial",
-                   help="serial: one cell after another in this process; ray: each cell a Ray task, on a local "
-                        "instance (--workers CPUs, 127.0.0.1 only) or the cluster at --address; same numbers")
-    p.add_argument("--address", metavar="auto|HOST:PORT",
-                   help="with --backend ray: an existing Ray cluster ('auto': the one 'ray start' made on this "
-                        "machine); every node needs dialog-gym installed")
-    p.add_argument("--workers", type=positive_int,
-                   help="with --backend ray and no --address: CPUs of the local Ray instance (default: all cores)")
+    add_backend_arguments(p, "cell")
     p.add_argument("--cpus-per-cell", type=positive_int, default=1,
                    help="CPUs a cell may use (Ray reserves them; torch threads are set to match). Results "
                         "depend on it: the reference numbers are made with 1")
@@ -92,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
         run_benchmark,
         suite_envs,
     )
-    from agents.cells import import_ray
     from dialog_gym import SUITES
     from dialog_gym.errors import DialogGymError
 
@@ -135,12 +128,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--strict goes with --compare")
     if args.compare:
         load_results(args.compare)  # a wrong path fails now, not after the run
-    if args.backend != "ray" and (args.address or args.workers):
-        raise UsageError("--address and --workers go with --backend ray")
-    if args.address and args.workers:
-        raise UsageError("--workers sizes a local Ray instance; with --address the cluster's size applies")
-    if args.backend == "ray":
-        import_ray()
+    check_backend_arguments(args)
     check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
 

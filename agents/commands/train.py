@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the policy only (configs/hyperparams/warm_start.yml)")
     p.add_argument("--eval-every", type=positive_int, default=250, help="training dialogues between evaluations")
     p.add_argument("--eval-episodes", type=positive_int, default=100, help="test dialogues per evaluation")
+    p.add_argument("--hyperparams", type=Path, metavar="YAML",
+                   help="hyperparameter file in the rl-zoo format instead of configs/hyperparams/<algo>.yml, e.g. "
+                        "the best_hyperparams.yml that 'dialog-gym tune' writes")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a hyperparameter (YAML value syntax), e.g. --set learning_rate=1e-4")
     p.add_argument("--resume", action="store_true", help="continue from OUT/final if it exists")
@@ -101,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
         note(remark)
     spec = TrainSpec(algo=args.algo, env_id=args.env.id, env_kwargs=args.env.kwargs, out=args.out,
                      timesteps=args.timesteps, dialogues=args.dialogues, seed=args.seed, n_envs=args.n_envs,
-                     overrides=overrides, warm_start=args.warm_start,
-                     warm_start_mode=args.warm_start_mode, eval_every=args.eval_every,
+                     overrides=overrides, warm_start=args.warm_start, warm_start_mode=args.warm_start_mode,
+                     hyperparams=str(args.hyperparams) if args.hyperparams else None, eval_every=args.eval_every,
                      eval_episodes=args.eval_episodes, resume=args.resume, progress=not args.no_progress)
     result = train(spec)
     if args.json:
