@@ -253,13 +253,14 @@ def _tune_ray(spec: TuneSpec, space: Mapping[str, Any]) -> list[dict[str, Any]]:
             run_config=ray_tune.RunConfig(name="ray_tune", storage_path=str(Path(spec.out).resolve()), verbose=0))
         results = tuner.fit()
         rows = []
-        for number, result in enumerate(sorted(results, key=lambda r: r.path or "")):
+        for number, result in enumerate(sorted((results[i] for i in range(len(results))), key=lambda r: r.path or "")):
             metrics = result.metrics or {}
+            config = result.config or {}
             dialogues = int(metrics.get("dialogues", 0))
             state = "failed" if result.error else ("complete" if dialogues >= spec.dialogues else "pruned")
             rows.append({"number": number, "state": state, "value": metrics.get("objective"), "dialogues": dialogues,
                          "seconds": float(metrics.get("time_total_s", 0.0)),
-                         "params": {k: result.config[k] for k in space if k in (result.config or {})},
+                         "params": {k: config[k] for k in space if k in config},
                          **({"error": f"{type(result.error).__name__}: {result.error}"[:500]} if result.error else {})})
     return rows
 
