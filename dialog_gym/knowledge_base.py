@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,21 +109,9 @@ class KnowledgeBase:
     def load(cls, path: str | os.PathLike, match: list[str], capacity: CapacityRule | None = None,
              order_by: str | None = None) -> KnowledgeBase:
         path = Path(path)
-        text = read_text(path, KnowledgeBaseError, "table")
-        try:
-            reader = csv.DictReader(io.StringIO(text, newline=""))
-            columns = reader.fieldnames or []
-            rows = list(reader)
-        except csv.Error as exc:
-            raise KnowledgeBaseError(f"{path}: cannot read the table: {exc}") from None
-        needed = ["name", *match] + ([capacity.column] if capacity else []) + ([order_by] if order_by else [])
-        missing = [c for c in needed if c not in columns]
-        if missing:
-            raise KnowledgeBaseError(f"{path}: missing column(s) {', '.join(missing)}")
+        needed = [*match] + ([capacity.column] if capacity else []) + ([order_by] if order_by else [])
         table = []
-        for lineno, row in enumerate(rows, start=2):
-            if None in row or any(v is None for v in row.values()):
-                raise KnowledgeBaseError(f"{path}:{lineno}: expected {len(columns)} fields")
+        for lineno, row in enumerate(read_table(path, needed), start=2):
             if capacity:
                 try:
                     int(row[capacity.column])
@@ -131,8 +119,6 @@ class KnowledgeBase:
                     raise KnowledgeBaseError(
                         f"{path}:{lineno}: column {capacity.column!r} must be an integer") from None
             table.append(Row(row["name"], {k: v for k, v in row.items() if k != "name"}))
-        if not table:
-            raise KnowledgeBaseError(f"{path}: the table has no rows")
         return cls(table, tuple(match), capacity, order_by, str(path))
 
     def get(self, name: str) -> Row:
@@ -196,3 +182,25 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
+
+
+def read_table(path: Path, needed: Sequence[str]) -> list[dict[str, str]]:
+    """The rows of a CSV table with a header, one dict a row: the ``name`` column and every column in
+    ``needed`` must exist, every row must have every field, and there must be rows (errors name the file
+    and line)."""
+    text = read_text(path, KnowledgeBaseError, "table")
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        columns = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as exc:
+        raise KnowledgeBaseError(f"{path}: cannot read the table: {exc}") from None
+    missing = [c for c in dict.fromkeys(["name", *needed]) if c not in columns]
+    if missing:
+        raise KnowledgeBaseError(f"{path}: missing column(s) {', '.join(missing)}")
+    for lineno, row in enumerate(rows, start=2):
+        if None in row or any(v is None for v in row.values()):
+            raise KnowledgeBaseError(f"{path}:{lineno}: expected {len(columns)} fields")
+    if not rows:
+        raise KnowledgeBaseError(f"{path}: the table has no rows")
+    return rows

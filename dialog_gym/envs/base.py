@@ -61,9 +61,12 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT]):
         """The name of each action of the action space (index = action)."""
         raise NotImplementedError
 
+    #: the current mask (``info["action_mask"]``'s values); subclasses keep it up to date
+    _mask: np.ndarray
+
     def action_masks(self) -> np.ndarray:
         """The actions allowed now as bools (sb3-contrib's ``MaskablePPO`` calls this)."""
-        raise NotImplementedError
+        return self._mask.astype(bool)
 
     @property
     def masks_enabled(self) -> bool:

@@ -260,10 +260,6 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
             self.render()
         return self._obs(), float(reward), terminated, truncated, self._info(invalid)
 
-    def action_masks(self) -> np.ndarray:
-        """The current mask as bools (the method sb3-contrib's MaskablePPO calls)."""
-        return self._mask.astype(bool)
-
     def render(self) -> str | None:
         text = self.transcript()
         if self.render_mode == "ansi":

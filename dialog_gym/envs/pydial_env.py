@@ -251,10 +251,6 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
             self.render()
         return self._obs(), float(reward), terminated, truncated, self._info(invalid)
 
-    def action_masks(self) -> np.ndarray:
-        """The current mask as bools (the method sb3-contrib's MaskablePPO calls)."""
-        return self._mask.astype(bool)
-
     def render(self) -> str | None:
         if self.render_mode == "ansi":
             return self.transcript()

@@ -10,8 +10,6 @@ acts as actions), ``table.csv`` (the entities), ``users/*.yml`` (PyDial's user p
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,9 +18,10 @@ from typing import Any
 
 from dialog_gym.config import FAMILY_KEYS
 from dialog_gym.domain import Domain
-from dialog_gym.errors import ConfigError, KnowledgeBaseError
+from dialog_gym.errors import ConfigError
+from dialog_gym.knowledge_base import read_table
 from dialog_gym.resources import configs_dir
-from dialog_gym.utils import check_keys, read_text, read_yaml
+from dialog_gym.utils import check_keys, read_yaml
 
 DONTCARE = "dontcare"
 #: the user acts of PyDial's simulated user (the intents of an imported domain)
@@ -175,23 +174,3 @@ def load_task(config: str | os.PathLike) -> tuple[PyDialTask, dict[str, Any], Pa
     task = PyDialTask(str(data.get("name", path.parent.name)), str(data.get("entity_type", "entity")), informable,
                       tuple(lists["system_requestable"]), tuple(lists["requestable"]), rows, domain, where, data)
     return task, data, path
-
-
-def read_table(path: Path, needed: list[str]) -> list[dict[str, str]]:
-    """The entity table (CSV with a header); every informable slot must be a column."""
-    text = read_text(path, KnowledgeBaseError, "table")
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        columns = reader.fieldnames or []
-        rows = list(reader)
-    except csv.Error as exc:
-        raise KnowledgeBaseError(f"{path}: cannot read the table: {exc}") from None
-    missing = [c for c in ["name", *needed] if c not in columns]
-    if missing:
-        raise KnowledgeBaseError(f"{path}: missing column(s) {', '.join(dict.fromkeys(missing))}")
-    for lineno, row in enumerate(rows, start=2):
-        if None in row or any(v is None for v in row.values()):
-            raise KnowledgeBaseError(f"{path}:{lineno}: expected {len(columns)} fields")
-    if not rows:
-        raise KnowledgeBaseError(f"{path}: the table has no rows")
-    return rows
