@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,10 +155,7 @@ def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) 
     if data.get("family", "dialogue") != "dialogue":
         raise ConfigError(f"{where}: a family: {data['family']} task; make it with "
                           f"gym.make('dialog_gym/Dialogue-v0', config={str(path)!r})")
-    unknown = sorted(set(overrides) - OVERRIDE_KEYS)
-    if unknown:
-        raise ConfigError(f"gym.make: unknown keyword argument(s) {', '.join(unknown)}; expected config, "
-                          f"render_mode or one of {', '.join(sorted(OVERRIDE_KEYS))}")
+    check_make_keywords(overrides, OVERRIDE_KEYS)
     merged = {k: _beside(v, path.parent) if k in ("domain", "user", "roles") else v for k, v in data.items()}
     given = {k: v for k, v in overrides.items() if v is not None}
     for key, value in given.items():
@@ -229,6 +226,14 @@ def _blamed_on(given: Mapping[str, Any], key: str) -> Iterator[None]:
         if key not in given:
             raise
         raise type(exc)(f"gym.make keyword argument {key}={given[key]!r}: {exc}") from None
+
+
+def check_make_keywords(overrides: Mapping[str, Any], allowed: Collection[str]) -> None:
+    """Refuse ``gym.make`` keyword arguments that a task family does not take, listing the ones it does."""
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        raise ConfigError(f"gym.make: unknown keyword argument(s) {', '.join(unknown)}; expected config, "
+                          f"render_mode or one of {', '.join(sorted(allowed))}")
 
 
 def _whole_number(value: Any, where: str, key: str) -> int:

@@ -86,6 +86,17 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT]):
         """A self-contained snapshot of the dialogue (after ``reset``)."""
         raise NotImplementedError
 
+    def _check_state(self, state: Any, state_type: type[Any], source: str) -> None:
+        """Refuse a state of another type or from a differently configured env (``source`` names this
+        env's config in the message)."""
+        if not isinstance(state, state_type):
+            raise DialogGymError(f"set_state() needs a {state_type.__name__}, got {type(state).__name__}")
+        if state.config_fingerprint != self.config_fingerprint:
+            raise DialogGymError(
+                f"set_state(): the state comes from an environment configured differently (config "
+                f"fingerprint {state.config_fingerprint}, this environment's {self.config_fingerprint}, "
+                f"config {source}); make both with the same id and options")
+
     def set_state(self, state: StateT) -> None:
         """Restore a snapshot from :meth:`get_state` of this or an identically made environment."""
         raise NotImplementedError

@@ -437,13 +437,7 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     def set_state(self, state: DialogueEnvState) -> None:
         """Restore a snapshot from :meth:`get_state` of this or an identically configured environment;
         ``state`` is copied, so it can be restored again."""
-        if not isinstance(state, DialogueEnvState):
-            raise DialogGymError(f"set_state() needs a DialogueEnvState, got {type(state).__name__}")
-        if state.config_fingerprint != self.config_fingerprint:
-            raise DialogGymError(
-                f"set_state(): the state comes from an environment configured differently (config "
-                f"fingerprint {state.config_fingerprint}, this environment's {self.config_fingerprint}, "
-                f"config {self.config.source}); make both with the same id and options")
+        self._check_state(state, DialogueEnvState, self.config.source)
         bit_generator = self.np_random.bit_generator
         if type(bit_generator).__name__ != state.rng_state["bit_generator"]:
             bit_generator = getattr(np.random, state.rng_state["bit_generator"])()

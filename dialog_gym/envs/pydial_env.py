@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
+from dialog_gym.config import check_make_keywords
 from dialog_gym.domain import ACTION_LISTEN_NAME
 from dialog_gym.envs.base import BaseDialogueEnv
 from dialog_gym.envs.state import config_fingerprint
@@ -139,10 +140,7 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise DialogGymError(f"render_mode must be one of {self.metadata['render_modes']} or None, "
                                  f"got {render_mode!r}")
-        unknown = sorted(set(overrides) - _OVERRIDES)
-        if unknown:
-            raise ConfigError(f"gym.make: unknown keyword argument(s) {', '.join(unknown)}; expected config, "
-                              f"render_mode or one of {', '.join(sorted(_OVERRIDES))}")
+        check_make_keywords(overrides, _OVERRIDES)
         self.render_mode = render_mode
         task, data, path = load_task(config)
         self.task = task
@@ -330,13 +328,7 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
 
     def set_state(self, state: PyDialEnvState) -> None:
         """Restore a :meth:`get_state` snapshot (copied, so it can be restored again)."""
-        if not isinstance(state, PyDialEnvState):
-            raise DialogGymError(f"set_state() needs a PyDialEnvState, got {type(state).__name__}")
-        if state.config_fingerprint != self.config_fingerprint:
-            raise DialogGymError(
-                f"set_state(): the state comes from an environment configured differently (config fingerprint "
-                f"{state.config_fingerprint}, this environment's {self.config_fingerprint}, config "
-                f"{self.config_path}); make both with the same id and options")
+        self._check_state(state, PyDialEnvState, str(self.config_path))
         generator = getattr(np.random, state.rng_state["bit_generator"])()
         generator.state = copy.deepcopy(state.rng_state)
         self._np_random = np.random.Generator(generator)
