@@ -90,6 +90,21 @@ class _Budget(BaseCallback):
         return not (self.stop_timesteps is not None and self.num_timesteps >= self.stop_timesteps)
 
 
+def _progress_in_dialogues(model: Any, budget: _Budget, dialogues: int) -> None:
+    """Make SB3's training progress (``1 - done / budget``, which drives DQN's epsilon and every learning-rate
+    or clip-range schedule) count dialogues instead of timesteps.
+
+    With a dialogue budget the number of timesteps is unknown in advance, so ``learn`` is called in chunks
+    with an open-ended ``total_timesteps``; SB3's own progress would then stay at 1.0 and schedules would
+    never decay. SB3 recomputes the progress through this one method (on- and off-policy algorithms alike),
+    so the instance's copy is replaced; nothing of it is saved (agents are saved as state dicts)."""
+
+    def update(num_timesteps: int, total_timesteps: int) -> None:
+        model._current_progress_remaining = max(0.0, 1.0 - budget.dialogues / dialogues)
+
+    model._update_current_progress_remaining = update
+
+
 def tensorboard_available() -> bool:
     """Whether SB3 can log to TensorBoard (the ``tensorboard`` package is an optional extra)."""
     try:
@@ -159,6 +174,8 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
 
     def record(point: dict[str, Any]) -> None:
         nonlocal best
+        if hasattr(model, "exploration_rate") and model.num_timesteps:  # DQN's epsilon, to see its schedule
+            point["exploration_rate"] = float(model.exploration_rate)
         curve.append(point)
         logger = getattr(model, "_logger", None)
         if logger is not None:
@@ -201,6 +218,8 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
                disable=not spec.progress, leave=False, dynamic_ncols=True)
     budget = _Budget(bar, unit)
     budget.dialogues = dialogues_done
+    if budget_dialogues:
+        _progress_in_dialogues(model, budget, budget_dialogues)
     try:
         while True:
             if budget_dialogues and budget.dialogues >= budget_dialogues:

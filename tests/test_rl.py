@@ -114,6 +114,26 @@ def test_resume_continues_from_the_checkpoint(tmp_path: Path):
     assert [p["dialogues"] for p in second.curve][: len(first.curve)] == [p["dialogues"] for p in first.curve]
 
 
+def test_schedules_decay_over_a_dialogue_budget(tmp_path: Path):
+    """With a dialogue budget, SB3's progress counts dialogues: DQN's epsilon falls linearly from 1.0 to 0.05
+    over the whole budget (exploration_fraction=1). The epsilon a point shows was set at the step before the
+    one that finished its last dialogue, so it lies between the values for d - 1 and d dialogues."""
+    result = train(TrainSpec("dqn", "dialog_gym/PyDial-CR-Env1-v0", tmp_path, dialogues=40, eval_every=20,
+                             eval_episodes=2, progress=False, tensorboard=False,
+                             overrides={"learning_starts": 10, "exploration_fraction": 1.0,
+                                        "exploration_initial_eps": 1.0, "exploration_final_eps": 0.05}))
+    eps = {p["dialogues"]: p.get("exploration_rate") for p in result.curve}
+    assert eps[0] is None  # not yet acting
+    for d in (20, 40):
+        assert 1 - 0.95 * d / 40 - 1e-9 <= eps[d] <= 1 - 0.95 * (d - 1) / 40 + 1e-9, (d, eps[d])
+    # a timestep budget keeps SB3's own progress (timesteps), as before
+    timed = train(TrainSpec("dqn", "dialog_gym/PyDial-CR-Env1-v0", tmp_path / "t", timesteps=200, eval_every=1000,
+                            eval_episodes=2, progress=False, tensorboard=False,
+                            overrides={"learning_starts": 10, "exploration_fraction": 0.5,
+                                       "exploration_initial_eps": 1.0, "exploration_final_eps": 0.05}))
+    assert timed.final["exploration_rate"] == pytest.approx(0.05)
+
+
 def test_train_command_json(tmp_path: Path, capsys):
     code = main(["train", "--algo", "a2c", "--timesteps", "200", "--out", str(tmp_path), "--eval-episodes", "2",
                  "--no-progress", "--json", "--set", "n_steps=8"])
