@@ -61,24 +61,24 @@ def hyperparams_path(algo: str) -> Path:
 
 def load_hyperparams(algo: str, env_id: str, overrides: Mapping[str, Any] | None = None,
                      path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The merged hyperparameters for ``algo`` on ``env_id`` (file default < env entry < overrides),
-    validated; ``policy_kwargs`` is returned parsed."""
+    """The merged hyperparameters for ``algo`` on ``env_id`` (file default < matching glob entries < the env's
+    own entry < overrides), validated; ``policy_kwargs`` is returned parsed."""
     path = Path(path) if path is not None else hyperparams_path(algo)
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of environment id -> hyperparameters")
     allowed = META_KEYS | constructor_keys(algo)
+    for key, entry in data.items():  # every entry, not only this env's: a typo anywhere is found at once
+        if entry is not None and not isinstance(entry, dict):
+            raise ConfigError(f"{path}: {key}: expected a mapping")
+        check_keys(entry or {}, allowed, f"{path}: {key}")
     merged: dict[str, Any] = {}
     patterns = [k for k in data if isinstance(k, str) and k != env_id and any(c in k for c in "*?[")
                 and fnmatch.fnmatchcase(env_id, k)]
     for key in ("default", *patterns, env_id):
         entry = data.get(key)
-        if entry is None:
-            continue
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{path}: {key}: expected a mapping")
-        check_keys(entry, allowed, f"{path}: {key}")
-        merged.update(entry)
+        if entry is not None:
+            merged.update(entry)
     if not merged:
         raise ConfigError(f"{path}: no entry for {env_id!r} and no 'default'")
     if overrides:
