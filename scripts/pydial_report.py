@@ -1,0 +1,90 @@
+"""The README's PyDial tables from a benchmark run on the 18 PyDial tasks.
+
+    python scripts/pydial_report.py results/pydial18/results.json
+
+Prints three markdown tables: every task's success per agent with 95% intervals after the first and the last
+batch (the discrimination table, with the count of tasks where two learners' intervals are apart), the
+learnability check (PPO and DQN per seed on CR Env2 / Env4 after the last batch, median against the 85%
+target), and CamRestaurants beside the PyDial reproduction numbers of the issue. Numbers come from the
+results file only; PyDial's are the published reproduction logs quoted in issue 11.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+from agents.benchmark import RunRecord, discrimination, load_results, point_at, success_interval
+
+#: PyDial on CamRestaurants (reproduction logs quoted in issue 11): success % after 1000 / 4000 dialogues
+PYDIAL = {
+    "Env1": {"hdc": "100", "dqn": (91.2, 92.4), "acer": (94.0, 98.5)},
+    "Env3": {"hdc": "96.8", "dqn": (82.0, 94.3), "acer": (89.0, 93.8)},
+    "Env4": {"hdc": "–", "dqn": (81.8, 93.1), "acer": (78.4, 92.3)},
+}
+
+
+def _cell(records: list[RunRecord], n: int) -> str:
+    points = [p for r in records for p in [point_at(r.curve, n)] if p is not None]
+    if not points:
+        return "–"
+    mean, lo, hi = success_interval(points)
+    return f"{100 * mean:.1f} [{100 * lo:.0f}, {100 * hi:.0f}]"
+
+
+def main(path: str) -> None:
+    doc = load_results(path)
+    records = [RunRecord(**r) for r in doc["runs"]]
+    envs, agents = doc["envs"], doc["agents"]
+    first, last = doc["budget"]["batches"][0], doc["budget"]["batches"][-1]
+    disc = discrimination(records, envs, agents, [first, last])
+    learners = disc["learners"]
+    fixed = [a for a in agents if a not in learners]
+    by = {(r.env, r.agent): [] for r in records}
+    for r in records:
+        by[(r.env, r.agent)].append(r)
+
+    head = ["task", *fixed, *(f"{a} {n}" for a in learners for n in (first, last))]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for env in envs:
+        row = [env.split("/")[-1].removeprefix("PyDial-").removesuffix("-v0")]
+        row += [_cell(by.get((env, a), []), last) for a in fixed]
+        for a in learners:
+            for n in (first, last):
+                apart = any(a in pair for pair in disc["separated"][str(n)].get(env, []))
+                row.append(_cell(by.get((env, a), []), n) + (" *" if apart else ""))
+        print("| " + " | ".join(row) + " |")
+    print()
+    for n in (first, last):
+        print(f"After {n} dialogues two learners' 95% intervals are apart on {disc['separated_tasks'][str(n)]} of "
+              f"{disc['tasks']} tasks.")
+    print()
+
+    print("| task | learner | " + " | ".join(f"seed {s}" for s in doc["seeds"]) + f" | median after {last} |")
+    print("|" + "---|" * (len(doc["seeds"]) + 3))
+    for env in ("dialog_gym/PyDial-CR-Env2-v0", "dialog_gym/PyDial-CR-Env4-v0"):
+        for a in learners:
+            runs = sorted(by.get((env, a), []), key=lambda r: r.seed)
+            rates = [100 * p["success_rate"] for r in runs for p in [point_at(r.curve, last)] if p is not None]
+            if rates:
+                print(f"| {env.split('/')[-1]} | {a} | " + " | ".join(f"{x:.1f}" for x in rates)
+                      + f" | {statistics.median(rates):.1f} |")
+    print()
+
+    print(f"| CR | handcrafted: ours / PyDial | DQN {first} / {last}: ours / PyDial | PPO (ours) {first} / {last} "
+          f"| ACER (PyDial) {first} / {last} |")
+    print("|---|---|---|---|---|")
+    for env_name, ref in PYDIAL.items():
+        env = f"dialog_gym/PyDial-CR-{env_name}-v0"
+        mean = lambda a, n, env=env: _cell(by.get((env, a), []), n).split(" [")[0]  # noqa: E731
+        print(f"| {env_name} | {mean('rule', last)} / {ref['hdc']} | {mean('dqn', first)} / {mean('dqn', last)} ; "
+              f"{ref['dqn'][0]} / {ref['dqn'][1]} | {mean('ppo', first)} / {mean('ppo', last)} | "
+              f"{ref['acer'][0]} / {ref['acer'][1]} |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_file():
+        sys.exit("usage: python scripts/pydial_report.py RESULTS.json")
+    main(sys.argv[1])
