@@ -14,7 +14,9 @@ The unit of work is a cell (:func:`plan_cells`): one (environment, agent, seed),
 finished cell is kept in ``out/cells/<key>.json`` and a re-run skips it. The outputs below are assembled
 from the cell files.
 
-Outputs in ``out/``: ``table.md`` (also printed), ``results.json`` (everything, with versions, ids,
+Outputs in ``out/``: ``table.md`` (also printed), ``discrimination.md`` (every learner's success with its 95%
+interval after the first and the last batch, and on how many tasks two learners' intervals are apart),
+``results.json`` (everything, with versions, ids,
 seeds and hardware, so a later run can be compared number by number with :func:`compare`),
 ``results.csv`` (one row per curve point), ``curves_<env>.png`` and ``cells/`` (one file per cell, with
 its seconds, host and, for a failed cell, the error).
@@ -269,6 +271,7 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
             failed.extend({"env": cell.params["env"], "agent": a, "seed": cell.params["seed"],
                            "error": rec["error"]} for a in cell.params["agents"])
     summary = summarize_runs(records, failed)
+    disc = discrimination(records, envs, agents, sorted({budget.batches[0], budget.batches[-1]}))
     doc: dict[str, Any] = {
         "dialog_gym_version": __version__,
         "budget": budget.__dict__ | {"batches": list(budget.batches), "agents": list(budget.agents)},
@@ -281,12 +284,15 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
         "runs": [r.__dict__ for r in records],
         "failed": failed,
         "summary": summary,
+        "discrimination": disc,
     }
     write_json(out / "results.json", doc)
     write_csv(out / "results.csv", records)
     table = results_table(summary, envs, agents)
     with atomic_write(out / "table.md") as handle:
         handle.write(table + "\n")
+    with atomic_write(out / "discrimination.md") as handle:
+        handle.write(discrimination_table(disc) + "\n")
     for env_id in envs:
         plot_curves(out / f"curves_{env_id.split('/')[-1]}.png", [r for r in records if r.env == env_id], env_id)
     return doc
@@ -323,6 +329,16 @@ def hardware() -> dict[str, Any]:
             "torch_threads": torch.get_num_threads()}
 
 
+def success_interval(points: Sequence[dict[str, Any]]) -> tuple[float, float, float]:
+    """Mean success over seeds (one curve point per seed) and its 95% interval: Student-t over the seeds,
+    or for a single seed the Wilson interval over its test dialogues; clipped to [0, 1]."""
+    rates = [p["success_rate"] for p in points]
+    mean, lo, hi = t_interval(rates)
+    if len(points) == 1:
+        lo, hi = points[0]["success_ci95"]
+    return mean, max(0.0, lo), min(1.0, hi)
+
+
 def summarize_runs(records: Sequence[RunRecord], failed: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
     """Per (env, agent): the final success rate's mean and 95% t-interval over seeds, and means; the seeds
     whose cell failed are listed (an agent whose every seed failed has a row with ``seeds`` 0)."""
@@ -335,12 +351,10 @@ def summarize_runs(records: Sequence[RunRecord], failed: Sequence[dict[str, Any]
     rows = []
     for (env, agent), runs in groups.items():
         rates = [r.final["success_rate"] for r in runs]
-        mean, lo, hi = t_interval(rates)
-        if len(runs) == 1:  # one seed: the Wilson interval over its test dialogues
-            lo, hi = runs[0].final["success_ci95"]
+        mean, lo, hi = success_interval([r.final for r in runs])
         rows.append({
             "env": env, "agent": agent, "seeds": len(runs),
-            "success_rate": mean, "success_ci95": [max(0.0, lo), min(1.0, hi)],
+            "success_rate": mean, "success_ci95": [lo, hi],
             "seed_success_rates": rates,
             "mean_turns": float(np.mean([r.final["mean_turns"] for r in runs])),
             "mean_bot_actions": float(np.mean([r.final["mean_bot_actions"] for r in runs])),
@@ -378,6 +392,58 @@ def results_table(summary: Sequence[dict[str, Any]], envs: Sequence[str], agents
                          f"{r['mean_reward']:.2f}", training, f"{r['wall_time']:.0f} s"])
     return format_table(["env", "agent", "success (mean over seeds) [95% CI]", "user turns", "bot actions",
                          "mean reward", "training dialogues", "wall time / seed"], rows)
+
+
+def discrimination(records: Sequence[RunRecord], envs: Sequence[str], agents: Sequence[str],
+                   points: Sequence[int]) -> dict[str, Any]:
+    """Whether the benchmark tells the learners apart (the fixed baselines, random and rule, are not
+    learners): for each environment and each number of training dialogues in ``points``, every learner's
+    success with its 95% interval (:func:`success_interval`) and the pairs of learners whose intervals do not
+    overlap. ``separated_tasks[str(n)]`` counts the environments with at least one such pair after n."""
+    learners = [a for a in agents if a not in FIXED_AGENTS]
+    cells: dict[str, dict[str, dict[str, Any]]] = {}
+    separated: dict[str, dict[str, list[list[str]]]] = {str(n): {} for n in points}
+    for env in envs:
+        cells[env] = {}
+        for n in points:
+            intervals = {}
+            for agent in learners:
+                found = [p for r in records if r.env == env and r.agent == agent for p in r.curve
+                         if p["dialogues"] == n]
+                if found:
+                    mean, lo, hi = success_interval(found)
+                    intervals[agent] = (lo, hi)
+                    cells[env].setdefault(agent, {})[str(n)] = {"success_rate": mean, "success_ci95": [lo, hi],
+                                                                "seeds": len(found)}
+            pairs = [[a, b] for i, a in enumerate(intervals) for b in list(intervals)[i + 1:]
+                     if intervals[a][1] < intervals[b][0] or intervals[b][1] < intervals[a][0]]
+            if pairs:
+                separated[str(n)][env] = pairs
+    return {"points": list(points), "learners": learners, "success": cells, "separated": separated,
+            "separated_tasks": {k: len(v) for k, v in separated.items()}, "tasks": len(envs)}
+
+
+def discrimination_table(disc: dict[str, Any]) -> str:
+    """The learners' success with 95% intervals after each point, and per point how many tasks separate two
+    learners (markdown)."""
+    points = [str(n) for n in disc["points"]]
+    rows = []
+    for env, by_agent in disc["success"].items():
+        for agent, at in by_agent.items():
+            row = [env.split("/")[-1], agent]
+            for n in points:
+                cell = at.get(n)
+                if cell is None:
+                    row.append("-")
+                    continue
+                lo, hi = cell["success_ci95"]
+                mark = " *" if any(agent in pair for pair in disc["separated"][n].get(env, [])) else ""
+                row.append(f"{100 * cell['success_rate']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]{mark}")
+            rows.append(row)
+    table = format_table(["env", "learner", *(f"after {n} dialogues" for n in points)], rows)
+    lines = [f"after {n} dialogues: two learners' 95% intervals are apart on {disc['separated_tasks'][n]} of "
+             f"{disc['tasks']} tasks" for n in points]
+    return table + "\n\n* = apart from another learner's interval at that point\n" + "\n".join(lines)
 
 
 def write_csv(path: Path, records: Sequence[RunRecord]) -> None:

@@ -1,14 +1,17 @@
 """Hyperparameters in YAML, the rl-baselines3-zoo way: ``configs/hyperparams/<algo>.yml``.
 
-Top-level keys are full environment ids plus ``default``; an environment's entry overrides the default
-key by key. Besides the algorithm's own constructor arguments an entry may hold ``policy``,
-``n_envs``, ``n_timesteps`` and ``policy_kwargs`` (a ``dict(...)`` string read by a safe parser, never
-``eval``). Every key is consumed: an unknown key is an error naming the file and the key.
+Top-level keys are ``default``, full environment ids and glob patterns of ids (``dialog_gym/PyDial-*``,
+matched with :mod:`fnmatch`); an environment takes the default, then every pattern it matches in file order,
+then its own entry, each overriding the one before key by key. Besides the algorithm's own constructor
+arguments an entry may hold ``policy``, ``n_envs``, ``n_timesteps`` and ``policy_kwargs`` (a ``dict(...)``
+string read by a safe parser, never ``eval``). Every key is consumed: an unknown key is an error naming the
+file and the key.
 """
 
 from __future__ import annotations
 
 import ast
+import fnmatch
 import inspect
 import os
 from collections.abc import Mapping
@@ -58,22 +61,24 @@ def hyperparams_path(algo: str) -> Path:
 
 def load_hyperparams(algo: str, env_id: str, overrides: Mapping[str, Any] | None = None,
                      path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The merged hyperparameters for ``algo`` on ``env_id`` (file default < env entry < overrides),
-    validated; ``policy_kwargs`` is returned parsed."""
+    """The merged hyperparameters for ``algo`` on ``env_id`` (file default < matching glob entries < the env's
+    own entry < overrides), validated; ``policy_kwargs`` is returned parsed."""
     path = Path(path) if path is not None else hyperparams_path(algo)
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of environment id -> hyperparameters")
     allowed = META_KEYS | constructor_keys(algo)
-    merged: dict[str, Any] = {}
-    for key in ("default", env_id):
-        entry = data.get(key)
-        if entry is None:
-            continue
-        if not isinstance(entry, dict):
+    for key, entry in data.items():  # every entry, not only this env's: a typo anywhere is found at once
+        if entry is not None and not isinstance(entry, dict):
             raise ConfigError(f"{path}: {key}: expected a mapping")
-        check_keys(entry, allowed, f"{path}: {key}")
-        merged.update(entry)
+        check_keys(entry or {}, allowed, f"{path}: {key}")
+    merged: dict[str, Any] = {}
+    patterns = [k for k in data if isinstance(k, str) and k != env_id and any(c in k for c in "*?[")
+                and fnmatch.fnmatchcase(env_id, k)]
+    for key in ("default", *patterns, env_id):
+        entry = data.get(key)
+        if entry is not None:
+            merged.update(entry)
     if not merged:
         raise ConfigError(f"{path}: no entry for {env_id!r} and no 'default'")
     if overrides:
@@ -84,6 +89,8 @@ def load_hyperparams(algo: str, env_id: str, overrides: Mapping[str, Any] | None
             merged[key] = coerce_number(value)
             where = f"--set {key}" if overrides and key in overrides else f"{path}: {key}"
             check_value(algo, key, merged[key], where)
+    if isinstance(merged.get("train_freq"), list):
+        merged["train_freq"] = tuple(merged["train_freq"])  # SB3 takes (N, unit) only as a tuple
     merged["policy_kwargs"] = parse_policy_kwargs(merged.get("policy_kwargs"), f"{path}: policy_kwargs")
     for key in ("n_envs", "n_timesteps"):
         if key in merged:
@@ -127,7 +134,11 @@ def check_value(algo: str, key: str, value: Any, where: str) -> None:
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
         return
     if key == "train_freq" and isinstance(value, (list, tuple)):
-        return  # (frequency, "step" | "episode"): SB3 checks the unit
+        if (len(value) != 2 or isinstance(value[0], bool) or not isinstance(value[0], int) or value[0] < 1
+                or value[1] not in ("step", "episode")):
+            raise ConfigError(f"{where}: expected a whole number of steps or [N, step] / [N, episode] with N >= 1, "
+                              f"got {list(value)!r}")
+        return
     if key not in _RANGES and not isinstance(default, (int, float)):
         return  # classes, dicts, strings: checked where they are used
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from agents.benchmark import BUDGETS, compare, run_benchmark, suite_envs
+from agents.benchmark import (
+    BUDGETS,
+    RunRecord,
+    compare,
+    discrimination,
+    discrimination_table,
+    run_benchmark,
+    suite_envs,
+)
 from agents.cli import main
 from dialog_gym.errors import ConfigError
 
@@ -39,6 +47,34 @@ def test_tiny_benchmark_end_to_end(tmp_path: Path, capsys):
         assert len(list(csv.DictReader(handle))) == sum(len(r["curve"]) for r in doc["runs"])
     assert (tmp_path / "curves_Restaurant-v0.png").stat().st_size > 10_000
     assert compare(tmp_path / "results.json", tmp_path / "results.json") == []
+    assert set(doc["discrimination"]["separated_tasks"]) == {"10", "20"}
+    assert (tmp_path / "discrimination.md").read_text().count("| Restaurant-v0 ") == 2  # a row per learner
+    assert "Telling learners apart (maskable_ppo, dqn;" in out
+
+
+def _curve(*rates: float) -> list[dict]:
+    return [{"dialogues": 10 * (i + 1), "success_rate": r, "success_ci95": [r, r]} for i, r in enumerate(rates)]
+
+
+def test_discrimination_counts_tasks_where_two_learners_intervals_are_apart():
+    # env A after 10: a = (0.9, 1.0) -> mean 0.95, t(1 df)=12.706, sd=0.0707 -> half 0.635: [0.315, 1.0];
+    # b = (0.1, 0.2) -> [0, 0.785]: overlap. After 20: a = (0.9, 0.9) -> [0.9, 0.9], b = (0.5, 0.5): apart.
+    # env B: one seed each -> the Wilson interval each curve point carries ([r, r] here): 0.5 vs 0.6 apart.
+    # The rule agent is a fixed baseline, never counted as a learner.
+    recs = [RunRecord("A", "a", 0, _curve(0.9, 0.9), 0, 20), RunRecord("A", "a", 1, _curve(1.0, 0.9), 0, 20),
+            RunRecord("A", "b", 0, _curve(0.1, 0.5), 0, 20), RunRecord("A", "b", 1, _curve(0.2, 0.5), 0, 20),
+            RunRecord("A", "rule", 0, _curve(1.0, 1.0), 0, 0), RunRecord("A", "rule", 1, _curve(1.0, 1.0), 0, 0),
+            RunRecord("B", "a", 0, _curve(0.5, 0.5), 0, 20), RunRecord("B", "b", 0, _curve(0.6, 0.6), 0, 20)]
+    disc = discrimination(recs, ["A", "B"], ["rule", "a", "b"], [10, 20])
+    assert disc["learners"] == ["a", "b"]
+    assert disc["separated"] == {"10": {"B": [["a", "b"]]}, "20": {"A": [["a", "b"]], "B": [["a", "b"]]}}
+    assert disc["separated_tasks"] == {"10": 1, "20": 2}
+    lo, hi = disc["success"]["A"]["a"]["10"]["success_ci95"]
+    assert disc["success"]["A"]["a"]["10"]["success_rate"] == pytest.approx(0.95)
+    assert lo == pytest.approx(0.95 - 12.706 * 0.05) and hi == 1.0
+    text = discrimination_table(disc)
+    assert "| A | a | 95.0% [31.5, 100.0] | 90.0% [90.0, 90.0] * |" in " ".join(text.split())
+    assert "after 10 dialogues: two learners' 95% intervals are apart on 1 of 2 tasks" in text
 
 
 def test_same_seeds_same_numbers(tmp_path: Path):

@@ -29,6 +29,33 @@ def test_every_hyperparameter_file_loads_for_every_env(algo):
         assert isinstance(hp["policy_kwargs"], dict)
 
 
+def test_glob_entries_apply_in_file_order_before_the_exact_id(tmp_path: Path):
+    path = tmp_path / "dqn.yml"
+    path.write_text("default: {learning_rate: 0.1, gamma: 0.9, tau: 0.5}\n"
+                    "dialog_gym/PyDial-*: {learning_rate: 0.2, gamma: 0.8}\n"
+                    "dialog_gym/PyDial-CR-*: {learning_rate: 0.3}\n"
+                    "dialog_gym/PyDial-CR-Env2-v0: {tau: 0.25}\n")
+    cr2 = load_hyperparams("dqn", "dialog_gym/PyDial-CR-Env2-v0", path=path)
+    assert (cr2["learning_rate"], cr2["gamma"], cr2["tau"]) == (0.3, 0.8, 0.25)
+    sfr = load_hyperparams("dqn", "dialog_gym/PyDial-SFR-Env1-v0", path=path)
+    assert (sfr["learning_rate"], sfr["gamma"], sfr["tau"]) == (0.2, 0.8, 0.5)
+    rest = load_hyperparams("dqn", "dialog_gym/Restaurant-v0", path=path)
+    assert (rest["learning_rate"], rest["gamma"], rest["tau"]) == (0.1, 0.9, 0.5)
+    path.write_text("default: {}\ndialog_gym/PyDial-*: {colour: red}\n")
+    with pytest.raises(ConfigError, match=r"PyDial-\*.*colour"):
+        load_hyperparams("dqn", "dialog_gym/PyDial-CR-Env2-v0", path=path)
+
+
+def test_train_freq_in_episodes(tmp_path: Path):
+    path = tmp_path / "dqn.yml"
+    path.write_text("default: {train_freq: [2, episode]}\n")
+    assert load_hyperparams("dqn", "dialog_gym/PyDial-CR-Env2-v0", path=path)["train_freq"] == (2, "episode")
+    for bad in ("[2, dialogue]", "[0, step]", "[2]", "[2.5, step]"):
+        path.write_text(f"default: {{train_freq: {bad}}}\n")
+        with pytest.raises(ConfigError, match=r"dqn.yml: train_freq: expected a whole number"):
+            load_hyperparams("dqn", "dialog_gym/PyDial-CR-Env2-v0", path=path)
+
+
 def test_every_key_of_every_yaml_is_consumed(tmp_path: Path):
     for path in sorted((configs_dir() / "hyperparams").glob("*.yml")):
         if path.stem == "warm_start":

@@ -144,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
     diffs = compare(args.compare, args.out / "results.json") if args.compare else None
     if args.json:
         result = {"summary": doc["summary"], "out": str(args.out), "wall_time": doc["wall_time"],
-                  "cells": len(doc["cells"]), "cells_skipped": doc["cells_skipped"], "failed": doc["failed"]}
+                  "cells": len(doc["cells"]), "cells_skipped": doc["cells_skipped"], "failed": doc["failed"],
+                  "separated_tasks": doc["discrimination"]["separated_tasks"]}
         if diffs is not None:
             result.update(compare=str(args.compare), identical=not diffs, differences=diffs)
         print_json(result)
@@ -155,6 +156,11 @@ def run(args: argparse.Namespace) -> int:
               f"Outputs in {args.out}/ ({doc['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
               f"{doc['cells_skipped']} reused from an earlier run, {sum(c['status'] == 'failed' for c in doc['cells'])}"
               " failed).")
+        disc = doc["discrimination"]
+        if len(disc["learners"]) > 1:
+            print("Telling learners apart (" + ", ".join(disc["learners"]) + f"; {args.out}/discrimination.md): "
+                  + "; ".join(f"after {n} dialogues their 95% intervals are apart on {k} of {disc['tasks']} "
+                              "environment(s)" for n, k in disc["separated_tasks"].items()) + ".")
         for cell in doc["cells"]:
             if cell["status"] == "failed":
                 print(f"failed: {cell['key']}: {cell['error']}")
