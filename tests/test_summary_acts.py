@@ -258,6 +258,10 @@ def test_config_errors_of_the_file(tmp_path):
         gym.make("dialog_gym/Dialogue-v0", config=str(cfg))
     with pytest.raises(ConfigError, match="unknown keyword"):
         gym.make(SUMMARY_IDS[0], colour="red")
+    # the reward check counts acts: every act costs, so a success in 30 acts scores at least 20 - 30
+    assert gym.make(SUMMARY_IDS[1], reward={"failure": -12}).unwrapped.config.max_steps == 30
+    with pytest.raises(ConfigError, match=r"restaurant_summary\.yml: reward: a success could score -10"):
+        gym.make(SUMMARY_IDS[1], reward={"failure": -8})
     with pytest.raises(ConfigError, match="not a summary-act config"):
         SummaryActEnv(config="restaurant")
 
@@ -320,6 +324,10 @@ def test_rasa_policies_are_refused_with_a_clear_message(tmp_path):
     assert unsupported_agents("dialog_gym/Restaurant-Env2-v0", agents) == {}
     cells = plan_cells(BUDGETS["small"], [SUMMARY_IDS[1], "dialog_gym/Restaurant-v0"], agents, [0], tmp_path)
     assert [c.params["agents"] for c in cells] == [["rule"], ["ppo"], ["rule"], ["memo", "supervised"], ["ppo"]]
+    from agents.imitation import make_learner
+
+    with pytest.raises(DialogGymError, match="Rasa policies choose among"):  # the correction loop's network
+        make_learner("scratch", env_id=SUMMARY_IDS[1])
     stories = tmp_path / "s.md"
     stories.write_text("## s\n* greet\n  - utter_ask_howcanhelp\n")
     with pytest.raises(DialogGymError, match="stories are Rasa actions"):

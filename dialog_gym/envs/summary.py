@@ -209,8 +209,8 @@ class SummaryActEnv(DialogueEnv):
 
         check_make_keywords(overrides, OVERRIDE_KEYS)
         path, data, task, max_steps = read_summary_config(config, overrides)
-        super().__init__(config=task, render_mode=render_mode,
-                         **{k: v for k, v in overrides.items() if k != "max_steps"})
+        # the task's config gets the act limit as its max_steps, so its reward check counts acts, not actions
+        super().__init__(config=task, render_mode=render_mode, **{**overrides, "max_steps": max_steps})
         where = str(path)
         acts = bind_summary_acts(data.get("summary_acts"), self.domain, self.roles, where)
         self.reward_config.check(max_steps, where, min_listens=0)  # every act costs: a success needs no free step
