@@ -394,6 +394,12 @@ def results_table(summary: Sequence[dict[str, Any]], envs: Sequence[str], agents
                          "mean reward", "training dialogues", "wall time / seed"], rows)
 
 
+def _point_at(curve: Sequence[dict[str, Any]], dialogues: int) -> dict[str, Any] | None:
+    """The test after ``dialogues`` training dialogues: the first curve point at or past it (with several
+    environments, training stops at the first step past a batch, e.g. 1001)."""
+    return next((p for p in curve if p["dialogues"] >= dialogues), None)
+
+
 def discrimination(records: Sequence[RunRecord], envs: Sequence[str], agents: Sequence[str],
                    points: Sequence[int]) -> dict[str, Any]:
     """Whether the benchmark tells the learners apart (the fixed baselines, random and rule, are not
@@ -408,8 +414,8 @@ def discrimination(records: Sequence[RunRecord], envs: Sequence[str], agents: Se
         for n in points:
             intervals = {}
             for agent in learners:
-                found = [p for r in records if r.env == env and r.agent == agent for p in r.curve
-                         if p["dialogues"] == n]
+                found = [p for r in records if r.env == env and r.agent == agent
+                         for p in [_point_at(r.curve, n)] if p is not None]
                 if found:
                     mean, lo, hi = success_interval(found)
                     intervals[agent] = (lo, hi)

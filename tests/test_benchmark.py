@@ -65,6 +65,7 @@ def test_discrimination_counts_tasks_where_two_learners_intervals_are_apart():
             RunRecord("A", "b", 0, _curve(0.1, 0.5), 0, 20), RunRecord("A", "b", 1, _curve(0.2, 0.5), 0, 20),
             RunRecord("A", "rule", 0, _curve(1.0, 1.0), 0, 0), RunRecord("A", "rule", 1, _curve(1.0, 1.0), 0, 0),
             RunRecord("B", "a", 0, _curve(0.5, 0.5), 0, 20), RunRecord("B", "b", 0, _curve(0.6, 0.6), 0, 20)]
+    recs[2].curve[0]["dialogues"] = 11  # several envs stop just past a batch: still the test after 10
     disc = discrimination(recs, ["A", "B"], ["rule", "a", "b"], [10, 20])
     assert disc["learners"] == ["a", "b"]
     assert disc["separated"] == {"10": {"B": [["a", "b"]]}, "20": {"A": [["a", "b"]], "B": [["a", "b"]]}}
