@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from dialog_gym.config import EnvConfig, _max_steps, _read_config_file, check_make_keywords
+from dialog_gym.config import OVERRIDE_KEYS, EnvConfig, _max_steps, _read_config_file, check_make_keywords
 from dialog_gym.domain import Domain
 from dialog_gym.envs.dialogue_env import DialogueEnv
 from dialog_gym.envs.state import config_fingerprint
@@ -205,8 +205,6 @@ class SummaryActEnv(DialogueEnv):
 
     def __init__(self, config: str | os.PathLike = DEFAULT_SUMMARY_TASK, render_mode: str | None = None,
                  **overrides: Any) -> None:
-        from dialog_gym.config import OVERRIDE_KEYS
-
         check_make_keywords(overrides, OVERRIDE_KEYS)
         path, data, task, max_steps = read_summary_config(config, overrides)
         # the task's config gets the act limit as its max_steps, so its reward check counts acts, not actions
