@@ -171,6 +171,27 @@ _COST = {"imitation": 100.0, "dqn": 50.0, "a2c": 40.0, "ppo": 35.0, "maskable_pp
          "ppo_warm_naive": 25.0, "random": 1.0, "rule": 1.0}
 
 
+def unsupported_agents(env_id: str, agents: Sequence[str]) -> dict[str, str]:
+    """The agents of ``agents`` that cannot run on ``env_id`` -> why: the Rasa policies (imitation agents)
+    where the environment's actions are not its domain's (summary acts)."""
+    imitation = [a for a in agents if a in IMITATION_AGENTS]
+    if not imitation:
+        return {}
+    import gymnasium as gym
+
+    from agents.policy import check_policy_env
+    from dialog_gym.errors import DialogGymError
+
+    env = gym.make(env_id)
+    try:
+        check_policy_env(env)
+    except DialogGymError as exc:
+        return dict.fromkeys(imitation, str(exc))
+    finally:
+        env.close()
+    return {}
+
+
 def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds: Sequence[int],
                workdir: str | os.PathLike, cpus: int = 1) -> list[Cell]:
     """The benchmark's cells, in table order: one per (environment, agent, seed), except that the imitation
@@ -185,7 +206,10 @@ def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds
     versions = _versions()
     cells = []
     for env_id in envs:
+        excluded = unsupported_agents(env_id, agents)  # no cells for them (run_benchmark says why)
         for group in groups:
+            if group[0] in excluded:
+                continue
             for seed in seeds:
                 params = {"env": env_id, "agents": list(group), "seed": seed, "batches": list(budget.batches),
                           "test_episodes": budget.test_episodes, "imitation_epochs": budget.imitation_epochs,
@@ -226,6 +250,10 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     write the outputs from the cell files; returns the results document."""
     out = Path(out)
     cells = plan_cells(budget, envs, agents, seeds, out / "runs", cpus=cpus_per_cell)
+    for env_id in envs:
+        excluded = unsupported_agents(env_id, agents)
+        if excluded and note is not None:
+            note(f"{', '.join(excluded)} skipped on {env_id}: {next(iter(excluded.values()))}")
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     records_by_key, skipped = run_cells(benchmark_cell, cells, out, backend=backend, address=address,

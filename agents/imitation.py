@@ -70,7 +70,10 @@ def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int
     domain = dialogue_env_of(env).domain
     n_expert = scratch_dialogues if start == "scratch" else (0 if stories is not None else pretrain_dialogues)
     if learner == "supervised":
+        from agents.policy import check_policy_env
         from agents.policy_training import TrainingOptions, build_policy, expert_story_graph, story_trackers
+
+        check_policy_env(env)  # a Rasa-style network predicts the domain's actions (not e.g. summary acts)
 
         policy = build_policy("supervised", TrainingOptions(max_history=MAX_HISTORY, epochs=PRETRAIN_EPOCHS,
                                                             seed=seed))

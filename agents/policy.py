@@ -30,7 +30,7 @@ from dialog_gym import __version__
 from dialog_gym.agent import action_mask, greedy_allowed
 from dialog_gym.domain import Domain
 from dialog_gym.envs import dialogue_env_of
-from dialog_gym.errors import PersistenceError
+from dialog_gym.errors import DialogGymError, PersistenceError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrackerFeaturizer, TrainingData
 from dialog_gym.tracker import DialogueStateTracker
 from dialog_gym.utils import read_json, write_json
@@ -167,6 +167,18 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     return meta
 
 
+def check_policy_env(env: gym.Env) -> None:
+    """Refuse an environment whose actions are not its domain's (e.g. summary acts): a Rasa policy predicts
+    one probability per domain action, and those are not the environment's actions there."""
+    base = dialogue_env_of(env)
+    if not base.actions_are_domain_actions:
+        name = base.spec.id if base.spec is not None else type(base).__name__
+        raise DialogGymError(
+            f"Rasa policies choose among the domain's {base.domain.num_actions} actions, but {name} acts with "
+            f"{base.action_space.n} other actions ({', '.join(base.action_names[:4])}, ...: {base.family} acts); "
+            "run them on an action-level environment")
+
+
 class PolicyAgent:
     """Runs a :class:`Policy` in a dialog_gym environment under the agent contract of :mod:`dialog_gym.agent`.
 
@@ -179,6 +191,8 @@ class PolicyAgent:
 
     def __init__(self, policy: Policy, env: gym.Env | None = None, respect_mask: bool = True,
                  seed: int | None = None) -> None:
+        if env is not None:
+            check_policy_env(env)
         self.policy = policy
         self.env = env
         self.respect_mask = respect_mask
@@ -188,6 +202,8 @@ class PolicyAgent:
     def action_probabilities(self, obs: Any, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
         """The policy's probabilities in ``env``'s current state (one per action of the domain)."""
         base = dialogue_env_of(env)
+        if not base.actions_are_domain_actions:
+            check_policy_env(env)
         mask = action_mask(info) if self.respect_mask else None
         probs = np.asarray(self.policy.predict_masked(base.tracker, base.domain, mask), dtype=np.float64)
         if probs.shape != (base.domain.num_actions,):

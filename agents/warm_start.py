@@ -80,6 +80,9 @@ def story_demonstrations(path: str | os.PathLike, env_id: str, gamma: float = 0.
     """
     env = gym.make(env_id, **(env_kwargs or {}))
     base = dialogue_env_of(env, DialogueEnv)
+    if not base.actions_are_domain_actions:
+        raise DialogGymError(f"{path}: stories are Rasa actions, but {env_id} acts with {base.family} acts "
+                             f"({', '.join(base.action_names[:3])}, ...); warm-start it from the rule expert")
     domain, rcfg = base.domain, base.reward_config
     trackers = generate_trackers(read_stories(path), domain, augmentation_factor=0)
     featurizer = MaxHistoryTrackerFeaturizer(max_history=base.config.max_history, remove_duplicates=False)

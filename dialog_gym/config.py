@@ -31,11 +31,14 @@ from dialog_gym.utils import check_keys, read_yaml
 OVERRIDE_KEYS = frozenset({"domain", "user", "roles", "knowledge_base", "result_slots", "actions", "intents",
                            "noise", "reward", "max_steps", "max_history", "masks"})
 _KEYS = OVERRIDE_KEYS | {"register"}
-#: env config families: the keys each allows (``family: pydial`` is a turn-level PyDial task)
+#: env config families: the keys each allows (``family: pydial`` is a turn-level PyDial task, ``family: summary``
+#: a task's summary acts)
 FAMILY_KEYS: dict[str, frozenset[str]] = {
     "dialogue": frozenset(_KEYS | {"family"}),
     "pydial": frozenset({"family", "name", "entity_type", "domain", "table", "ontology", "user", "noise", "masks",
                          "reward", "max_turns", "register"}),
+    # a slot-filling task (``task:``) at turn level with the summary acts it declares (dialog_gym/envs/summary.py)
+    "summary": frozenset({"family", "task", "summary_acts", "max_steps", "register"}),
 }
 _REWARD_KEYS = {"success", "failure", "bot_action", "listen", "invalid_action"}
 _REGISTER_KEYS = {"namespace", "max_episode_steps", "reward_threshold", "ids"}

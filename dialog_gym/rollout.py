@@ -16,6 +16,7 @@ import numpy as np
 
 from dialog_gym.agent import Agent, action_mask, sample_allowed
 from dialog_gym.envs import DEFAULT_ENV_ID, dialogue_env_of
+from dialog_gym.envs.summary import SummaryActEnv
 from dialog_gym.events import Event
 from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.metrics import EpisodeResult
@@ -54,9 +55,16 @@ def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
 
 def expert_act(env: gym.Env) -> Agent:
     """The rule expert as an agent for ``env`` (PyDial's handcrafted policy on the PyDial family)."""
-    if dialogue_env_of(env).family == "pydial":
+    family = dialogue_env_of(env).family
+    if family == "pydial":
         return HDCExpert()
     expert = SlotFillingExpert.for_env(env)
+    if family == "summary":  # the expert's first preference that starts an allowed act, as that act
+        def summary_act(obs: np.ndarray, info: Mapping[str, Any], e: gym.Env) -> int:
+            base = dialogue_env_of(e, SummaryActEnv)
+            return base.act_chosen_by(lambda mask: expert.next_action(base.tracker, mask), action_mask(info))
+
+        return summary_act
     return lambda obs, info, e: expert.next_action(dialogue_env_of(e).tracker, action_mask(info))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from dialog_gym.config import Registration, read_registrations
 from dialog_gym.envs.base import BaseDialogueEnv, dialogue_env_of
 from dialog_gym.envs.dialogue_env import DialogueEnv
+from dialog_gym.envs.summary import SummaryActEnv
 from dialog_gym.errors import ConfigError
 from dialog_gym.resources import DEFAULT_TASK, configs_dir
 
@@ -26,7 +27,8 @@ DEFAULT_ENV_ID = f"{NAMESPACE}/Restaurant-v0"
 GENERIC_ENV_ID = f"{NAMESPACE}/Dialogue-v0"
 _ENTRY_POINT = "dialog_gym.envs.dialogue_env:DialogueEnv"
 #: the env class of each config family (``family:`` in the env config; ``dialogue`` when absent)
-ENTRY_POINTS = {"dialogue": _ENTRY_POINT, "pydial": "dialog_gym.envs.pydial_env:PyDialEnv"}
+ENTRY_POINTS = {"dialogue": _ENTRY_POINT, "pydial": "dialog_gym.envs.pydial_env:PyDialEnv",
+                "summary": "dialog_gym.envs.summary:SummaryActEnv"}
 
 #: every registered task id -> its declaration (filled by :func:`register_envs`, in registration order)
 REGISTRATIONS: dict[str, Registration] = {}
@@ -89,10 +91,15 @@ def _make_generic(config: str | None = None, **kwargs: Any) -> Any:
                           f"gym.make({GENERIC_ENV_ID!r}, config='my_task.yml')")
     from dialog_gym.pydial.task import config_family
 
-    if config_family(config) == "pydial":
+    family = config_family(config)
+    if family == "pydial":
         from dialog_gym.envs.pydial_env import PyDialEnv
 
         return PyDialEnv(config=config, **kwargs)
+    if family == "summary":
+        from dialog_gym.envs.summary import SummaryActEnv
+
+        return SummaryActEnv(config=config, **kwargs)
     return DialogueEnv(config=config, **kwargs)
 
 
@@ -133,5 +140,5 @@ def register_envs() -> None:
 
 
 __all__ = ["DEFAULT_ENV_ID", "GENERIC_ENV_ID", "NAMESPACE", "REGISTRATIONS", "SUITES", "BaseDialogueEnv",
-           "DialogueEnv", "dialogue_env_of", "env_descriptions", "env_ids", "register_envs", "register_task",
-           "resolve_env"]
+           "DialogueEnv", "SummaryActEnv", "dialogue_env_of", "env_descriptions", "env_ids", "register_envs",
+           "register_task", "resolve_env"]

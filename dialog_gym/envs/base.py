@@ -61,6 +61,12 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT]):
         """The name of each action of the action space (index = action)."""
         raise NotImplementedError
 
+    @property
+    def actions_are_domain_actions(self) -> bool:
+        """True when the action space is the domain's actions (index for index), so that a Rasa-style
+        policy's prediction over the domain's actions is an action; False e.g. for summary acts."""
+        return tuple(self.action_names) == tuple(self.domain.action_names)
+
     #: the current mask (``info["action_mask"]``'s values); subclasses keep it up to date
     _mask: np.ndarray
 

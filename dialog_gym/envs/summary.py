@@ -1,0 +1,310 @@
+"""Summary acts at turn level: a layer over :class:`DialogueEnv` whose actions are declared in data.
+
+An env config of ``family: summary`` names a slot-filling task (``task:``, any ``family: dialogue`` env
+config) and lists the *summary acts* the agent chooses from, each a sequence of the task's roles (or
+domain action names) executed in order::
+
+    family: summary
+    task: restaurant
+    summary_acts:
+      ask_cuisine: [ask_slot.cuisine]
+      offer: [search, suggest]
+      ...
+
+One step is one act. When its last action hands the turn to the user (a role of
+:data:`dialog_gym.roles.TURN_HANDING_ROLES`), the env listens automatically and the user's reply arrives
+within the same step, as in PyDial. Tracker, featurizer, simulated user, noise, masks, reward values and
+the success definition are the task's own (:class:`SummaryActEnv` subclasses :class:`DialogueEnv`);
+this module knows no task.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from dialog_gym.config import OVERRIDE_KEYS, EnvConfig, _max_steps, _read_config_file, check_make_keywords
+from dialog_gym.domain import Domain
+from dialog_gym.envs.dialogue_env import DialogueEnv
+from dialog_gym.envs.state import config_fingerprint
+from dialog_gym.errors import ConfigError, DialogGymError
+from dialog_gym.roles import ALL_ROLES, ASK_SLOT, GOODBYE, LISTEN, RESTART, TURN_HANDING_ROLES, ActionRoles
+
+#: the shipped summary-act config used when none is named (``configs/envs/restaurant_summary.yml``)
+DEFAULT_SUMMARY_TASK = "restaurant_summary"
+#: roles that end the dialogue: only the last action of an act may be one
+_ENDING_ROLES = frozenset({GOODBYE, RESTART})
+
+
+@dataclass(frozen=True)
+class SummaryAct:
+    """One summary act bound to a domain: the domain actions it executes, in order."""
+
+    name: str
+    actions: tuple[int, ...]       #: domain action indices
+    action_names: tuple[str, ...]
+    hands_turn: bool               #: its last action hands the turn to the user: the env listens after it
+
+
+@dataclass(frozen=True)
+class SummaryConfig:
+    """A summary-act env config, loaded: the task's config, the bound acts and the act limit."""
+
+    task: EnvConfig
+    acts: tuple[SummaryAct, ...]
+    max_steps: int                 #: acts per dialogue before the env truncates itself
+    source: str = "<config>"
+
+
+def _bind_step(spec: Any, domain: Domain, roles: ActionRoles, where: str) -> int:
+    """One entry of an act: ``ask_slot.<slot>``, a role name, or a domain action name -> its index."""
+    if not isinstance(spec, str) or not spec:
+        raise ConfigError(f"{where}: expected a role (e.g. search, ask_slot.cuisine) or an action name, got {spec!r}")
+    if spec.startswith(ASK_SLOT + "."):
+        slot = spec[len(ASK_SLOT) + 1:]
+        if slot not in roles.ask_index:
+            raise ConfigError(f"{where}: {spec}: no action asks for slot {slot!r} (asked slots: "
+                              f"{', '.join(roles.ask_index)})")
+        return roles.ask_index[slot]
+    if spec in ALL_ROLES:
+        index = roles.index(spec)
+        if index is None:
+            raise ConfigError(f"{where}: role {spec!r} is not bound to an action of the domain {domain.source}")
+    elif domain.has_action(spec):
+        index = domain.index_for_action(spec)
+    else:
+        raise ConfigError(f"{where}: {spec!r} is neither a role ({', '.join(r for r in ALL_ROLES if r != LISTEN)}, "
+                          f"{ASK_SLOT}.<slot>) nor an action of the domain {domain.source}")
+    if roles.role(index)[0] == LISTEN:
+        raise ConfigError(f"{where}: {spec!r}: listening is not an act's action (the env listens after an act "
+                          "whose last action hands the turn to the user)")
+    return index
+
+
+def bind_summary_acts(acts: Any, domain: Domain, roles: ActionRoles, where: str) -> tuple[SummaryAct, ...]:
+    """The ``summary_acts:`` mapping (act name -> list of roles/actions) bound to ``domain``; errors name
+    ``where`` and the act's key."""
+    if not isinstance(acts, Mapping) or not acts:
+        raise ConfigError(f"{where}: summary_acts: expected a mapping of act names to lists of roles or actions")
+    bound = []
+    for name, steps in acts.items():
+        here = f"{where}: summary_acts.{name}"
+        if isinstance(steps, str):
+            steps = [steps]
+        if not isinstance(steps, list) or not steps:
+            raise ConfigError(f"{here}: expected a non-empty list of roles or actions")
+        indices = tuple(_bind_step(s, domain, roles, f"{here}[{i}]") for i, s in enumerate(steps))
+        for i, index in enumerate(indices[:-1]):
+            role = roles.role(index)[0]
+            if role in TURN_HANDING_ROLES or role in _ENDING_ROLES:
+                raise ConfigError(f"{here}[{i}]: {steps[i]!r} hands the turn to the user or ends the dialogue, "
+                                  "so it can only be the act's last action")
+        bound.append(SummaryAct(str(name), indices, tuple(domain.action_names[i] for i in indices),
+                                roles.role(indices[-1])[0] in TURN_HANDING_ROLES))
+    return tuple(bound)
+
+
+def read_summary_config(config: str | os.PathLike, overrides: Mapping[str, Any]
+                        ) -> tuple[Path, dict[str, Any], str, int]:
+    """Read a ``family: summary`` env config: ``(path, data, task, max_steps)``. ``task`` is the task's
+    env config (a shipped name, or a path resolved beside this file); ``max_steps`` the act limit
+    (``max_steps`` keyword or key, else ``register.max_episode_steps``)."""
+    path, data = _read_config_file(config)
+    where = str(path)
+    if data.get("family") != "summary":
+        raise ConfigError(f"{where}: not a summary-act config (family: summary); run it with "
+                          "gym.make('dialog_gym/Dialogue-v0', config=...)")
+    task = data.get("task")
+    if not isinstance(task, str) or not task:
+        raise ConfigError(f"{where}: task: name the env config of the task (e.g. restaurant, or a path)")
+    if Path(task).suffix in (".yml", ".yaml") and not Path(task).is_absolute() and (path.parent / task).exists():
+        task = str(path.parent / task)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    src = lambda key: f"gym.make keyword argument {key}={given[key]!r}" if key in given else where  # noqa: E731
+    max_steps = _max_steps({**data, **{k: v for k, v in given.items() if k == "max_steps"}}, data, where, src)
+    return path, data, task, max_steps
+
+
+class SummaryActEnv(DialogueEnv):
+    """
+    A slot-filling dialogue at turn level: one step is one summary act declared in the env config.
+
+    ## Description
+    The task of the config's ``task:`` (for the shipped ids, the restaurant booking of
+    `dialog_gym/Restaurant-v0`: the same customer, table, noise and success), but the agent chooses among
+    PyDial-style *summary acts* instead of single Rasa actions: each act runs a fixed sequence of the
+    task's actions (e.g. ``offer`` = search, then suggest the best match), and when it hands the turn to
+    the user the env listens at once, so the user's reply arrives within the same step. There are no
+    fillers and no ``action_listen`` to choose. This makes the unmasked settings learnable from scratch
+    (the action-level Env2/Env4 remain the hard-exploration setting).
+
+    ## Action Space
+    `Discrete(k)` over the config's ``summary_acts`` in their order (`env.unwrapped.action_names`); for
+    `configs/envs/restaurant_summary.yml`, k = 10:
+
+    | act | name | executes |
+    |---|---|---|
+    | 0-3 | ask_cuisine, ask_location, ask_people, ask_price | the slot question, then listens |
+    | 4 | ask_moreupdates | the summary question ("anything to change?"), then listens |
+    | 5 | offer | search with the current slots, suggest the best match, then listens |
+    | 6 | next_suggestion | suggest the next match of the latest search, then listens |
+    | 7 | reservation | the reservation check with the goal's details, then listens |
+    | 8 | goodbye | says goodbye (ends the dialogue) |
+    | 9 | ask_howcanhelp | "how can I help?", then listens |
+
+    ## Observation Space
+    The task's (`DialogueEnv`'s): the Rasa max-history featurization of the tracker after the act and
+    the user's reply (the state after each executed action enters the window, as at action level), plus
+    the NLU confidence; `(100,)` for the restaurant.
+
+    ## Starting State
+    The task's: a new customer goal; the tracker holds `action_listen` and the customer's greeting.
+
+    ## Rewards
+    From the task config's `reward` section: `bot_action` (-1) per act, whatever the number of actions it
+    executes (one act = one turn, as PyDial's -1 per turn), plus `listen` (0) for the automatic listen;
+    `invalid_action` (-1) for an act the mask forbids (a no-op); at the end `success` (+20) or `failure`
+    (-40: the user gave up, goodbye without success, or the act limit). A success in T acts returns
+    20 - T >= 20 - max_steps, above any failure.
+
+    ## Episode End
+    - Termination: an act ends the dialogue (goodbye, restart) or the customer gives up or leaves.
+    - Truncation: `max_steps` acts (30 for the shipped ids: the `max_episode_steps` of the register
+      block; the env truncates itself, no `TimeLimit` wrapper).
+
+    ## Information
+    The task's info dict (`DialogueEnv`): "success" (the task's success: the customer confirmed a
+    correct reservation), "turn" (user turns), "steps" (acts so far), "goal", "action_mask" (int8 over
+    the acts), "invalid_action", "nlu_confidence", "corrupted", "user_gave_up", "bot_actions" (the
+    task's actions executed so far, listens excluded).
+
+    ## Masks
+    With the task's masks on, an act is allowed iff its first action is allowed by the task's mask rules
+    (`dialog_gym/envs/masks.py`); should none be, every act is. With masks off the mask is all ones.
+
+    ## State
+    `get_state()` returns the task's `DialogueEnvState` (the acts add no state); `set_state()` accepts
+    it from an env made with the same id and options (the fingerprint covers the acts).
+
+    ## Arguments
+    `gym.make("dialog_gym/Restaurant-Summary-Env2-v0")`, or any summary-act config with
+    `gym.make("dialog_gym/Dialogue-v0", config="my_summary.yml")`. Keywords: those of the task
+    (`noise`, `user`, `masks`, `reward`, ...) and `max_steps` (acts), `render_mode`.
+
+    ## Version History
+    * v0: Initial version.
+    """
+
+    family: ClassVar[str] = "summary"
+
+    def __init__(self, config: str | os.PathLike = DEFAULT_SUMMARY_TASK, render_mode: str | None = None,
+                 **overrides: Any) -> None:
+        check_make_keywords(overrides, OVERRIDE_KEYS)
+        path, data, task, max_steps = read_summary_config(config, overrides)
+        # the task's config gets the act limit as its max_steps, so its reward check counts acts, not actions
+        super().__init__(config=task, render_mode=render_mode, **{**overrides, "max_steps": max_steps})
+        where = str(path)
+        acts = bind_summary_acts(data.get("summary_acts"), self.domain, self.roles, where)
+        self.reward_config.check(max_steps, where, min_listens=0)  # every act costs: a success needs no free step
+        self.summary_config = SummaryConfig(self.config, acts, max_steps, where)
+        self.acts = acts
+        self.max_steps = max_steps
+        self.action_space = spaces.Discrete(len(acts))
+        self._num_actions = len(acts)
+        self._first_actions = np.array([act.actions[0] for act in acts], dtype=np.intp)
+        self._all_acts = np.ones(len(acts), dtype=np.int8)
+
+    # ------------------------------------------------------------------ gymnasium API
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._terminal or not self._ready:
+            raise DialogGymError("call reset() before step()" if not self._ready
+                                 else "the dialogue has ended; call reset() to start a new one")
+        try:
+            a = int(action)
+        except (TypeError, ValueError):
+            raise DialogGymError(f"action must be an integer index, got {action!r}") from None
+        if not 0 <= a < self._num_actions:
+            raise DialogGymError(f"action {a} is outside Discrete({self._num_actions})")
+        rcfg = self.reward_config
+        self.steps += 1
+        terminated = False
+        if self._mask[a]:
+            invalid = self._invalid = False
+            act = self.acts[a]
+            reward = rcfg.bot_action
+            for index in act.actions:
+                self.bot_actions += 1
+                terminated = self._bot_act(index)
+                self._window.push_tracker(self.tracker, self.domain)
+                if terminated:
+                    break
+            if act.hands_turn and not terminated:
+                reward += rcfg.listen
+                terminated = self._listen()
+                self._window.push_tracker(self.tracker, self.domain)
+        else:
+            invalid = self._invalid = True
+            reward = rcfg.invalid_action
+        truncated = not terminated and self.steps >= self.max_steps
+        if terminated or truncated:
+            self._terminal = True
+            reward += rcfg.success if self.user.success else rcfg.failure
+        self._mask = self._compute_mask()
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), float(reward), terminated, truncated, self._info(invalid)
+
+    # ------------------------------------------------------------------ masks and names
+    def _compute_mask(self) -> np.ndarray:
+        """The acts whose first action the task's mask allows (all, should it allow none of them)."""
+        mask = self.task_mask()[self._first_actions]
+        return mask if mask.any() else self._all_acts.copy()
+
+    def task_mask(self) -> np.ndarray:
+        """The task's own mask over the domain's actions, in the current state."""
+        return super()._compute_mask()
+
+    def act_for(self, domain_action: int, act_mask: np.ndarray | None = None) -> int:
+        """The act that starts with ``domain_action`` (the first such act that ``act_mask`` allows):
+        how an action-level policy's choice, e.g. the rule expert's, becomes an act."""
+        for i, first in enumerate(self._first_actions):
+            if first == domain_action and (act_mask is None or act_mask[i]):
+                return i
+        name = self.domain.action_names[domain_action]
+        raise DialogGymError(f"no summary act of {self.summary_config.source} starts with {name!r}")
+
+    def act_chosen_by(self, choose: Callable[[np.ndarray], int], act_mask: np.ndarray | None = None) -> int:
+        """The act an action-level policy picks (the one place the rule expert's choice becomes an act):
+        ``choose(mask)`` gets the mask of the allowed acts' first actions over the domain's actions and
+        returns a domain action; the act starting with it is the answer. ``act_mask``: the allowed acts
+        (default: the current mask)."""
+        act_mask = self._mask if act_mask is None else np.asarray(act_mask)
+        return self.act_for(choose(self.first_action_mask(act_mask)), act_mask)
+
+    def first_action_mask(self, act_mask: np.ndarray) -> np.ndarray:
+        """A mask over the domain's actions allowing the first action of each allowed act (what an
+        action-level policy may choose so that its choice is an act)."""
+        mask = np.zeros(self.domain.num_actions, dtype=np.int8)
+        mask[self._first_actions[np.asarray(act_mask) > 0]] = 1
+        return mask
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """The name of each act (index = action)."""
+        return tuple(act.name for act in self.acts)
+
+    @property
+    def config_fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = config_fingerprint(self.summary_config)
+        return self._fingerprint
+
+
+__all__ = ["DEFAULT_SUMMARY_TASK", "SummaryAct", "SummaryActEnv", "SummaryConfig", "bind_summary_acts",
+           "read_summary_config"]
