@@ -104,13 +104,13 @@ NO_BYE = [1] * BYE + [0] + [1] * (len(ACTS) - BYE - 1)  # masks off, goodbye not
 
 def test_bye_mask_hand_computed_transcript():
     """Env2 (masks off), seed 0, the dialogue of the masks-on transcript above: every act is allowed but
-    goodbye, which is a masked no-op (-1) until the task's rules allow it: here once the customer thanked
-    for the reservation (rule 2 of masks.py)."""
+    goodbye, which is a masked no-op (-1) until the task's rules allow goodbye alone: here once the
+    customer thanked for the reservation (rule 2 of masks.py)."""
     env = gym.make(SUMMARY_IDS[1])
     base = env.unwrapped
     assert base.bye_mask and not base.masks_enabled
     _, info = env.reset(seed=0)
-    assert info["action_mask"].tolist() == NO_BYE and not base.goodbye_allowed()
+    assert info["action_mask"].tolist() == NO_BYE and not base.dialogue_finished()
     r, term, _, info, new = step_named(env, "goodbye")
     assert (r, term, new, info["invalid_action"]) == (-1.0, False, [], True)
     plan = ["ask_howcanhelp", "ask_cuisine", *["ask_moreupdates"] * 4, "offer", "next_suggestion", "next_suggestion"]
@@ -120,20 +120,29 @@ def test_bye_mask_hand_computed_transcript():
     assert new == ["action_suggest", "action_listen", "U:affirm"] and info["action_mask"][ACTS.index("next_suggestion")]
     r, _, _, info, new = step_named(env, "reservation")
     assert new == ["utter_ack_makereservation", "action_listen", "U:thankyou"] and info["success"]
-    assert info["action_mask"].tolist() == [1] * 10 and base.goodbye_allowed()
+    assert info["action_mask"].tolist() == [1] * 10 and base.dialogue_finished()
     r, term, trunc, info, new = step_named(env, "goodbye")
     assert (r, term, trunc, new) == (-1.0 + 20.0, True, False, ["utter_goodbye"])
     assert info["steps"] == 12 and info["turn"] == 10
 
 
-def test_bye_mask_opens_once_a_reservation_check_was_answered():
-    """Rule 7 of masks.py: goodbye is sensible once a reservation check was acknowledged and answered,
-    even if the customer said no; so with masks off, two acts can still end a dialogue early (-42)."""
+def test_bye_mask_stays_closed_after_a_denied_reservation_check():
+    """Rule 7 of masks.py allows goodbye once a reservation check was answered, even with "no"; the bye
+    mask does not (the customer is not done), so "reservation, goodbye" is no early exit (-42)."""
     env = gym.make(SUMMARY_IDS[1])
+    base = env.unwrapped
     _, info = env.reset(seed=0)
     r, _, _, info, new = step_named(env, "reservation")  # nothing suggested yet: the customer denies
     assert (r, new) == (-1.0, ["utter_ack_makereservation", "action_listen", "U:deny"])
-    assert info["action_mask"].tolist() == [1] * 10
+    rules = base.masker.sensible(base.progress, base.tracker.slot_values, base._matches_left())
+    assert rules[base.roles.index("goodbye")] == 1 and rules.sum() > 1 and not base.dialogue_finished()
+    assert info["action_mask"].tolist() == NO_BYE
+    r, term, _, info, new = step_named(env, "goodbye")
+    assert (r, term, new, info["invalid_action"]) == (-1.0, False, [], True)
+    # with bye_mask=False the same two acts end the dialogue as a failure
+    env = gym.make(SUMMARY_IDS[1], bye_mask=False)
+    env.reset(seed=0)
+    step_named(env, "reservation")
     r, term, _, info, new = step_named(env, "goodbye")
     assert (r, term, new, info["success"]) == (-41.0, True, ["utter_goodbye"], False)
 

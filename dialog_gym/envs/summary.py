@@ -194,12 +194,13 @@ class SummaryActEnv(DialogueEnv):
     ## Masks
     With the task's masks on, an act is allowed iff its first action is allowed by the task's mask rules
     (`dialog_gym/envs/masks.py`); should none be, every act is. With masks off every act is allowed except,
-    with `bye_mask` (default true), the goodbye acts (those whose last action has the goodbye role) while
-    the task's rules would not allow goodbye: for the restaurant (rules 2 and 7 of `masks.py`) until the
-    customer confirmed the reservation or answered a reservation check. This is PyDial's bye mask, which
-    its own masks-off Env2/Env4 keep; without it saying goodbye at once (return -41) is a cheap failure
-    that early learners collapse to. `bye_mask=False` gives all ones. A masked act is a no-op costing
-    `invalid_action`.
+    with `bye_mask` (default true), the goodbye acts (those whose last action has the goodbye role) until
+    the task's mask rules allow goodbye *and nothing else*, i.e. the customer is done: for the restaurant,
+    until the customer confirmed the reservation (rule 2 of `masks.py`). This is PyDial's bye mask (bye
+    only after the user's bye), which its own masks-off Env2/Env4 keep; without it saying goodbye at once
+    (return -41) is a cheap failure that DQN collapses to. Rule 7 (goodbye once any reservation check was
+    answered, even with "no") is left out on purpose: with it DQN collapsed to "reservation, goodbye"
+    (-42) instead. `bye_mask=False` gives all ones. A masked act is a no-op costing `invalid_action`.
 
     ## State
     `get_state()` returns the task's `DialogueEnvState` (the acts add no state); `set_state()` accepts
@@ -283,20 +284,22 @@ class SummaryActEnv(DialogueEnv):
     # ------------------------------------------------------------------ masks and names
     def _compute_mask(self) -> np.ndarray:
         """Masks on: the acts whose first action the task's mask allows (all, should it allow none of them).
-        Masks off: all ones, but with ``bye_mask`` the goodbye acts are 0 until the task's rules allow
-        goodbye (see the class docstring)."""
+        Masks off: all ones, but with ``bye_mask`` the goodbye acts are 0 until the dialogue is finished
+        (see the class docstring)."""
         if self.masks_enabled:
             mask = self.task_mask()[self._first_actions]
             return mask if mask.any() else self._all_acts.copy()
         mask = self._all_acts.copy()
-        if self.bye_mask and self._bye_acts.size and not self.goodbye_allowed():
+        if self.bye_mask and self._bye_acts.size and not self.dialogue_finished():
             mask[self._bye_acts] = 0
         return mask
 
-    def goodbye_allowed(self) -> bool:
-        """Whether the task's action-level mask rules allow goodbye now, masks on or off (for the
-        restaurant: the customer confirmed the reservation, or a reservation check was answered)."""
-        return bool(self.masker.sensible(self.progress, self.tracker.slot_values, self._matches_left())[self._goodbye])
+    def dialogue_finished(self) -> bool:
+        """Whether the task's action-level mask rules allow goodbye and nothing else now, masks on or off:
+        the customer is done (for the restaurant: it confirmed the reservation, rule 2 of ``masks.py``).
+        PyDial's bye mask opens at the same point, when the user has said bye."""
+        sensible = self.masker.sensible(self.progress, self.tracker.slot_values, self._matches_left())
+        return bool(sensible[self._goodbye]) and int(sensible.sum()) == 1
 
     def task_mask(self) -> np.ndarray:
         """The task's own mask over the domain's actions, in the current state."""
