@@ -406,7 +406,8 @@ def discrimination(records: Sequence[RunRecord], envs: Sequence[str], agents: Se
     learners): for each environment and each number of training dialogues in ``points``, every learner's
     success with its 95% interval (:func:`success_interval`) and the pairs of learners whose intervals do not
     overlap. ``separated_tasks[str(n)]`` counts the environments with at least one such pair after n."""
-    learners = [a for a in agents if a not in FIXED_AGENTS]
+    ran = {r.agent for r in records}
+    learners = [a for a in agents if a not in FIXED_AGENTS and a in ran]
     cells: dict[str, dict[str, dict[str, Any]]] = {}
     separated: dict[str, dict[str, list[list[str]]]] = {str(n): {} for n in points}
     for env in envs:

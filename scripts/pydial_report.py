@@ -1,6 +1,9 @@
 """The README's PyDial tables from a benchmark run on the 18 PyDial tasks.
 
-    python scripts/pydial_report.py results/pydial18/results.json
+    python scripts/pydial_report.py results/pydial18/results.json [MORE_RESULTS.json ...]
+
+Several results files (e.g. a run of more agents on some tasks) are read as one: their runs are joined,
+one per (task, agent, seed).
 
 Prints three markdown tables: every task's success per agent with 95% intervals after the first and the last
 batch (the discrimination table, with the count of tasks where two learners' intervals are apart), the
@@ -33,10 +36,13 @@ def _cell(records: list[RunRecord], n: int) -> str:
     return f"{100 * mean:.1f} [{100 * lo:.0f}, {100 * hi:.0f}]"
 
 
-def main(path: str) -> None:
-    doc = load_results(path)
-    records = [RunRecord(**r) for r in doc["runs"]]
-    envs, agents = doc["envs"], doc["agents"]
+def main(paths: list[str]) -> None:
+    docs = [load_results(p) for p in paths]
+    doc = docs[0]
+    runs = {(r["env"], r["agent"], r["seed"]): r for d in docs for r in d["runs"]}
+    records = [RunRecord(**r) for r in runs.values()]
+    envs = list(dict.fromkeys(e for d in docs for e in d["envs"]))
+    agents = list(dict.fromkeys(a for d in docs for a in d["agents"]))
     first, last = doc["budget"]["batches"][0], doc["budget"]["batches"][-1]
     disc = discrimination(records, envs, agents, [first, last])
     learners = disc["learners"]
@@ -85,6 +91,6 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_file():
-        sys.exit("usage: python scripts/pydial_report.py RESULTS.json")
-    main(sys.argv[1])
+    if len(sys.argv) < 2 or not all(Path(p).is_file() for p in sys.argv[1:]):
+        sys.exit("usage: python scripts/pydial_report.py RESULTS.json [MORE_RESULTS.json ...]")
+    main(sys.argv[1:])

@@ -101,3 +101,18 @@ def test_list_names_agents_budgets_and_suites(capsys):
     noisy = ", ".join(f"dialog_gym/Restaurant-Env{i}-v0" for i in (3, 5, 6))
     assert f"suite noisy: {noisy}" in out
     assert suite_envs("small") == ["dialog_gym/Restaurant-v0", "dialog_gym/Restaurant-Env3-v0"]
+
+
+def test_the_full_budget_on_pydial18_plans_every_agent_that_can_run(tmp_path: Path):
+    """PyDial's protocol on its 18 tasks: 10 seeds of every agent but the Rasa policies, which predict the
+    domain's actions over a Rasa tracker and are skipped there (one cell per env, agent and seed)."""
+    from agents.benchmark import IMITATION_AGENTS, plan_cells, unsupported_agents
+
+    budget = BUDGETS["full"]
+    envs = suite_envs("pydial18")
+    assert len(envs) == 18 and budget.seeds == 10 and budget.batches == (1000, 2000, 3000, 4000)
+    assert set(unsupported_agents(envs[0], budget.agents)) == set(IMITATION_AGENTS)
+    cells = plan_cells(budget, envs, budget.agents, range(budget.seeds), tmp_path)
+    runnable = [a for a in budget.agents if a not in IMITATION_AGENTS]
+    assert len(cells) == 18 * len(runnable) * 10 == 1440
+    assert {c.params["agents"][0] for c in cells} == set(runnable)

@@ -107,6 +107,9 @@ def test_the_masked_algorithms_note_reads_both_families():
     from agents.commands.common import EnvArg, masks_note
 
     assert masks_note("maskable_ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID)) is None
-    note = masks_note("maskable_ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID, {"masks": False}))
-    assert note is not None and note.startswith(f"{PYDIAL_ID} (masks=False) has action masks off")
+    # masks off keeps PyDial's bye mask: MaskablePPO still reads a mask, so no note
+    assert masks_note("maskable_ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID, {"masks": False})) is None
+    kwargs = {"masks": False, "bye_mask": False}  # a mask of all ones: plain PPO
+    note = masks_note("maskable_ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID, kwargs))
+    assert note is not None and note.startswith(f"{PYDIAL_ID} (masks=False, bye_mask=False) has action masks off")
     assert masks_note("ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID, {"masks": False})) is None

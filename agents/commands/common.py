@@ -264,10 +264,16 @@ def masks_note(algo: str, env: EnvArg) -> str | None:
     from dialog_gym.envs import dialogue_env_of
 
     gym_env = env.make()
-    masks_on = dialogue_env_of(gym_env).masks_enabled
-    gym_env.close()
-    if masks_on:
-        return None
+    try:
+        if dialogue_env_of(gym_env).masks_enabled:
+            return None
+        # masks off may still forbid something (PyDial's masks-off settings keep `bye` masked until the
+        # user's bye): then the masked algorithm differs from plain PPO
+        _, info = gym_env.reset(seed=0)
+        if not all(info["action_mask"]):
+            return None
+    finally:
+        gym_env.close()
     return (f"{env} has action masks off (its mask allows every action), so {algo} trains as plain PPO: "
             "nothing steers it away from senseless actions (on the shipped tasks it stays near 0% within "
             "thousands of dialogues); use an id with masks on or a warm start")
