@@ -1,9 +1,11 @@
 """The README's PyDial tables from a benchmark run on the 18 PyDial tasks.
 
     python scripts/pydial_report.py results/pydial18/results.json [MORE_RESULTS.json ...]
+    python scripts/pydial_report.py results/pydial18 results/pydial18_masked     (output folders: their cells)
 
-Several results files (e.g. a run of more agents on some tasks) are read as one: their runs are joined,
-one per (task, agent, seed).
+Several results (e.g. a run of more agents on some tasks) are read as one: their runs are joined, one per
+(task, agent, seed). An output folder is read from its finished cells, so a run still going is reported as
+far as it got.
 
 Prints three markdown tables: every task's success per agent with 95% intervals after the first and the last
 batch (the discrimination table, with the count of tasks where two learners' intervals are apart), the
@@ -14,11 +16,13 @@ results file only; PyDial's are the published reproduction logs quoted in issue 
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 from pathlib import Path
 
-from agents.benchmark import RunRecord, discrimination, load_results, point_at, success_interval
+from agents.benchmark import ALL_AGENTS, RunRecord, discrimination, load_results, point_at, success_interval
+from dialog_gym import SUITES
 
 #: PyDial on CamRestaurants (reproduction logs quoted in issue 11): success % after 1000 / 4000 dialogues
 PYDIAL = {
@@ -36,14 +40,34 @@ def _cell(records: list[RunRecord], n: int) -> str:
     return f"{100 * mean:.1f} [{100 * lo:.0f}, {100 * hi:.0f}]"
 
 
-def main(paths: list[str]) -> None:
-    docs = [load_results(p) for p in paths]
-    doc = docs[0]
-    runs = {(r["env"], r["agent"], r["seed"]): r for d in docs for r in d["runs"]}
+def load(paths: list[str]) -> tuple[list[RunRecord], list[str], list[str], list[int], list[int]]:
+    """Runs from results.json files or benchmark output folders (their finished cells, so that a run still
+    going, or stopped, is reported as far as it got), joined one per (task, agent, seed); tasks in the
+    pydial18 suite's order, agents in the benchmark's."""
+    runs: dict[tuple[str, str, int], dict] = {}
+    batches: list[int] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            for cell in sorted((path / "cells").glob("*.json")):
+                data = json.loads(cell.read_text())
+                if data.get("status") == "done":
+                    batches = batches or list(data["params"]["batches"])
+                    runs.update({(r["env"], r["agent"], r["seed"]): r for r in data["result"]["runs"]})
+        else:
+            doc = load_results(path)
+            batches = batches or list(doc["budget"]["batches"])
+            runs.update({(r["env"], r["agent"], r["seed"]): r for r in doc["runs"]})
     records = [RunRecord(**r) for r in runs.values()]
-    envs = list(dict.fromkeys(e for d in docs for e in d["envs"]))
-    agents = list(dict.fromkeys(a for d in docs for a in d["agents"]))
-    first, last = doc["budget"]["batches"][0], doc["budget"]["batches"][-1]
+    order = {e: i for i, e in enumerate(SUITES["pydial18"])}
+    envs = sorted({r.env for r in records}, key=lambda e: (order.get(e, len(order)), e))
+    agents = [a for a in ALL_AGENTS if any(r.agent == a for r in records)]
+    seeds = sorted({r.seed for r in records})
+    return records, envs, agents, batches, seeds
+
+
+def main(paths: list[str]) -> None:
+    records, envs, agents, batches, seeds = load(paths)
+    first, last = batches[0], batches[-1]
     disc = discrimination(records, envs, agents, [first, last])
     learners = disc["learners"]
     fixed = [a for a in agents if a not in learners]
@@ -68,8 +92,8 @@ def main(paths: list[str]) -> None:
               f"{disc['tasks']} tasks.")
     print()
 
-    print("| task | learner | " + " | ".join(f"seed {s}" for s in doc["seeds"]) + f" | median after {last} |")
-    print("|" + "---|" * (len(doc["seeds"]) + 3))
+    print("| task | learner | " + " | ".join(f"seed {s}" for s in seeds) + f" | median after {last} |")
+    print("|" + "---|" * (len(seeds) + 3))
     for env in ("dialog_gym/PyDial-CR-Env2-v0", "dialog_gym/PyDial-CR-Env4-v0"):
         for a in learners:
             runs = sorted(by.get((env, a), []), key=lambda r: r.seed)
@@ -79,18 +103,18 @@ def main(paths: list[str]) -> None:
                       + f" | {statistics.median(rates):.1f} |")
     print()
 
-    print(f"| CR | handcrafted: ours / PyDial | DQN {first} / {last}: ours / PyDial | PPO (ours) {first} / {last} "
-          f"| ACER (PyDial) {first} / {last} |")
-    print("|---|---|---|---|---|")
+    print(f"| CR | handcrafted: ours / PyDial | DQN {first} / {last}: ours ; PyDial | PPO (ours) {first} / {last} "
+          f"| MaskablePPO (ours) {first} / {last} | ACER (PyDial) {first} / {last} |")
+    print("|---|---|---|---|---|---|")
     for env_name, ref in PYDIAL.items():
         env = f"dialog_gym/PyDial-CR-{env_name}-v0"
         mean = lambda a, n, env=env: _cell(by.get((env, a), []), n).split(" [")[0]  # noqa: E731
         print(f"| {env_name} | {mean('rule', last)} / {ref['hdc']} | {mean('dqn', first)} / {mean('dqn', last)} ; "
               f"{ref['dqn'][0]} / {ref['dqn'][1]} | {mean('ppo', first)} / {mean('ppo', last)} | "
-              f"{ref['acer'][0]} / {ref['acer'][1]} |")
+              f"{mean('maskable_ppo', first)} / {mean('maskable_ppo', last)} | {ref['acer'][0]} / {ref['acer'][1]} |")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or not all(Path(p).is_file() for p in sys.argv[1:]):
-        sys.exit("usage: python scripts/pydial_report.py RESULTS.json [MORE_RESULTS.json ...]")
+    if len(sys.argv) < 2 or not all(Path(p).exists() for p in sys.argv[1:]):
+        sys.exit("usage: python scripts/pydial_report.py RESULTS.json|OUT_DIR [...]")
     main(sys.argv[1:])
