@@ -38,7 +38,7 @@ FAMILY_KEYS: dict[str, frozenset[str]] = {
     "pydial": frozenset({"family", "name", "entity_type", "domain", "table", "ontology", "user", "noise", "masks",
                          "reward", "max_turns", "register"}),
     # a slot-filling task (``task:``) at turn level with the summary acts it declares (dialog_gym/envs/summary.py)
-    "summary": frozenset({"family", "task", "summary_acts", "max_steps", "register"}),
+    "summary": frozenset({"family", "task", "summary_acts", "max_steps", "bye_mask", "register"}),
 }
 _REWARD_KEYS = {"success", "failure", "bot_action", "listen", "invalid_action"}
 _REGISTER_KEYS = {"namespace", "max_episode_steps", "reward_threshold", "ids"}

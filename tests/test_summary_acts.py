@@ -87,13 +87,91 @@ def test_hand_computed_transcript_with_masks_on():
 
 
 def test_masks_off_every_act_runs_and_failure_costs():
-    env = gym.make(SUMMARY_IDS[1])
+    env = gym.make(SUMMARY_IDS[1], bye_mask=False)
+    assert not env.unwrapped.bye_mask
     _, info = env.reset(seed=0)
     assert info["action_mask"].tolist() == [1] * 10
     r, _, _, info, new = step_named(env, "next_suggestion")  # nothing searched: "no (more) restaurants"
     assert r == -1.0 and new[:2] == ["action_suggest", "action_listen"] and not info["invalid_action"]
+    assert info["action_mask"].tolist() == [1] * 10
     r, term, trunc, info, new = step_named(env, "goodbye")
     assert (r, term, trunc, new, info["success"]) == (-1.0 - 40.0, True, False, ["utter_goodbye"], False)
+
+
+BYE = ACTS.index("goodbye")
+NO_BYE = [1] * BYE + [0] + [1] * (len(ACTS) - BYE - 1)  # masks off, goodbye not yet allowed
+
+
+def test_bye_mask_hand_computed_transcript():
+    """Env2 (masks off), seed 0, the dialogue of the masks-on transcript above: every act is allowed but
+    goodbye, which is a masked no-op (-1) until the task's rules allow goodbye alone: here once the
+    customer thanked for the reservation (rule 2 of masks.py)."""
+    env = gym.make(SUMMARY_IDS[1])
+    base = env.unwrapped
+    assert base.bye_mask and not base.masks_enabled
+    _, info = env.reset(seed=0)
+    assert info["action_mask"].tolist() == NO_BYE and not base.dialogue_finished()
+    r, term, _, info, new = step_named(env, "goodbye")
+    assert (r, term, new, info["invalid_action"]) == (-1.0, False, [], True)
+    plan = ["ask_howcanhelp", "ask_cuisine", *["ask_moreupdates"] * 4, "offer", "next_suggestion", "next_suggestion"]
+    for name in plan:
+        r, term, _, info, new = step_named(env, name)
+        assert (r, term, info["action_mask"].tolist()) == (-1.0, False, NO_BYE)
+    assert new == ["action_suggest", "action_listen", "U:affirm"] and info["action_mask"][ACTS.index("next_suggestion")]
+    r, _, _, info, new = step_named(env, "reservation")
+    assert new == ["utter_ack_makereservation", "action_listen", "U:thankyou"] and info["success"]
+    assert info["action_mask"].tolist() == [1] * 10 and base.dialogue_finished()
+    r, term, trunc, info, new = step_named(env, "goodbye")
+    assert (r, term, trunc, new) == (-1.0 + 20.0, True, False, ["utter_goodbye"])
+    assert info["steps"] == 12 and info["turn"] == 10
+
+
+def test_bye_mask_stays_closed_after_a_denied_reservation_check():
+    """Rule 7 of masks.py allows goodbye once a reservation check was answered, even with "no"; the bye
+    mask does not (the customer is not done), so "reservation, goodbye" is no early exit (-42)."""
+    env = gym.make(SUMMARY_IDS[1])
+    base = env.unwrapped
+    _, info = env.reset(seed=0)
+    r, _, _, info, new = step_named(env, "reservation")  # nothing suggested yet: the customer denies
+    assert (r, new) == (-1.0, ["utter_ack_makereservation", "action_listen", "U:deny"])
+    rules = base.masker.sensible(base.progress, base.tracker.slot_values, base._matches_left())
+    assert rules[base.roles.index("goodbye")] == 1 and rules.sum() > 1 and not base.dialogue_finished()
+    assert info["action_mask"].tolist() == NO_BYE
+    r, term, _, info, new = step_named(env, "goodbye")
+    assert (r, term, new, info["invalid_action"]) == (-1.0, False, [], True)
+    # with bye_mask=False the same two acts end the dialogue as a failure
+    env = gym.make(SUMMARY_IDS[1], bye_mask=False)
+    env.reset(seed=0)
+    step_named(env, "reservation")
+    r, term, _, info, new = step_named(env, "goodbye")
+    assert (r, term, new, info["success"]) == (-41.0, True, ["utter_goodbye"], False)
+
+
+def test_bye_mask_is_data_a_key_and_a_keyword(tmp_path):
+    """The goodbye acts are found by role (here one named ``bye``, neither last nor ninth); ``bye_mask``
+    is a config key and a gym.make keyword (the keyword wins); a non-bool is refused naming its source."""
+    cfg = tmp_path / "acts.yml"
+    text = ("family: summary\ntask: restaurant\nmax_steps: 20\n{}summary_acts:\n  bye: goodbye\n"
+            "  offer: [search, suggest]\n  ask: [ask_slot.cuisine]\n")
+    cfg.write_text(text.format(""))
+    env = gym.make("dialog_gym/Dialogue-v0", config=str(cfg), masks=False)
+    assert env.reset(seed=0)[1]["action_mask"].tolist() == [0, 1, 1]
+    assert env.unwrapped.action_masks().tolist() == [False, True, True]
+    assert gym.make("dialog_gym/Dialogue-v0", config=str(cfg), masks=False,
+                    bye_mask=False).reset(seed=0)[1]["action_mask"].tolist() == [1, 1, 1]
+    # masks on: the bye mask changes nothing (the task's rules already decide goodbye)
+    for bye_mask in (True, False):
+        env = gym.make("dialog_gym/Dialogue-v0", config=str(cfg), bye_mask=bye_mask)
+        assert env.reset(seed=0)[1]["action_mask"].tolist() == [0, 0, 1]
+    cfg.write_text(text.format("bye_mask: false\n"))
+    assert gym.make("dialog_gym/Dialogue-v0", config=str(cfg), masks=False).reset(seed=0)[1]["action_mask"].all()
+    assert not gym.make("dialog_gym/Dialogue-v0", config=str(cfg), masks=False,
+                        bye_mask=True).reset(seed=0)[1]["action_mask"][0]
+    cfg.write_text(text.format("bye_mask: sometimes\n"))
+    with pytest.raises(ConfigError, match=r"acts\.yml: bye_mask must be true or false, got 'sometimes'"):
+        gym.make("dialog_gym/Dialogue-v0", config=str(cfg))
+    with pytest.raises(ConfigError, match=r"gym.make keyword argument bye_mask=1: bye_mask must be true or false"):
+        gym.make(SUMMARY_IDS[1], bye_mask=1)
 
 
 def test_the_act_limit_truncates_with_the_failure_reward():
@@ -228,6 +306,16 @@ def test_state_round_trip_is_a_dialogue_env_state():
     task.reset(seed=5)
     with pytest.raises(DialogGymError, match="configured differently"):
         base.set_state(task.unwrapped.get_state())
+    # the bye mask is part of the state's mask and of the configuration
+    assert state.mask.tolist() == NO_BYE and state.info["action_mask"].tolist() == NO_BYE
+    other.unwrapped.set_state(state)
+    assert other.unwrapped.get_state().mask.tolist() == NO_BYE
+    assert step_named(other, "goodbye")[3]["invalid_action"]
+    no_bye = gym.make(SUMMARY_IDS[3], bye_mask=False)
+    no_bye.reset(seed=5)
+    assert no_bye.unwrapped.config_fingerprint != base.config_fingerprint
+    with pytest.raises(DialogGymError, match="configured differently"):
+        no_bye.unwrapped.set_state(state)
 
 
 @pytest.mark.parametrize(("acts", "message"), [

@@ -367,9 +367,12 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
         self._window.push_tracker(self.tracker, self.domain)
 
     def _compute_mask(self) -> np.ndarray:
-        values = self.tracker.slot_values
-        matches = values.get(self._matches_slot)
-        return self.masker(self.progress, values, len(matches) if matches else 0)
+        return self.masker(self.progress, self.tracker.slot_values, self._matches_left())
+
+    def _matches_left(self) -> int:
+        """Rows of the latest search not yet suggested (0 before any search): what the masks need."""
+        matches = self.tracker.slot_values.get(self._matches_slot)
+        return len(matches) if matches else 0
 
     def _obs(self) -> np.ndarray:
         self._obs_buffer[-1] = self.confidence

@@ -102,9 +102,12 @@ class ActionMasker:
 
     def __call__(self, p: DialogueProgress, slots: Mapping[str, Any], matches_left: int) -> np.ndarray:
         """The mask, a shared read-only array (copy it to change it): the same set of sensible actions
-        always gives the same array, so that a step builds none."""
-        if not self.enabled:
-            return self._all
+        always gives the same array, so that a step builds none. All ones when the masks are off."""
+        return self.sensible(p, slots, matches_left) if self.enabled else self._all
+
+    def sensible(self, p: DialogueProgress, slots: Mapping[str, Any], matches_left: int) -> np.ndarray:
+        """The rules' mask whether or not the masks are on (a shared read-only array, as ``__call__``'s);
+        the summary acts' bye mask consults it with masks off."""
         if p.awaiting_reply:
             return self._listen_only
         if p.user_confirmed:

@@ -40,6 +40,8 @@ from dialog_gym.roles import ALL_ROLES, ASK_SLOT, GOODBYE, LISTEN, RESTART, TURN
 DEFAULT_SUMMARY_TASK = "restaurant_summary"
 #: roles that end the dialogue: only the last action of an act may be one
 _ENDING_ROLES = frozenset({GOODBYE, RESTART})
+#: ``gym.make`` keywords of a summary-act env: the task's, plus the act-level bye mask
+SUMMARY_OVERRIDE_KEYS = OVERRIDE_KEYS | {"bye_mask"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class SummaryConfig:
     task: EnvConfig
     acts: tuple[SummaryAct, ...]
     max_steps: int                 #: acts per dialogue before the env truncates itself
+    bye_mask: bool = True          #: masks off: forbid the goodbye acts until the task's rules allow goodbye
     source: str = "<config>"
 
 
@@ -111,10 +114,11 @@ def bind_summary_acts(acts: Any, domain: Domain, roles: ActionRoles, where: str)
 
 
 def read_summary_config(config: str | os.PathLike, overrides: Mapping[str, Any]
-                        ) -> tuple[Path, dict[str, Any], str, int]:
-    """Read a ``family: summary`` env config: ``(path, data, task, max_steps)``. ``task`` is the task's
-    env config (a shipped name, or a path resolved beside this file); ``max_steps`` the act limit
-    (``max_steps`` keyword or key, else ``register.max_episode_steps``)."""
+                        ) -> tuple[Path, dict[str, Any], str, int, bool]:
+    """Read a ``family: summary`` env config: ``(path, data, task, max_steps, bye_mask)``. ``task`` is the
+    task's env config (a shipped name, or a path resolved beside this file); ``max_steps`` the act limit
+    (``max_steps`` keyword or key, else ``register.max_episode_steps``); ``bye_mask`` the ``bye_mask``
+    keyword or key (default true)."""
     path, data = _read_config_file(config)
     where = str(path)
     if data.get("family") != "summary":
@@ -128,7 +132,10 @@ def read_summary_config(config: str | os.PathLike, overrides: Mapping[str, Any]
     given = {k: v for k, v in overrides.items() if v is not None}
     src = lambda key: f"gym.make keyword argument {key}={given[key]!r}" if key in given else where  # noqa: E731
     max_steps = _max_steps({**data, **{k: v for k, v in given.items() if k == "max_steps"}}, data, where, src)
-    return path, data, task, max_steps
+    bye_mask = given.get("bye_mask", data.get("bye_mask", True))
+    if not isinstance(bye_mask, bool):
+        raise ConfigError(f"{src('bye_mask')}: bye_mask must be true or false, got {bye_mask!r}")
+    return path, data, task, max_steps, bye_mask
 
 
 class SummaryActEnv(DialogueEnv):
@@ -186,7 +193,14 @@ class SummaryActEnv(DialogueEnv):
 
     ## Masks
     With the task's masks on, an act is allowed iff its first action is allowed by the task's mask rules
-    (`dialog_gym/envs/masks.py`); should none be, every act is. With masks off the mask is all ones.
+    (`dialog_gym/envs/masks.py`); should none be, every act is. With masks off every act is allowed except,
+    with `bye_mask` (default true), the goodbye acts (those whose last action has the goodbye role) until
+    the task's mask rules allow goodbye *and nothing else*, i.e. the customer is done: for the restaurant,
+    until the customer confirmed the reservation (rule 2 of `masks.py`). This is PyDial's bye mask (bye
+    only after the user's bye), which its own masks-off Env2/Env4 keep; without it saying goodbye at once
+    (return -41) is a cheap failure that DQN collapses to. Rule 7 (goodbye once any reservation check was
+    answered, even with "no") is left out on purpose: with it DQN collapsed to "reservation, goodbye"
+    (-42) instead. `bye_mask=False` gives all ones. A masked act is a no-op costing `invalid_action`.
 
     ## State
     `get_state()` returns the task's `DialogueEnvState` (the acts add no state); `set_state()` accepts
@@ -195,7 +209,8 @@ class SummaryActEnv(DialogueEnv):
     ## Arguments
     `gym.make("dialog_gym/Restaurant-Summary-Env2-v0")`, or any summary-act config with
     `gym.make("dialog_gym/Dialogue-v0", config="my_summary.yml")`. Keywords: those of the task
-    (`noise`, `user`, `masks`, `reward`, ...) and `max_steps` (acts), `render_mode`.
+    (`noise`, `user`, `masks`, `reward`, ...), `max_steps` (acts), `bye_mask` (also a config key),
+    `render_mode`.
 
     ## Version History
     * v0: Initial version.
@@ -205,16 +220,22 @@ class SummaryActEnv(DialogueEnv):
 
     def __init__(self, config: str | os.PathLike = DEFAULT_SUMMARY_TASK, render_mode: str | None = None,
                  **overrides: Any) -> None:
-        check_make_keywords(overrides, OVERRIDE_KEYS)
-        path, data, task, max_steps = read_summary_config(config, overrides)
+        check_make_keywords(overrides, SUMMARY_OVERRIDE_KEYS)
+        path, data, task, max_steps, bye_mask = read_summary_config(config, overrides)
+        task_overrides = {k: v for k, v in overrides.items() if k != "bye_mask"}
         # the task's config gets the act limit as its max_steps, so its reward check counts acts, not actions
-        super().__init__(config=task, render_mode=render_mode, **{**overrides, "max_steps": max_steps})
+        super().__init__(config=task, render_mode=render_mode, **{**task_overrides, "max_steps": max_steps})
         where = str(path)
         acts = bind_summary_acts(data.get("summary_acts"), self.domain, self.roles, where)
         self.reward_config.check(max_steps, where, min_listens=0)  # every act costs: a success needs no free step
-        self.summary_config = SummaryConfig(self.config, acts, max_steps, where)
+        self.summary_config = SummaryConfig(self.config, acts, max_steps, bye_mask, where)
         self.acts = acts
         self.max_steps = max_steps
+        self.bye_mask = bye_mask
+        # the goodbye acts (their last action has the goodbye role) and that action, for the bye mask
+        self._bye_acts = np.array([i for i, act in enumerate(acts) if self.roles.role(act.actions[-1])[0] == GOODBYE],
+                                  dtype=np.intp)
+        self._goodbye = self.roles.index(GOODBYE)
         self.action_space = spaces.Discrete(len(acts))
         self._num_actions = len(acts)
         self._first_actions = np.array([act.actions[0] for act in acts], dtype=np.intp)
@@ -262,9 +283,23 @@ class SummaryActEnv(DialogueEnv):
 
     # ------------------------------------------------------------------ masks and names
     def _compute_mask(self) -> np.ndarray:
-        """The acts whose first action the task's mask allows (all, should it allow none of them)."""
-        mask = self.task_mask()[self._first_actions]
-        return mask if mask.any() else self._all_acts.copy()
+        """Masks on: the acts whose first action the task's mask allows (all, should it allow none of them).
+        Masks off: all ones, but with ``bye_mask`` the goodbye acts are 0 until the dialogue is finished
+        (see the class docstring)."""
+        if self.masks_enabled:
+            mask = self.task_mask()[self._first_actions]
+            return mask if mask.any() else self._all_acts.copy()
+        mask = self._all_acts.copy()
+        if self.bye_mask and self._bye_acts.size and not self.dialogue_finished():
+            mask[self._bye_acts] = 0
+        return mask
+
+    def dialogue_finished(self) -> bool:
+        """Whether the task's action-level mask rules allow goodbye and nothing else now, masks on or off:
+        the customer is done (for the restaurant: it confirmed the reservation, rule 2 of ``masks.py``).
+        PyDial's bye mask opens at the same point, when the user has said bye."""
+        sensible = self.masker.sensible(self.progress, self.tracker.slot_values, self._matches_left())
+        return bool(sensible[self._goodbye]) and int(sensible.sum()) == 1
 
     def task_mask(self) -> np.ndarray:
         """The task's own mask over the domain's actions, in the current state."""
@@ -306,5 +341,5 @@ class SummaryActEnv(DialogueEnv):
         return self._fingerprint
 
 
-__all__ = ["DEFAULT_SUMMARY_TASK", "SummaryAct", "SummaryActEnv", "SummaryConfig", "bind_summary_acts",
-           "read_summary_config"]
+__all__ = ["DEFAULT_SUMMARY_TASK", "SUMMARY_OVERRIDE_KEYS", "SummaryAct", "SummaryActEnv", "SummaryConfig",
+           "bind_summary_acts", "read_summary_config"]
