@@ -69,6 +69,25 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT]):
 
     #: the current mask (``info["action_mask"]``'s values); subclasses keep it up to date
     _mask: np.ndarray
+    #: set by ``reset`` / at the dialogue's end; :meth:`_action_index` refuses a step without a dialogue
+    _ready: bool = False
+    _terminal: bool = False
+    #: ``action_space.n`` as a plain int (the step's hot path compares with it)
+    _num_actions: int
+
+    def _action_index(self, action: Any) -> int:
+        """``action`` as an index of the action space, or the package's error naming what is wrong: a step
+        before ``reset`` or after the end, an action that is not an integer or out of range."""
+        if self._terminal or not self._ready:
+            raise DialogGymError("call reset() before step()" if not self._ready
+                                 else "the dialogue has ended; call reset() to start a new one")
+        try:
+            a = int(action)
+        except (TypeError, ValueError):
+            raise DialogGymError(f"action must be an integer index, got {action!r}") from None
+        if not 0 <= a < self._num_actions:
+            raise DialogGymError(f"action {a} is outside Discrete({self._num_actions})")
+        return a
 
     def action_masks(self) -> np.ndarray:
         """The actions allowed now as bools (sb3-contrib's ``MaskablePPO`` calls this)."""

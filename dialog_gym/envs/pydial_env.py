@@ -175,6 +175,7 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
         self.actions = task.actions
         n = len(self.actions)
         self.action_space = spaces.Discrete(n)
+        self._num_actions = n
         self._act_kind = [(a.split("_", 1)[0], a.split("_", 1)[1]) if "_" in a and not a.startswith("inform")
                           else (a, None) for a in self.actions]
         self._index = {a: i for i, a in enumerate(self.actions)}
@@ -215,16 +216,7 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
         return self._obs(), self._info(False)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if not self._ready:
-            raise DialogGymError("call reset() before step()")
-        if self._terminal:
-            raise DialogGymError("the dialogue has ended; call reset() to start a new one")
-        try:
-            a = int(action)
-        except (TypeError, ValueError):
-            raise DialogGymError(f"action must be an integer index, got {action!r}") from None
-        if not 0 <= a < self.action_space.n:
-            raise DialogGymError(f"action {a} is outside Discrete({self.action_space.n})")
+        a = self._action_index(action)
         self.turn += 1
         invalid = self._invalid = not self._mask[a]
         sys_act = NULL_SYS if invalid else self._master_act(a)

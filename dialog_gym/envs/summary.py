@@ -243,15 +243,7 @@ class SummaryActEnv(DialogueEnv):
 
     # ------------------------------------------------------------------ gymnasium API
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if self._terminal or not self._ready:
-            raise DialogGymError("call reset() before step()" if not self._ready
-                                 else "the dialogue has ended; call reset() to start a new one")
-        try:
-            a = int(action)
-        except (TypeError, ValueError):
-            raise DialogGymError(f"action must be an integer index, got {action!r}") from None
-        if not 0 <= a < self._num_actions:
-            raise DialogGymError(f"action {a} is outside Discrete({self._num_actions})")
+        a = self._action_index(action)
         rcfg = self.reward_config
         self.steps += 1
         terminated = False
