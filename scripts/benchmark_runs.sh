@@ -25,7 +25,10 @@ $DG benchmark --suite default --agents maskable_ppo,supervised --seeds 1 --batch
     --out "$OUT/det2" --compare "$OUT/det1/results.json"
 # PyDial's full protocol on the six environments, 3 seeds instead of 10 (~1.5 hours)
 $DG benchmark --budget full --seeds 3 --out "$OUT/full3"
-# PyDial's 18 tasks: random, the HDC expert, PPO and DQN from scratch, 3 seeds, PyDial's batches (~2.5 CPU-hours;
-# with Ray on 2 cores about 1.5 hours); OUT/pydial18/discrimination.md is the README's discrimination table
+# PyDial's 18 tasks: random, the HDC expert, PPO and DQN from scratch, 3 seeds, PyDial's batches (about 4
+# CPU-hours on a loaded 2-core machine), then MaskablePPO on the 12 masked tasks (about 1 CPU-hour);
+# `python scripts/pydial_report.py OUT/pydial18 OUT/pydial18_masked` prints the README's tables
 $DG benchmark --suite pydial18 --agents random,rule,ppo,dqn --seeds 3 --batches 1000,2000,3000,4000 \
     --episodes 500 --backend ray --workers 2 --out "$OUT/pydial18"
+$DG benchmark --envs "$(echo PyDial-{CR,SFR,LAP}-Env{1,3,5,6}-v0 | tr ' ' ,)" --agents maskable_ppo --seeds 3 \
+    --batches 1000,2000,3000,4000 --episodes 500 --backend ray --workers 2 --out "$OUT/pydial18_masked"
