@@ -25,6 +25,7 @@ its seconds, host and, for a failed cell, the error).
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import platform
 import time
@@ -173,10 +174,16 @@ _COST = {"imitation": 100.0, "dqn": 50.0, "a2c": 40.0, "ppo": 35.0, "maskable_pp
 
 def unsupported_agents(env_id: str, agents: Sequence[str]) -> dict[str, str]:
     """The agents of ``agents`` that cannot run on ``env_id`` -> why: the Rasa policies (imitation agents)
-    where the environment's actions are not its domain's (summary acts)."""
+    where the environment's actions are not its domain's (summary acts, PyDial's turn level)."""
     imitation = [a for a in agents if a in IMITATION_AGENTS]
-    if not imitation:
-        return {}
+    problem = _policy_env_problem(env_id) if imitation else None
+    return dict.fromkeys(imitation, problem) if problem else {}
+
+
+@functools.cache
+def _policy_env_problem(env_id: str) -> str | None:
+    """Why a Rasa policy cannot run on ``env_id`` (None: it can); one env made per id, however often the
+    benchmark asks (planning and its note both do)."""
     import gymnasium as gym
 
     from agents.policy import check_policy_env
@@ -186,10 +193,10 @@ def unsupported_agents(env_id: str, agents: Sequence[str]) -> dict[str, str]:
     try:
         check_policy_env(env)
     except DialogGymError as exc:
-        return dict.fromkeys(imitation, str(exc))
+        return str(exc)
     finally:
         env.close()
-    return {}
+    return None
 
 
 def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds: Sequence[int],

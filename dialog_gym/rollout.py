@@ -8,7 +8,7 @@ seed ``s`` is reset with seed ``s + i``, so runs are reproducible and any episod
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -22,6 +22,7 @@ from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.metrics import EpisodeResult
 from dialog_gym.pydial.expert import HDCExpert
 from dialog_gym.stories import write_stories
+from dialog_gym.tracker import DialogueStateTracker
 
 
 def run_episode(env: gym.Env, act: Agent, seed: int | None = None) -> tuple[EpisodeResult, list[Event]]:
@@ -53,19 +54,21 @@ def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
     return results, dialogues
 
 
+def expert_choice(env: gym.Env, expert: SlotFillingExpert) -> Callable[[DialogueStateTracker, Any], int]:
+    """``choose(tracker, mask)``: the slot-filling expert's action for ``env``, as an action of its action space
+    (on summary-act envs, the act that starts with the expert's first allowed preference)."""
+    base = dialogue_env_of(env)
+    if isinstance(base, SummaryActEnv):
+        return lambda tracker, mask: base.act_chosen_by(lambda m: expert.next_action(tracker, m), mask)
+    return expert.next_action
+
+
 def expert_act(env: gym.Env) -> Agent:
     """The rule expert as an agent for ``env`` (PyDial's handcrafted policy on the PyDial family)."""
-    family = dialogue_env_of(env).family
-    if family == "pydial":
+    if dialogue_env_of(env).family == "pydial":
         return HDCExpert()
-    expert = SlotFillingExpert.for_env(env)
-    if family == "summary":  # the expert's first preference that starts an allowed act, as that act
-        def summary_act(obs: np.ndarray, info: Mapping[str, Any], e: gym.Env) -> int:
-            base = dialogue_env_of(e, SummaryActEnv)
-            return base.act_chosen_by(lambda mask: expert.next_action(base.tracker, mask), action_mask(info))
-
-        return summary_act
-    return lambda obs, info, e: expert.next_action(dialogue_env_of(e).tracker, action_mask(info))
+    choose = expert_choice(env, SlotFillingExpert.for_env(env))
+    return lambda obs, info, e: choose(dialogue_env_of(e).tracker, action_mask(info))
 
 
 def random_act(rng: np.random.Generator | int = 0, respect_mask: bool = True) -> Agent:

@@ -16,13 +16,14 @@ results file only; PyDial's are the published reproduction logs quoted in issue 
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
 
 from agents.benchmark import ALL_AGENTS, RunRecord, discrimination, load_results, point_at, success_interval
 from dialog_gym import SUITES
+from dialog_gym.errors import DialogGymError
+from dialog_gym.utils import read_json
 
 #: PyDial on CamRestaurants (reproduction logs quoted in issue 11): success % after 1000 / 4000 dialogues
 PYDIAL = {
@@ -49,14 +50,17 @@ def load(paths: list[str]) -> tuple[list[RunRecord], list[str], list[str], list[
     for path in map(Path, paths):
         if path.is_dir():
             for cell in sorted((path / "cells").glob("*.json")):
-                data = json.loads(cell.read_text())
-                if data.get("status") == "done":
+                data = read_json(cell, "expected a benchmark cell file")
+                if isinstance(data, dict) and data.get("status") == "done":
                     batches = batches or list(data["params"]["batches"])
                     runs.update({(r["env"], r["agent"], r["seed"]): r for r in data["result"]["runs"]})
         else:
             doc = load_results(path)
             batches = batches or list(doc["budget"]["batches"])
             runs.update({(r["env"], r["agent"], r["seed"]): r for r in doc["runs"]})
+    if not runs:
+        raise DialogGymError(f"{', '.join(paths)}: no finished runs (expected results.json files or benchmark "
+                             "output folders with finished cells)")
     records = [RunRecord(**r) for r in runs.values()]
     order = {e: i for i, e in enumerate(SUITES["pydial18"])}
     envs = sorted({r.env for r in records}, key=lambda e: (order.get(e, len(order)), e))
@@ -117,4 +121,7 @@ def main(paths: list[str]) -> None:
 if __name__ == "__main__":
     if len(sys.argv) < 2 or not all(Path(p).exists() for p in sys.argv[1:]):
         sys.exit("usage: python scripts/pydial_report.py RESULTS.json|OUT_DIR [...]")
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except DialogGymError as exc:  # bad input: one line, no traceback
+        sys.exit(f"pydial_report: {exc}")

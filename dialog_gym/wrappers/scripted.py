@@ -6,9 +6,8 @@ import gymnasium as gym
 import numpy as np
 
 from dialog_gym.agent import sample_allowed
-from dialog_gym.envs.base import dialogue_env_of
-from dialog_gym.envs.summary import SummaryActEnv
 from dialog_gym.experts import SlotFillingExpert
+from dialog_gym.rollout import expert_choice
 from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
 
 
@@ -25,8 +24,7 @@ class ScriptedTeacher(Teacher):
         if not 0.0 <= float(error_rate) <= 1.0:
             raise ValueError(f"error_rate must be in [0, 1], got {error_rate}")
         self.expert = SlotFillingExpert.for_env(env)
-        base = dialogue_env_of(env)
-        self._summary = base if isinstance(base, SummaryActEnv) else None  # acts: the expert's choice as an act
+        self._choose = expert_choice(env, self.expert)  # summary-act envs: the expert's choice as an act
         self.error_rate = float(error_rate)
         self.rng = np.random.default_rng(seed)
         self.echo = echo
@@ -36,11 +34,7 @@ class ScriptedTeacher(Teacher):
 
     def action_for(self, view: StepView) -> int:
         """The action this teacher wants in the view's state."""
-        if self._summary is not None:
-            action = self._summary.act_chosen_by(lambda mask: self.expert.next_action(view.tracker, mask),
-                                                 view.action_mask)
-        else:
-            action = self.expert.next_action(view.tracker, view.action_mask)
+        action = self._choose(view.tracker, view.action_mask)
         if self.error_rate > 0 and self.rng.random() < self.error_rate:
             action = sample_allowed(self.rng, view.action_mask)
             self.errors += 1
