@@ -40,6 +40,7 @@ COMMAND_MODULES = (
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+INTERRUPTED = "interrupted (Ctrl-C); files written so far are complete, nothing is half-written"
 
 
 def build_parser() -> Parser:
@@ -64,7 +65,39 @@ def fail(message: str, status: int, as_json: bool) -> int:
     return status
 
 
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether Ctrl-C is behind ``exc``: Python wraps some exceptions (one raised by ``__set_name__`` while a
+    class is created, say) in another, with the KeyboardInterrupt as its cause or context."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def forget_handled_interrupt() -> None:
+    """Keep CPython from turning a Ctrl-C we handled into death by SIGINT at exit.
+
+    CPython (3.8-3.11) sets a process-wide "unhandled KeyboardInterrupt" flag whenever a KeyboardInterrupt
+    leaves code it runs from a string (``exec(str)``: every dataclass definition, so any lazy import of
+    torch's), even when a caller catches it later; ``python -m`` and console scripts then end the
+    process with ``kill(getpid(), SIGINT)`` instead of our status 130. The flag is reset at the start of
+    each such run, so running an empty string clears it.
+    """
+    exec("")
+
+
 def main(argv: list[str] | None = None) -> int:
+    status = _main(argv)
+    if status == EXIT_INTERRUPTED:
+        forget_handled_interrupt()
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv
     try:
@@ -73,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
     except KeyboardInterrupt:
-        return fail("interrupted (Ctrl-C); files written so far are complete, nothing is half-written",
-                    EXIT_INTERRUPTED, as_json)
+        return fail(INTERRUPTED, EXIT_INTERRUPTED, as_json)
     except UsageError as exc:
         return fail(str(exc), EXIT_USAGE, as_json)
     except DialogGymError as exc:
@@ -83,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         return fail(f"{where}{exc.strerror or exc}", EXIT_ERROR, as_json)
     except Exception as exc:  # a bug, not bad input: still one line, but say so
+        if caused_by_interrupt(exc):  # e.g. Ctrl-C inside a class body: RuntimeError("Error calling __set_name__")
+            return fail(INTERRUPTED, EXIT_INTERRUPTED, as_json)
         if os.environ.get("DIALOG_GYM_TRACEBACK"):
             raise
         return fail(f"internal error ({type(exc).__name__}: {exc}); please report it "

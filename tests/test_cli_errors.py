@@ -220,6 +220,43 @@ def test_ctrl_c_inside_a_command_is_one_line_and_130(capsys, monkeypatch):
     assert json.loads(out)["exit_status"] == 130
 
 
+def test_ctrl_c_wrapped_by_python_in_another_exception_is_still_an_interruption(capsys, monkeypatch):
+    """Ctrl-C while a class is created surfaces as RuntimeError("Error calling __set_name__ ...") caused by the
+    KeyboardInterrupt: that is an interruption (130), not an internal error."""
+    import agents.commands.envs as envs
+
+    def interrupted(args):
+        class Named:
+            def __set_name__(self, owner, name):
+                raise KeyboardInterrupt
+
+        type("Owner", (), {"attribute": Named()})
+
+    monkeypatch.setattr(envs, "run", interrupted)
+    code, out, err = run_cli(capsys, "envs", "--json")
+    assert code == 130 and err.count("\n") == 1 and "interrupted (Ctrl-C)" in err
+    assert json.loads(out)["exit_status"] == 130
+
+
+def test_ctrl_c_that_passed_through_exec_still_exits_130_under_python_m(tmp_path: Path):
+    """CPython remembers a KeyboardInterrupt that left ``exec(str)`` code (a dataclass defined during a lazy
+    import) even after we catch it, and ``python -m`` then kills itself with SIGINT: status 130 must win."""
+    (tmp_path / "interrupted_cli.py").write_text(
+        "import sys\n"
+        "import agents.cli as cli\n"
+        "import agents.commands.envs as envs\n"
+        "def interrupted(args):\n"
+        "    exec('raise KeyboardInterrupt')  # as when Ctrl-C lands in a dataclass being defined\n"
+        "envs.run = interrupted\n"
+        "sys.exit(cli.main(['envs']))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    proc = subprocess.run([sys.executable, "-m", "interrupted_cli"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.splitlines() == ["dialog-gym: error: interrupted (Ctrl-C); files written so far are complete, "
+                                        "nothing is half-written"]
+
+
 @pytest.mark.parametrize(("command", "marker"), [
     (["train", "--algo", "a2c", "--dialogues", "100000", "--eval-episodes", "2", "--eval-every", "20", "--n-envs", "1",
       "--no-progress"], "final/agent.json"),
