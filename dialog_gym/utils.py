@@ -113,6 +113,30 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def exclusive_folder(path: str | os.PathLike, who: str) -> Iterator[None]:
+    """Hold ``path`` for this process alone while the block runs (an advisory lock on ``path/.lock``).
+
+    A second holder gets a :class:`PersistenceError` naming the first one's pid instead of two processes
+    appending to the same logs. The lock dies with its process (``flock``), so a crash leaves none behind.
+    """
+    import fcntl
+
+    lock_path = Path(path) / ".lock"
+    with open(lock_path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise PersistenceError(f"{path}: in use by {holder}; one {who} per folder (or choose another)") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{who} (pid {os.getpid()})")
+        handle.flush()
+        yield
+
+
 def read_json(path: str | os.PathLike, missing_hint: str = "") -> Any:
     """Parse a JSON file; a missing or unreadable file raises ``PersistenceError`` naming it."""
     path = Path(path)

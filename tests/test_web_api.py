@@ -382,6 +382,11 @@ def test_a_server_killed_with_sigkill_loses_nothing_confirmed(tmp_path):
             s = httpx.post(f"{base}/api/sessions/{sid}/decide", headers=HEADERS, timeout=120,
                            json={"command": "correct", "action": action, "turn": s["turn"]}).json()
         confirmed = s["totals"]["steps"]
+        second = subprocess.run([sys.executable, "-m", "agents", "serve", "--out", str(tmp_path), "--port", "0"],
+                                capture_output=True, text=True, timeout=120, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert second.returncode == 1 and second.stderr.count("\n") == 1, second.stderr
+        assert f"in use by dialog-gym serve (pid {proc.pid})" in second.stderr
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
@@ -407,6 +412,23 @@ def test_serve_refuses_a_public_host_without_token(tmp_path, capsys):
     assert main(["serve", "--host", "0.0.0.0", "--token", "short", "--out", str(tmp_path)]) == 2
     assert "too short" in capsys.readouterr().err
     assert main(["serve", "--policy", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+
+
+def test_one_server_per_folder(tmp_path, capsys):
+    """A second server on the same --out would append to the same session logs: it is refused in one line,
+    naming the holder; the lock goes with its holder."""
+    from dialog_gym.errors import PersistenceError
+    from dialog_gym.utils import exclusive_folder
+
+    with exclusive_folder(tmp_path, "dialog-gym serve"):
+        assert main(["serve", "--out", str(tmp_path), "--port", "0"]) == 1
+        err = capsys.readouterr().err
+        assert err == (f"dialog-gym: error: {tmp_path}: in use by dialog-gym serve (pid {os.getpid()}); "
+                       "one dialog-gym serve per folder (or choose another)\n")
+        with pytest.raises(PersistenceError, match="in use by"), exclusive_folder(tmp_path, "another"):
+            pass
+    with exclusive_folder(tmp_path, "the next one"):
+        assert (tmp_path / ".lock").read_text() == f"the next one (pid {os.getpid()})"
 
 
 def test_an_env_config_path_with_the_commands_resolver(tmp_path):

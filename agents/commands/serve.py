@@ -80,20 +80,32 @@ def run(args: argparse.Namespace) -> int:
     if args.policy and not Path(args.policy).is_dir():
         raise UsageError(f"--policy {args.policy}: no such folder")
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (the web extra: checked here, used by serve())
 
-        from agents.web.app import LOOPBACK_HOSTS, create_app
-        from agents.web.sessions import SessionOptions
+        import agents.web.app  # noqa: F401
     except ImportError as exc:
         raise UsageError(f"dialog-gym serve needs the web extra ({exc.name} is missing): "
                          "pip install 'dialog-gym[web]'") from None
     import torch
+
+    from dialog_gym.utils import exclusive_folder
 
     check_output(args.out, "--out", folder=True)
     args.env.make().close()  # a broken env config fails now
     torch.set_num_threads(1)  # tiny networks: one thread is fastest, and sessions run side by side
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    with exclusive_folder(out, "dialog-gym serve"):  # two servers would append to the same session logs
+        return serve(args, out, loopback)
+
+
+def serve(args: argparse.Namespace, out: Path, loopback: bool) -> int:
+    """Run the server on ``out`` (held by this process) until it is stopped."""
+    import uvicorn
+
+    from agents.web.app import LOOPBACK_HOSTS, create_app
+    from agents.web.sessions import SessionOptions
+
     options = SessionOptions(env=args.env.name, start="policy" if args.policy else args.start or "scratch",
                              policy=str(Path(args.policy).resolve()) if args.policy else None, seed=args.seed,
                              retrain_every=args.retrain_every or None, eval_every=args.eval_every,
