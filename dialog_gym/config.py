@@ -123,7 +123,8 @@ class Registration:
     family: str = "dialogue"
 
 
-def _read_config_file(config: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+def read_config_file(config: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """An env config's file (a shipped name or a path) and its mapping, its ``family`` and keys checked."""
     path = resolve_named("envs", str(config))
     data = read_yaml(path)
     if not isinstance(data, dict):
@@ -153,7 +154,7 @@ def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) 
     ``reward``, ``actions``, ``intents``, ``noise`` and ``result_slots`` mappings are merged into the file's;
     ``domain``/``user``/``roles`` take names or paths. An error in an override names the keyword argument.
     """
-    path, data = _read_config_file(config)
+    path, data = read_config_file(config)
     where = str(path)
     if data.get("family", "dialogue") != "dialogue":
         raise ConfigError(f"{where}: a family: {data['family']} task; make it with "
@@ -207,7 +208,7 @@ def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) 
 
     noise = NoiseConfig.from_dict(merged.get("noise") or {}, src("noise"))
     reward = RewardConfig.from_dict(merged.get("reward") or {}, src("reward"))
-    max_steps = _max_steps(merged, data, where, src)
+    max_steps = max_steps_of(merged, data, where, src)
     max_history = _whole_number(merged.get("max_history", 3), src("max_history"), "max_history")
     if max_history < 1:
         raise ConfigError(f"{src('max_history')}: max_history must be at least 1, got {max_history}")
@@ -249,7 +250,7 @@ def _whole_number(value: Any, where: str, key: str) -> int:
     raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
 
 
-def _max_steps(merged: Mapping[str, Any], data: Mapping[str, Any], where: str, src: Any) -> int:
+def max_steps_of(merged: Mapping[str, Any], data: Mapping[str, Any], where: str, src: Any) -> int:
     """``max_steps`` (keyword or file), else the register block's ``max_episode_steps``, else 60."""
     register = data.get("register") or {}
     from_register = register.get("max_episode_steps") if isinstance(register, Mapping) else None
@@ -269,7 +270,7 @@ def read_registrations(config: str | os.PathLike, namespace: str, config_kwarg: 
     Each id's keyword arguments are its variant settings (``noise``, ``user``, ``masks``, any key
     ``gym.make`` accepts), plus ``config=config_kwarg`` unless that is None (the default task).
     """
-    path, data = _read_config_file(config)
+    path, data = read_config_file(config)
     block = data.get("register")
     if block is None:
         return []

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from dialog_gym.config import OVERRIDE_KEYS, EnvConfig, _max_steps, _read_config_file, check_make_keywords
+from dialog_gym.config import OVERRIDE_KEYS, EnvConfig, check_make_keywords, max_steps_of, read_config_file
 from dialog_gym.domain import Domain
 from dialog_gym.envs.dialogue_env import DialogueEnv
 from dialog_gym.envs.state import config_fingerprint
@@ -119,7 +119,7 @@ def read_summary_config(config: str | os.PathLike, overrides: Mapping[str, Any]
     task's env config (a shipped name, or a path resolved beside this file); ``max_steps`` the act limit
     (``max_steps`` keyword or key, else ``register.max_episode_steps``); ``bye_mask`` the ``bye_mask``
     keyword or key (default true)."""
-    path, data = _read_config_file(config)
+    path, data = read_config_file(config)
     where = str(path)
     if data.get("family") != "summary":
         raise ConfigError(f"{where}: not a summary-act config (family: summary); run it with "
@@ -131,7 +131,7 @@ def read_summary_config(config: str | os.PathLike, overrides: Mapping[str, Any]
         task = str(path.parent / task)
     given = {k: v for k, v in overrides.items() if v is not None}
     src = lambda key: f"gym.make keyword argument {key}={given[key]!r}" if key in given else where  # noqa: E731
-    max_steps = _max_steps({**data, **{k: v for k, v in given.items() if k == "max_steps"}}, data, where, src)
+    max_steps = max_steps_of({**data, **{k: v for k, v in given.items() if k == "max_steps"}}, data, where, src)
     bye_mask = given.get("bye_mask", data.get("bye_mask", True))
     if not isinstance(bye_mask, bool):
         raise ConfigError(f"{src('bye_mask')}: bye_mask must be true or false, got {bye_mask!r}")
