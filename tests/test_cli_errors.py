@@ -268,8 +268,11 @@ def test_sigint_exits_130_in_one_line_and_leaves_complete_files(tmp_path: Path, 
     """A real Ctrl-C (SIGINT) in the middle of a long command: one line, status 130, every file whole."""
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # as from a terminal: SIGINT at its default even when the tests run in the background (`pytest &` starts
+    # them with SIGINT ignored, which a command rightly keeps)
     proc = subprocess.Popen([sys.executable, "-m", "agents", *command, "--out", str(out)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not (out / marker).exists() and time.monotonic() < deadline:
