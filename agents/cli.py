@@ -81,11 +81,12 @@ def caused_by_interrupt(exc: BaseException) -> bool:
 def forget_handled_interrupt() -> None:
     """Keep CPython from turning a Ctrl-C we handled into death by SIGINT at exit.
 
-    CPython (3.8-3.11) sets a process-wide "unhandled KeyboardInterrupt" flag whenever a KeyboardInterrupt
-    leaves code it runs from a string (``exec(str)``: every dataclass definition, so any lazy import of
-    torch's), even when a caller catches it later; ``python -m`` and console scripts then end the
-    process with ``kill(getpid(), SIGINT)`` instead of our status 130. The flag is reset at the start of
-    each such run, so running an empty string clears it.
+    CPython (since 3.8; seen on 3.11) sets a process-wide "unhandled KeyboardInterrupt" flag whenever a
+    KeyboardInterrupt leaves code it runs from a string (``exec(str)``: every dataclass definition, so any
+    lazy import of torch's), even when a caller catches it later; ``python -m agents`` then ends the process
+    with ``kill(getpid(), SIGINT)`` instead of our status 130 (the ``dialog-gym`` script, run as a file,
+    exits through ``sys.exit`` unaffected). The flag is reset at the start of each such run, so running an
+    empty string clears it.
     """
     exec("")
 
