@@ -18,6 +18,7 @@ import os
 import sys
 
 from agents.commands.common import Parser, UsageError
+from agents.interrupts import InterruptGuard, caused_by_interrupt, forget_handled_interrupt
 from dialog_gym.errors import DialogGymError
 
 COMMAND_MODULES = (
@@ -41,6 +42,8 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 INTERRUPTED = "interrupted (Ctrl-C); files written so far are complete, nothing is half-written"
+#: commands that stay up until the user ends them and handle Ctrl-C themselves
+LONG_LIVED = ("interactive", "serve")
 
 
 def build_parser() -> Parser:
@@ -65,32 +68,6 @@ def fail(message: str, status: int, as_json: bool) -> int:
     return status
 
 
-def caused_by_interrupt(exc: BaseException) -> bool:
-    """Whether Ctrl-C is behind ``exc``: Python wraps some exceptions (one raised by ``__set_name__`` while a
-    class is created, say) in another, with the KeyboardInterrupt as its cause or context."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def forget_handled_interrupt() -> None:
-    """Keep CPython from turning a Ctrl-C we handled into death by SIGINT at exit.
-
-    CPython (since 3.8; seen on 3.11) sets a process-wide "unhandled KeyboardInterrupt" flag whenever a
-    KeyboardInterrupt leaves code it runs from a string (``exec(str)``: every dataclass definition, so any
-    lazy import of torch's), even when a caller catches it later; ``python -m agents`` then ends the process
-    with ``kill(getpid(), SIGINT)`` instead of our status 130 (the ``dialog-gym`` script, run as a file,
-    exits through ``sys.exit`` unaffected). The flag is reset at the start of each such run, so running an
-    empty string clears it.
-    """
-    exec("")
-
-
 def main(argv: list[str] | None = None) -> int:
     status = _main(argv)
     if status == EXIT_INTERRUPTED:
@@ -103,7 +80,10 @@ def _main(argv: list[str] | None) -> int:
     as_json = "--json" in argv
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args) or 0)
+        if args.command in LONG_LIVED:  # they handle Ctrl-C themselves (questions, a server's shutdown)
+            return int(args.func(args) or 0)
+        with InterruptGuard(lambda: fail(INTERRUPTED, EXIT_INTERRUPTED, as_json), EXIT_INTERRUPTED):
+            return int(args.func(args) or 0)
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
     except KeyboardInterrupt:

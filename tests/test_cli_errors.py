@@ -257,6 +257,71 @@ def test_ctrl_c_that_passed_through_exec_still_exits_130_under_python_m(tmp_path
                                         "nothing is half-written"]
 
 
+SWALLOWING_CLI = """
+import sys, time
+import agents.cli as cli
+import agents.commands.envs as envs
+import agents.interrupts as interrupts
+interrupts.GRACE_SECONDS = float(sys.argv[1])
+def swallowing(args):  # a library that catches KeyboardInterrupt and carries on
+    print("ready", flush=True)
+    while True:
+        try:
+            time.sleep(0.05)
+        except KeyboardInterrupt:
+            pass
+envs.run = swallowing
+sys.exit(cli.main(["envs", "--json"]))
+"""
+
+
+def start_swallowing_cli(tmp_path: Path, grace: float) -> subprocess.Popen:
+    (tmp_path / "swallowing_cli.py").write_text(SWALLOWING_CLI)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    proc = subprocess.Popen([sys.executable, "-m", "swallowing_cli", str(grace)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.stdout.readline() == "ready\n"
+    return proc
+
+
+@pytest.mark.parametrize("second_ctrl_c", [False, True])
+def test_ctrl_c_swallowed_by_a_library_still_ends_the_command_with_130(tmp_path: Path, second_ctrl_c: bool):
+    """If the command goes on after Ctrl-C (a library caught the KeyboardInterrupt), the process ends anyway:
+    after the grace period, or at once at a second Ctrl-C; one line (and the JSON error), status 130."""
+    proc = start_swallowing_cli(tmp_path, grace=600.0 if second_ctrl_c else 1.0)
+    try:
+        proc.send_signal(signal.SIGINT)
+        if second_ctrl_c:
+            time.sleep(0.5)
+            assert proc.poll() is None  # the grace period is long: only the second Ctrl-C ends it
+            proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert stderr.splitlines() == ["dialog-gym: error: interrupted (Ctrl-C); files written so far are complete, "
+                                   "nothing is half-written"]
+    assert json.loads(stdout)["exit_status"] == 130
+
+
+def test_the_interrupt_guard_is_for_batch_commands_only(capsys, monkeypatch):
+    """Batch commands run under the guard and give SIGINT's handler back; interactive and serve handle Ctrl-C
+    themselves (questions, a server's shutdown) and run without it."""
+    import agents.commands.envs as envs
+    import agents.commands.interactive as interactive
+
+    seen = {}
+    monkeypatch.setattr(envs, "run", lambda args: seen.setdefault("envs", signal.getsignal(signal.SIGINT)) and 0)
+    monkeypatch.setattr(interactive, "run",
+                        lambda args: seen.setdefault("interactive", signal.getsignal(signal.SIGINT)) and 0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert run_cli(capsys, "envs")[0] == 0
+    assert run_cli(capsys, "interactive", "--scratch")[0] == 0
+    assert seen["envs"] is not signal.default_int_handler and seen["interactive"] is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 @pytest.mark.parametrize(("command", "marker"), [
     (["train", "--algo", "a2c", "--dialogues", "100000", "--eval-episodes", "2", "--eval-every", "20", "--n-envs", "1",
       "--no-progress"], "final/agent.json"),
