@@ -12,6 +12,7 @@ produces a traceback: an unexpected exception is reported in one line as an inte
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -80,9 +81,10 @@ def _main(argv: list[str] | None) -> int:
     as_json = "--json" in argv
     try:
         args = build_parser().parse_args(argv)
-        if args.command in LONG_LIVED:  # they handle Ctrl-C themselves (questions, a server's shutdown)
-            return int(args.func(args) or 0)
-        with InterruptGuard(lambda: fail(INTERRUPTED, EXIT_INTERRUPTED, as_json), EXIT_INTERRUPTED):
+        # the long-lived commands handle Ctrl-C themselves (questions, a server's shutdown)
+        guard = (contextlib.nullcontext() if args.command in LONG_LIVED
+                 else InterruptGuard(lambda: fail(INTERRUPTED, EXIT_INTERRUPTED, as_json), EXIT_INTERRUPTED))
+        with guard:
             return int(args.func(args) or 0)
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)

@@ -46,7 +46,7 @@ def forget_handled_interrupt() -> None:
 
 class InterruptGuard:
     """While a batch command runs: the first Ctrl-C raises KeyboardInterrupt; if the command has not
-    finished ``grace`` seconds later (a library swallowed the interrupt, or unwinding is stuck), or at a
+    finished :data:`GRACE_SECONDS` later (a library swallowed the interrupt, or unwinding is stuck), or at a
     second Ctrl-C, ``report()`` is called and the process ends at once with status 130.
 
     Active only in the main thread and only where SIGINT has Python's default handler (a process started
@@ -54,10 +54,9 @@ class InterruptGuard:
     package writes is written to a temporary name and renamed.
     """
 
-    def __init__(self, report: Callable[[], object], status: int = 130, grace: float | None = None) -> None:
+    def __init__(self, report: Callable[[], object], status: int) -> None:
         self.report = report
         self.status = status
-        self.grace = GRACE_SECONDS if grace is None else grace
         self.finished = threading.Event()
         self.interrupted = False
         self._previous: object = None
@@ -85,7 +84,7 @@ class InterruptGuard:
         raise KeyboardInterrupt
 
     def _watch(self) -> None:
-        if not self.finished.wait(self.grace):
+        if not self.finished.wait(GRACE_SECONDS):
             self._end()
 
     def _end(self) -> None:
