@@ -91,6 +91,7 @@ class ActionRoles:
     intent_names: Mapping[str, str]
     matches_slot: str | None = None
     suggestion_slot: str | None = None
+    source: str = "<preset>"  #: the roles preset file the bindings started from (a config fingerprint hashes it)
 
     @classmethod
     def bind(cls, domain: Domain, bindings: Mapping[str, Any] | None = None,
@@ -156,7 +157,7 @@ class ActionRoles:
                 name = None
             bound[key] = None if name is None else str(name)
         return cls(tuple(roles), index_of, ask_index, tuple(ask_index), intent_names, bound["matches"],
-                   bound["suggestion"])
+                   bound["suggestion"], preset.source)
 
     def index(self, role: str) -> int | None:
         return self.index_of.get(role)
