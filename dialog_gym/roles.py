@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dialog_gym.domain import Domain
@@ -91,7 +91,8 @@ class ActionRoles:
     intent_names: Mapping[str, str]
     matches_slot: str | None = None
     suggestion_slot: str | None = None
-    source: str = "<preset>"  #: the roles preset file the bindings started from (a config fingerprint hashes it)
+    #: the roles preset file the bindings started from (a config fingerprint hashes it; not part of equality)
+    source: str = field(default="<preset>", compare=False)
 
     @classmethod
     def bind(cls, domain: Domain, bindings: Mapping[str, Any] | None = None,
