@@ -197,10 +197,11 @@ class SummaryActEnv(DialogueEnv):
     with `bye_mask` (default true), the goodbye acts (those whose last action has the goodbye role) until
     the task's mask rules allow goodbye *and nothing else*, i.e. the customer is done: for the restaurant,
     until the customer confirmed the reservation (rule 2 of `masks.py`). This is PyDial's bye mask (bye
-    only after the user's bye), which its own masks-off Env2/Env4 keep; without it saying goodbye at once
-    (return -41) is a cheap failure that DQN collapses to. Rule 7 (goodbye once any reservation check was
-    answered, even with "no") is left out on purpose: with it DQN collapsed to "reservation, goodbye"
-    (-42) instead. `bye_mask=False` gives all ones. A masked act is a no-op costing `invalid_action`.
+    only after the user's bye), which its own masks-off Env2/Env4 keep: it takes away the cheap failure of
+    saying goodbye at once. Rule 7 (goodbye once any reservation check was answered, even with "no") is
+    left out for the same reason: it would leave "reservation, goodbye" as a cheap failure (the measurements
+    are on the documentation's summary-act results page). `bye_mask=False` gives all ones. A masked act is
+    a no-op costing `invalid_action`.
 
     ## State
     `get_state()` returns the task's `DialogueEnvState` (the acts add no state); `set_state()` accepts
