@@ -22,7 +22,7 @@ gen_pages.main()
 
 project = "dialog_gym"
 author = "the dialog_gym authors"
-copyright = "2026, the dialog_gym authors"  # noqa: A001  (Sphinx's name)
+copyright = "2026, the dialog_gym authors"
 release = dialog_gym.__version__
 version = release
 
