@@ -147,3 +147,17 @@ def test_compare_with_a_reference_without_fingerprints_says_so():
     assert comparison.verdict() == ("numbers identical; the reference has no fingerprints (written before "
                                     "dialog_gym 0.2.0), so whether the same code and data made its numbers is "
                                     "unknown")
+
+
+def test_the_version_is_semantic_written_once_and_in_the_changelog():
+    import re
+
+    import dialog_gym
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+", dialog_gym.__version__)
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["hatch"]["version"]["path"] == "dialog_gym/__init__.py"
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert f"## [{dialog_gym.__version__}] - " in changelog, "CHANGELOG.md has no section for this version"
