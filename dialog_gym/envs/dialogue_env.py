@@ -142,7 +142,9 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     "human" or None).
 
     ## Version History
-    * v0: Initial version.
+    Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
+    listed here and in CHANGELOG.md (the golden trajectories test enforces it).
+    * v0: Initial version (dialog_gym 0.2.0, the first release whose ids are versioned).
     """
 
     #: the env config family this class runs (``family: dialogue``, the default)
