@@ -98,8 +98,9 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT]):
         """The env's ``masks`` setting: False when the mask allows (nearly) every action."""
         raise NotImplementedError
 
-    def transcript(self) -> str:
-        """The dialogue so far as text."""
+    def transcript(self, silent_listens: bool = False) -> str:
+        """The dialogue so far as text; with ``silent_listens`` also a line for each time the bot listened
+        and the user said nothing (a step that leaves no other trace: the web page shows it)."""
         raise NotImplementedError
 
     @property

@@ -252,8 +252,9 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
                 sys.stdout.flush()
         return None
 
-    def transcript(self) -> str:
-        """The dialogue so far: system and user acts, with the decoder's N-best list under noise."""
+    def transcript(self, silent_listens: bool = False) -> str:
+        """The dialogue so far: system and user acts, with the decoder's N-best list under noise (the user
+        answers every act, so ``silent_listens`` adds nothing)."""
         return "\n".join(self._line(entry) for entry in self._log)
 
     def _line(self, entry: tuple) -> str:
