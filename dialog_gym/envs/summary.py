@@ -214,7 +214,9 @@ class SummaryActEnv(DialogueEnv):
     `render_mode`.
 
     ## Version History
-    * v0: Initial version.
+    Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
+    listed here and in CHANGELOG.md (the golden trajectories test enforces it).
+    * v0: Initial version (dialog_gym 0.2.0, the first release whose ids are versioned).
     """
 
     family: ClassVar[str] = "summary"
@@ -242,37 +244,27 @@ class SummaryActEnv(DialogueEnv):
         self._first_actions = np.array([act.actions[0] for act in acts], dtype=np.intp)
         self._all_acts = np.ones(len(acts), dtype=np.int8)
 
-    # ------------------------------------------------------------------ gymnasium API
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        a = self._action_index(action)
+    # ------------------------------------------------------------------ the template's hooks
+    def _apply(self, action: int, invalid: bool) -> tuple[float, bool]:
+        """One act: its actions in order (stopping at an ending one), then the user's reply if it hands
+        the turn over; a masked act is a no-op."""
         rcfg = self.reward_config
-        self.steps += 1
+        if invalid:
+            return rcfg.invalid_action, False
+        act = self.acts[action]
+        reward = rcfg.bot_action
         terminated = False
-        if self._mask[a]:
-            invalid = self._invalid = False
-            act = self.acts[a]
-            reward = rcfg.bot_action
-            for index in act.actions:
-                self.bot_actions += 1
-                terminated = self._bot_act(index)
-                self._window.push_tracker(self.tracker, self.domain)
-                if terminated:
-                    break
-            if act.hands_turn and not terminated:
-                reward += rcfg.listen
-                terminated = self._listen()
-                self._window.push_tracker(self.tracker, self.domain)
-        else:
-            invalid = self._invalid = True
-            reward = rcfg.invalid_action
-        truncated = not terminated and self.steps >= self.max_steps
-        if terminated or truncated:
-            self._terminal = True
-            reward += rcfg.success if self.user.success else rcfg.failure
-        self._mask = self._compute_mask()
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), float(reward), terminated, truncated, self._info(invalid)
+        for index in act.actions:
+            self.bot_actions += 1
+            terminated = self._bot_act(index)
+            self._window.push_tracker(self.tracker, self.domain)
+            if terminated:
+                break
+        if act.hands_turn and not terminated:
+            reward += rcfg.listen
+            terminated = self._listen()
+            self._window.push_tracker(self.tracker, self.domain)
+        return reward, terminated
 
     # ------------------------------------------------------------------ masks and names
     def _compute_mask(self) -> np.ndarray:
@@ -332,6 +324,10 @@ class SummaryActEnv(DialogueEnv):
         if self._fingerprint is None:
             self._fingerprint = config_fingerprint(self.summary_config)
         return self._fingerprint
+
+    @property
+    def config_source(self) -> str:
+        return self.summary_config.source
 
 
 __all__ = ["DEFAULT_SUMMARY_TASK", "SUMMARY_OVERRIDE_KEYS", "SummaryAct", "SummaryActEnv", "SummaryConfig",
