@@ -4,9 +4,9 @@ Protocol (PyDial's, Casanueva et al. 2017, for the full budget): training in bat
 each batch the agent is tested alone on fresh seeded dialogues; several seeds. An agent's "training
 dialogues" are environment episodes for RL agents and expert dialogues for the imitation (Rasa) agents,
 whose learning curve therefore shows success against the amount of demonstration; warm-started RL counts
-its demonstrations too. Test dialogues are the same for every agent of a seed (the evaluation seed
-:func:`dialog_gym.seeds.benchmark_eval_seed`, i.e. reset seeds ``(1000 + seed) * 100_000 + i``, far from
-any training seed), so agents are compared on identical users.
+its demonstrations too. Test dialogues are the same for every agent of a seed (the benchmark test stream
+:data:`dialog_gym.seeds.benchmark_test_seed`, i.e. reset seeds ``(1000 + seed) * 100_000 + i``, disjoint
+from every training stream), so agents are compared on identical users.
 
 The unit of work is a cell (:func:`plan_cells`): one (environment, agent, seed), the imitation agents of an
 (environment, seed) together. A cell's result depends only on its parameters (torch threads = its CPUs,
@@ -51,7 +51,7 @@ from agents.tables import format_table
 from dialog_gym import SUITES, __version__
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
-from dialog_gym.seeds import benchmark_eval_seed, benchmark_story_seed
+from dialog_gym.seeds import benchmark_story_seed, benchmark_test_seed
 from dialog_gym.utils import atomic_write, write_json
 
 #: every agent the benchmark knows, in table order
@@ -118,7 +118,7 @@ def available_agents() -> list[str]:
 
 
 def _test(make_agent: Callable, env_id: str, seed: int, episodes: int) -> dict[str, Any]:
-    s = evaluate_agent(make_agent, env_id, episodes, seeds=[benchmark_eval_seed(seed)])
+    s = evaluate_agent(make_agent, env_id, episodes, seeds=[seed], stream=benchmark_test_seed)
     return {k: s[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions", "mean_reward")}
 
 
@@ -137,7 +137,8 @@ def _run_imitation(agents: Sequence[str], env_id: str, seed: int, budget: Budget
     from agents.policy import PolicyAgent
     from agents.policy_training import TrainingOptions, expert_story_graph, story_trackers, train_policies
 
-    graph, domain = expert_story_graph(budget.batches[-1], seed=benchmark_story_seed(seed), env_id=env_id)
+    graph, domain = expert_story_graph(budget.batches[-1], seed=seed, env_id=env_id,
+                                       stream=benchmark_story_seed)
     trackers = story_trackers(graph, domain, augmentation=0)
     curves: dict[str, list[dict[str, Any]]] = {a: [] for a in agents}
     seconds: dict[str, float] = dict.fromkeys(agents, 0.0)
@@ -166,7 +167,7 @@ def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -
                              dialogues=budget.batches[-1], seed=seed, eval_every=step,
                              eval_episodes=budget.test_episodes, warm_start="rule" if warm else None,
                              warm_start_mode=warm or "conservative", progress=False, tensorboard=False))
-    # the training evaluates on the same test seeds the other agents use (benchmark_eval_seed(seed))
+    # the training evaluates on the same test dialogues the other agents use (benchmark_test_seed)
     curve = [{k: p[k] for k in ("dialogues", "success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
                                  "mean_reward")} for p in result.curve]
     return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, result.dialogues,
