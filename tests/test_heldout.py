@@ -139,3 +139,18 @@ def test_the_benchmarks_agents(resets: Resets, monkeypatch: pytest.MonkeyPatch, 
         benchmark._run_rl("ppo_warm", ENV, seed, budget, tmp_path)
     resets.check(6 + 2 * 200, 3)
     assert json.loads((tmp_path / "ppo_warm_Restaurant-v0_s1" / "train.json").read_text())["demonstrations"] == 200
+
+
+def test_a_hyperparameter_search_never_scores_on_the_test_dialogues(resets: Resets, monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path):
+    """``tune`` picks hyperparameters by their trials' evaluations: those are the validation stream's dialogues,
+    not the benchmark's test dialogues the tuned agent is then scored on."""
+    import agents.rl_training as rl_training
+    from agents.tuning import TuneSpec, run_trial
+    from dialog_gym.seeds import benchmark_test_seed, validation_seed
+
+    monkeypatch.setattr(rl_training, "evaluate_agent", resets.while_testing(rl_training.evaluate_agent))
+    spec = TuneSpec("maskable_ppo", ENV, tmp_path, trials=1, dialogues=2, eval_every=2, eval_episodes=3)
+    run_trial(spec, {"n_steps": 32, "batch_size": 32}, "trial0", lambda point: None)
+    assert resets.seeds["test"] == {validation_seed(0, i) for i in range(3)}
+    assert not resets.seeds["test"] & {benchmark_test_seed(0, i) for i in range(3)}
