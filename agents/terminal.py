@@ -1,4 +1,6 @@
-"""The human teacher at a terminal: Rasa's interactive learning, in plain text.
+"""The human teacher at a terminal (``dialog-gym interactive``): Rasa's interactive learning, in plain text.
+The other human teacher is the web page of ``dialog-gym serve`` (:mod:`agents.web`); both answer the one
+correction loop (:mod:`dialog_gym.wrappers`).
 
 Each bot turn the teacher sees the new lines of the dialogue (templates filled), the user's last message
 as the NLU understood it with its confidence, the slots, and the learner's most probable allowed actions
@@ -29,11 +31,10 @@ import textwrap
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
+from dialog_gym.wrappers.teaching import NLU_MARK, Decision, StepView, Teacher
 
 WIDTH = 80
 UNDO_CONTEXT = 4  #: dialogue lines shown again after an undo
-NLU_MARK = "    [NLU: "  #: how DialogueEnv.transcript() appends what the NLU understood
 
 KEYS_LINE = "Enter=accept  number=choose  l=list  u=undo  r=reset  e=export  q=quit  ?=help"
 
