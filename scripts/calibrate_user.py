@@ -1,6 +1,6 @@
 """The simulated user against the bAbI task-5 stories: the distributions it is calibrated on, side by side.
 
-    python scripts/calibrate_user.py [--stories ../shared/data/rasa_babi/babi_stories.md] [--dialogues 3000]
+    python scripts/calibrate_user.py [--stories data/rasa_babi/babi_stories.md] [--dialogues 3000]
 
 Measures, with ``dialog_gym.users.calibration.dialogue_statistics``, the first inform's size, the
 changes of mind, the rejected suggestions and the bot actions per dialogue, on the stories and on the
@@ -18,7 +18,7 @@ from dialog_gym.rollout import simulate_stories
 from dialog_gym.stories import generate_trackers, read_stories
 from dialog_gym.users.calibration import dialogue_statistics
 
-DEFAULT_STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "rasa_babi" / "babi_stories.md"
+DEFAULT_STORIES = Path(__file__).resolve().parents[1] / "data" / "rasa_babi" / "babi_stories.md"  # in the repository
 
 
 def shares(dist: dict, keys: list[int]) -> str:

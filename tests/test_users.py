@@ -44,6 +44,22 @@ def test_simulated_stories_match_the_babi_distributions(babi_stories_path, domai
     assert sim["max_bot_actions"] <= babi["max_bot_actions"]
 
 
+def test_the_data_readme_states_the_measured_babi_distributions(babi_stories_path, domain):
+    """data/rasa_babi/README.md's table is what dialogue_statistics measures on the stories (to 0.1 point)."""
+    babi = dialogue_statistics((t.events for t in generate_trackers(read_stories(babi_stories_path), domain,
+                                                                    augmentation_factor=0)), ActionRoles.bind(domain),
+                               domain.action_names)
+    readme = (babi_stories_path.parent / "README.md").read_text()
+    assert f"{babi['dialogues']} distinct dialogues" in readme
+    bot_actions = f"mean {babi['mean_bot_actions']:.1f}, min {babi['min_bot_actions']}, max {babi['max_bot_actions']}"
+    assert bot_actions in readme
+    for key, label in (("first_inform_size", "slots in the first inform"), ("changes_of_mind", "changes of mind"),
+                       ("rejections", "rejected suggestions")):
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {label}"))
+        stated = row.split("|")[2].strip()
+        assert stated == ", ".join(f"{k}: {100 * v:.1f}%" for k, v in sorted(babi[key].items())), key
+
+
 def test_user_changes_mind_even_when_not_asked():
     """A bot that skips ask_moreupdates meets the changes of mind at its suggestion."""
     env = gym.make("dialog_gym/Restaurant-v0")

@@ -19,38 +19,25 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
+from dialog_gym.envs.base import EnvSnapshot
 from dialog_gym.envs.masks import DialogueProgress
 from dialog_gym.tracker import DialogueStateTracker
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class DialogueEnvState:
-    """A snapshot of a :class:`~dialog_gym.envs.dialogue_env.DialogueEnv` (deep copies; do not mutate).
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
+class DialogueEnvState(EnvSnapshot):
+    """A snapshot of a :class:`~dialog_gym.envs.dialogue_env.DialogueEnv` (deep copies; do not mutate):
+    the :class:`~dialog_gym.envs.base.EnvSnapshot` fields (random generator, steps, flags, mask, the current
+    observation and info) and the dialogue's own state below, so a caller never needs anything private."""
 
-    ``observation`` and ``info`` are what the environment's last ``reset``/``step`` returned (the
-    observation of the current state, and its info), so a caller never needs anything private.
-    """
-
-    config_fingerprint: str          #: :func:`config_fingerprint` of the environment's configuration
-    rng_state: Mapping[str, Any]     #: ``np_random.bit_generator.state``
-    rng_seed: int | None             #: ``np_random_seed``
     tracker: DialogueStateTracker
     progress: DialogueProgress
     user: dict[str, Any]             #: :meth:`SimulatedUser.get_state`
-    steps: int
     bot_actions: int
     confidence: float
     corrupted: bool
     turn_acts: tuple[tuple[str | None, str | None], ...]  #: the bot's acts since the user last spoke
     suggestion: str | None
-    terminal: bool
-    invalid: bool                    #: the last step's action was masked out
-    rendered: int                    #: transcript lines already written by ``render_mode="human"``
-    mask: np.ndarray
-    observation: np.ndarray
-    info: dict[str, Any]
 
 
 def config_fingerprint(config: Any) -> str:
