@@ -6,7 +6,7 @@ Each bot turn the teacher sees the new lines of the dialogue (templates filled),
 as the NLU understood it with its confidence, the slots, and the learner's most probable allowed actions
 with their probabilities, and answers with one line:
 
-=============  ===============================================================
+==============  =============================================================================
 Enter or ``a``  accept the learner's proposal
 a number        execute that action instead (numbers of the list shown; ``l`` lists them all)
 an action name  execute that action (a unique prefix is enough: ``utter_ask_p``)
@@ -17,7 +17,7 @@ an action name  execute that action (a unique prefix is enough: ``utter_ask_p``)
 ``l``           list every action allowed now
 ``t``           show the whole dialogue again
 ``?``           help
-=============  ===============================================================
+==============  =============================================================================
 
 Anything else re-prompts with a one-line reason. Output is plain text that fits 80 columns; colour
 (ANSI) only when the output is a terminal and ``NO_COLOR`` is not set.
