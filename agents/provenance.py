@@ -127,3 +127,30 @@ def earlier_sessions(path: str | os.PathLike) -> list[dict[str, Any]]:
     legacy = {k: doc[k] for k in ("started", "wall_time", "hardware", "backend", "workers", "dialog_gym_version")
               if k in doc}
     return [legacy] if legacy else []
+
+
+#: the parts of :func:`run_inputs` (what a re-run says changed; see :func:`agents.cells.changed_parts`)
+INPUT_PARTS = {"settings": "settings", "code": "code", "env_data": "env data", "hyperparams": "hyperparameters",
+               "versions": "versions"}
+
+
+def run_inputs(settings: dict[str, Any], env_id: str, hyperparams: Any = None) -> dict[str, Any]:
+    """Everything a run's numbers depend on, as JSON: its ``settings``, the code's and ``env_id``'s
+    fingerprints, the ``hyperparams`` it reads and the library versions (compare two with
+    :func:`agents.cells.changed_parts` and :data:`INPUT_PARTS`)."""
+    inputs = {"settings": settings, "code": code_fingerprint()["sha256"], "env_data": env_fingerprint(env_id),
+              "hyperparams": hyperparams, "versions": library_versions()}
+    return json.loads(json.dumps(inputs, sort_keys=True, default=str))
+
+
+def path_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, or of a folder's files (relative path and bytes, in sorted order)."""
+    from dialog_gym.utils import file_sha256
+
+    root = Path(path)
+    if root.is_file():
+        return file_sha256(root)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(root).as_posix()}\0{file_sha256(file)}\0".encode())
+    return digest.hexdigest()
