@@ -186,7 +186,7 @@ class CellProgress:
         self.started = clock()
         self._lock = threading.Lock()
         self.bar = tqdm(total=len(cells), desc="cells", unit="cell", file=file or sys.stderr, disable=not enabled,
-                        dynamic_ncols=True, bar_format="{desc}: {n}/{total} done {bar} [{postfix}]")
+                        dynamic_ncols=True, bar_format="{desc}: {n}/{total} done {bar}{postfix}")  # tqdm adds ", "
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         if enabled and refresh > 0:
