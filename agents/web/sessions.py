@@ -542,7 +542,7 @@ def build_learner(options: SessionOptions, env_id: str) -> Any:
 
 def transcript_lines(text: str) -> list[dict[str, Any]]:
     """``DialogueEnv.transcript()`` as rows for the page: who, text, and what the NLU heard (with noise)."""
-    from dialog_gym.wrappers.terminal import NLU_MARK
+    from dialog_gym.wrappers.teaching import NLU_MARK
 
     rows: list[dict[str, Any]] = []
     for line in text.splitlines():
