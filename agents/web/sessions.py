@@ -303,8 +303,9 @@ class WebSession:
                 raise WebError(409, "the session is not waiting for a decision yet", "Try again in a moment.")
             if turn is not None and turn != current:
                 raise WebError(409, f"the page shows step {turn}, the session is at step {current}", RELOAD)
-            if decision.command.value == "correct":
-                self._check_action(view, int(decision.action))  # type: ignore[arg-type]
+            problem = None if decision.action is None else view.problem(decision.action)
+            if problem:
+                raise WebError(422, problem)
             self.teacher.submit(decision, current)
             self.teacher.wait_turn(current)
             return self.state()
@@ -328,14 +329,6 @@ class WebSession:
         if action is not None:
             raise WebError(400, f"{command} takes no action")
         return {"accept": Decision.accept, "undo": Decision.undo, "reset": Decision.reset}[command](), turn
-
-    @staticmethod
-    def _check_action(view: StepView, action: int) -> None:
-        n = len(view.action_mask)
-        if not 0 <= action < n:
-            raise WebError(422, f"no action {action}: choose 0-{n - 1}")
-        if not view.action_mask[action]:
-            raise WebError(422, f"{view.action_name(action)} is not allowed here; choose another action")
 
     def export(self, body: dict[str, Any]) -> dict[str, Any]:
         """Export the session (``format`` stories or minari) under this session's folder only."""
