@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from dialog_gym.errors import DialogGymError
-from dialog_gym.utils import write_json
+from dialog_gym.utils import as_json, write_json
 from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -561,7 +561,7 @@ def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[
     """The page's picture of a pending step (built in the loop's thread, while nothing moves). Its
     transcript shows where the bot listened and the user said nothing: a step that leaves no other trace."""
     domain = view.domain
-    slots = {k: _plain(v) for k, v in view.slots.items()}
+    slots = {k: as_json(v) for k, v in view.slots.items()}
     latest = view.tracker.latest_message
     actions = []
     for index, name in enumerate(domain.action_names):
@@ -576,7 +576,7 @@ def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[
         "tracker": {"slots": slots,
                     "intent": getattr(latest, "intent_name", None),
                     "confidence": round(float(view.user_confidence), 3),
-                    "entities": [{"entity": e.get("entity"), "value": _plain(e.get("value"))}
+                    "entities": [{"entity": e.get("entity"), "value": as_json(e.get("value"))}
                                  for e in (getattr(latest, "entities", None) or [])]},
         "candidates": [{"index": i, "name": domain.action_names[i], "probability": round(p, 4)}
                        for i, p in view.top_actions(TOP_K)],
@@ -588,10 +588,6 @@ def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[
                    "dialogue_corrections": sum(r.corrected for r in wrapper.dialogue_steps)},
     }
 
-
-def _plain(value: Any) -> Any:
-    """A JSON-safe form of a slot or entity value."""
-    return json.loads(json.dumps(value, default=str))
 
 
 __all__ = ["SessionManager", "SessionOptions", "WebError", "WebSession", "WebTeacher", "snapshot",
