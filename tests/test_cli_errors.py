@@ -284,9 +284,12 @@ import agents.commands.envs as envs
 import agents.interrupts as interrupts
 interrupts.GRACE_SECONDS = float(sys.argv[1])
 def swallowing(args):  # a library that catches KeyboardInterrupt and carries on
-    print("ready", flush=True)
+    ready = False
     while True:
-        try:
+        try:  # "ready" is said inside the try: a Ctrl-C right after it is swallowed too
+            if not ready:
+                ready = True
+                print("ready", flush=True)
             time.sleep(0.05)
         except KeyboardInterrupt:
             pass
