@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -52,7 +51,7 @@ from dialog_gym import SUITES, __version__
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
 from dialog_gym.seeds import benchmark_story_seed, benchmark_test_seed
-from dialog_gym.utils import atomic_write, write_json
+from dialog_gym.utils import as_json, atomic_write, write_json
 
 #: every agent the benchmark knows, in table order
 ALL_AGENTS = ("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo", "a2c", "dqn",
@@ -219,7 +218,7 @@ def hyperparams_used(agent: str, env_id: str) -> dict[str, Any] | None:
 
     algo, warm = RL_AGENTS[agent]
     used = {"algorithm": load_hyperparams(algo, env_id), "warm_start": load_warm_start(warm) if warm else None}
-    return json.loads(json.dumps(used, sort_keys=True, default=str))  # as a cell file holds it
+    return as_json(used)  # as a cell file holds it
 
 
 def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds: Sequence[int],
