@@ -16,7 +16,8 @@ import statistics
 import time
 from pathlib import Path
 
-from agents.commands.common import DEFAULT_ENV, EnvArg, UsageError, env_arg, positive_int, print_json
+from agents.commands.common import DEFAULT_ENV, UsageError, env_arg, positive_int, print_json
+from dialog_gym.envs import EnvRef
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.reference not in gym.registry:
         raise UsageError(f"--reference: unknown Gymnasium environment {args.reference!r}")
-    env: EnvArg = args.env
+    env: EnvRef = args.env
     result = measure(env.id, args.reference, args.steps, args.repeats, env.kwargs, args.clock)
     result["env_kwargs"] = env.kwargs
     if args.json:

@@ -9,7 +9,6 @@ from agents.commands.backend_args import add_backend_arguments, check_backend_ar
 from agents.commands.common import (
     UsageError,
     check_output,
-    env_arg,
     env_list,
     masks_note,
     nonnegative_int,
@@ -86,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         run_benchmark,
         suite_envs,
     )
-    from dialog_gym import SUITES
+    from dialog_gym import SUITES, EnvRef
     from dialog_gym.errors import DialogGymError
 
     if args.list:
@@ -108,10 +107,10 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes:
         budget = replace(budget, test_episodes=args.episodes)
     if args.envs:
-        envs = [e.registered_id() for e in args.envs]
+        envs = list(args.envs)
     else:
         try:
-            envs = suite_envs(args.suite or budget.suite)
+            envs = [EnvRef.parse(e) for e in suite_envs(args.suite or budget.suite)]
         except DialogGymError as exc:
             raise UsageError(str(exc)) from None
     given = args.agents is not None
@@ -132,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
 
-    for env in args.envs or [env_arg(e) for e in envs]:
+    for env in envs:
         for agent in agents:
             remark = masks_note(RL_AGENTS[agent][0], env) if agent in RL_AGENTS else None
             if remark:
@@ -150,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
             result.update(compare=str(args.compare), identical=not diffs, differences=diffs)
         print_json(result)
     else:
-        print(results_table(doc["summary"], envs, agents))
+        print(results_table(doc["summary"], doc["envs"], agents))
         print(f"\n{len(seeds)} seeds x {budget.test_episodes} test dialogues after each of the batches "
               f"{list(budget.batches)}; success is the final batch's, mean over seeds with a 95% t-interval. "
               f"Outputs in {args.out}/ ({doc['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = learning_curve(start=args.start, dialogues=args.dialogues, seed=args.seed,
                             eval_episodes=args.eval_episodes, stories=args.stories, learner=args.learner,
-                            beta=args.beta, mode=args.mode, env_id=args.env.registered_id(),
+                            beta=args.beta, mode=args.mode, env_id=args.env,
                             error_rate=args.error_rate,
                             out=out, progress=progress, minari_id=args.minari)
     write_json(out / "curve.json", result)
