@@ -89,6 +89,8 @@ def load_entry_point(text: str) -> Any:
 DIALOGUE_MAKE_KEYS = frozenset({"domain", "user", "roles", "knowledge_base", "result_slots", "actions", "intents",
                                 "noise", "reward", "max_steps", "max_history", "masks"})
 
+#: the ``gym.make`` keywords every family's env class takes besides its own ``make_keys``
+EVERY_FAMILY_MAKE_KEYS = frozenset({"render_mode"})
 #: every family, by name (:func:`register_family` adds one)
 FAMILIES: dict[str, Family] = {}
 
@@ -234,7 +236,7 @@ def make_from_config(config: str | os.PathLike | None = None, variant: str | Non
         raise ConfigError("dialog_gym/Dialogue-v0 needs config=PATH (an env config YAML file or a shipped "
                           "config's name), e.g. gym.make('dialog_gym/Dialogue-v0', config='restaurant_summary')")
     path, _, family = read_env_config(config)
-    check_make_keywords({k: v for k, v in kwargs.items() if k != "render_mode"}, family.make_keys)
+    check_make_keywords({k: v for k, v in kwargs.items() if k not in EVERY_FAMILY_MAKE_KEYS}, family.make_keys)
     settings = variant_settings(path, variant) if variant is not None else {}
     return family.env_class()(config=str(path), **{**settings, **kwargs})
 
