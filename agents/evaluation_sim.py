@@ -3,7 +3,8 @@
 The numbers are the environment's: success is ``info["success"]`` (the one success definition), the
 reward is the environment's return; :func:`dialog_gym.metrics.summarize_seeds` reports the pooled
 success rate with its 95% Wilson interval and the across-seed mean with its 95% t-interval.
-Episode ``i`` under seed ``s`` is reset with :func:`dialog_gym.seeds.episode_seed` (``s * 100_000 + i``).
+Episode ``i`` under seed ``s`` is reset with ``stream(s, i)``: by default the evaluation stream
+:data:`dialog_gym.seeds.episode_seed` (``s * 10_000 + i``), the benchmark's is ``benchmark_test_seed``.
 Agents follow :class:`dialog_gym.agent.Agent`.
 """
 
@@ -18,21 +19,22 @@ from dialog_gym.agent import Agent
 from dialog_gym.envs import EnvLike, EnvRef
 from dialog_gym.metrics import EpisodeResult, summarize_seeds
 from dialog_gym.rollout import run_episodes
-from dialog_gym.seeds import episode_seed
+from dialog_gym.seeds import Stream, episode_seed
 
 #: builds the agent for a freshly made environment (one per evaluation seed)
 AgentFactory = Callable[[gym.Env], Agent]
 
 
 def evaluate_agent(make_agent: AgentFactory, env: EnvLike, episodes: int = 100, seeds: Sequence[int] = (0,),
-                   env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run ``episodes`` dialogues for each seed (a fresh env and agent per seed) and summarise them.
-    ``env``: a reference or an id (with ``env_kwargs``, its ``gym.make`` keywords)."""
+                   env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed) -> dict[str, Any]:
+    """Run ``episodes`` dialogues for each seed (a fresh env and agent per seed; episode ``i`` of seed ``s``
+    reset with ``stream(s, i)``) and summarise them. ``env``: a reference or an id (with ``env_kwargs``, its
+    ``gym.make`` keywords)."""
     ref = EnvRef(str(env), env_kwargs) if env_kwargs else EnvRef.of(env)
     per_seed: list[list[EpisodeResult]] = []
     for seed in seeds:
         gym_env = ref.make()
-        results, _ = run_episodes(gym_env, make_agent(gym_env), episodes, seed=episode_seed(seed, 0))
+        results, _ = run_episodes(gym_env, make_agent(gym_env), episodes, seed=seed, stream=stream)
         per_seed.append(results)
         gym_env.close()
     summary = summarize_seeds(per_seed)

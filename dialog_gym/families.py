@@ -256,7 +256,7 @@ register_family(Family(
     config_keys=frozenset({"family", "name", "entity_type", "domain", "table", "ontology", "user", "noise",
                            "masks", "reward", "max_turns", "register"}),
     make_keys=frozenset({"noise", "user", "masks", "reward", "max_turns", "bye_mask"}),
-    expert="dialog_gym.pydial.expert:hdc_expert", acts="summary",
+    expert="dialog_gym.pydial.expert:HDCExpert.for_env", acts="summary",
     description="an imported PyDial task: one PyDial summary act per turn"))
 
 __all__ = [

@@ -21,6 +21,7 @@ from dialog_gym.events import Event
 from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.families import family_of
 from dialog_gym.metrics import EpisodeResult
+from dialog_gym.seeds import Stream, episode_seed, expert_dialogue_seed
 from dialog_gym.stories import write_stories
 from dialog_gym.tracker import DialogueStateTracker
 
@@ -42,12 +43,13 @@ def run_episode(env: gym.Env, act: Agent, seed: int | None = None) -> tuple[Epis
     return result, list(dialogue_env_of(env).tracker.events)
 
 
-def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
-                 keep_events: bool = False) -> tuple[list[EpisodeResult], list[list[Event]]]:
-    """``episodes`` dialogues with seeds ``seed, seed + 1, ...``; events kept only if asked."""
+def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0, keep_events: bool = False,
+                 stream: Stream = episode_seed) -> tuple[list[EpisodeResult], list[list[Event]]]:
+    """``episodes`` dialogues of run seed ``seed``, episode ``i`` reset with ``stream(seed, i)``; events kept
+    only if asked."""
     results, dialogues = [], []
     for i in range(episodes):
-        result, events = run_episode(env, act, seed=seed + i)
+        result, events = run_episode(env, act, seed=stream(seed, i))
         results.append(result)
         if keep_events:
             dialogues.append(events)
@@ -88,14 +90,16 @@ def random_act(rng: np.random.Generator | int = 0, respect_mask: bool = True) ->
 
 
 def simulate_stories(episodes: int, seed: int = 0, path: str | os.PathLike | None = None,
-                     env_id: str = DEFAULT_ENV_ID, act: Agent | None = None,
+                     env_id: str = DEFAULT_ENV_ID, act: Agent | None = None, stream: Stream = expert_dialogue_seed,
                      **env_kwargs: Any) -> list[tuple[str, list[Event]]]:
-    """Roll the expert (or ``act``) out for ``episodes`` dialogues and return them as stories;
-    with ``path``, also write them as Rasa markdown (the format of the bAbI stories)."""
+    """Roll the expert (or ``act``) out for ``episodes`` dialogues of run seed ``seed`` (reset seeds from
+    ``stream``, the expert-dialogue stream a policy is trained on unless said otherwise) and return them as
+    stories named after their reset seeds; with ``path``, also write them as Rasa markdown (the format of
+    the bAbI stories)."""
     env = gym.make(env_id, **env_kwargs)
     agent = act or expert_act(env)
-    _, dialogues = run_episodes(env, agent, episodes, seed, keep_events=True)
-    stories = [(f"simulated_{seed + i:06d}", events) for i, events in enumerate(dialogues)]
+    _, dialogues = run_episodes(env, agent, episodes, seed, keep_events=True, stream=stream)
+    stories = [(f"simulated_{stream(seed, i):06d}", events) for i, events in enumerate(dialogues)]
     if path is not None:
         write_stories(path, stories, domain=dialogue_env_of(env).domain)
     env.close()

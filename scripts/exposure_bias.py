@@ -12,7 +12,7 @@ Wilson interval over ``--episodes`` dialogues x ``--seeds`` seeds), with the act
 (``Restaurant-v0``) and off (``Restaurant-Env2-v0``). With masks on, an all-zero prediction (memoization
 on an unseen state) becomes the first action the mask allows; with masks off it is ``action_listen``.
 
-    python scripts/exposure_bias.py --babi ../shared/data/rasa_babi/babi_stories.md [--out results/exposure]
+    python scripts/exposure_bias.py [--babi data/rasa_babi/babi_stories.md] [--out results/exposure]
 
 Prints a markdown table and writes ``exposure_bias.json`` into ``--out``.
 """
@@ -33,12 +33,14 @@ from dialog_gym.domain import Domain
 from dialog_gym.stories import generate_trackers, read_stories
 from dialog_gym.utils import write_json
 
+BABI_STORIES = Path(__file__).resolve().parents[1] / "data" / "rasa_babi" / "babi_stories.md"  # in the repository
 ENVS = {"masks on": "dialog_gym/Restaurant-v0", "masks off": "dialog_gym/Restaurant-Env2-v0"}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--babi", default="../shared/data/rasa_babi/babi_stories.md", help="the bAbI story file")
+    parser.add_argument("--babi", default=str(BABI_STORIES),
+                        help="the bAbI story file (default: the repository's data/rasa_babi/babi_stories.md)")
     parser.add_argument("--train-stories", type=int, default=800, help="bAbI stories to train on (the rest: test)")
     parser.add_argument("--expert-dialogues", type=int, default=800, help="simulated expert dialogues to train on")
     parser.add_argument("--episodes", type=int, default=200, help="simulated dialogues per seed")
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     domain = Domain.load("restaurant")  # the environments' domain: policies must fit it
     train_graph, test_graph = split_stories(read_stories(args.babi), args.train_stories)
     test_trackers = generate_trackers(test_graph, domain, augmentation_factor=0)
-    expert_graph, _ = expert_story_graph(args.expert_dialogues, seed=10_000 + args.seed)
+    expert_graph, _ = expert_story_graph(args.expert_dialogues, seed=args.seed)  # the expert-dialogue stream
     sources = {
         f"bAbI stories 1-{args.train_stories}": train_graph,
         f"{args.expert_dialogues} expert dialogues": expert_graph,

@@ -8,7 +8,7 @@ starts a new dialogue, and the fake user may change its mind. The tutorial's scr
 
     python scripts/fake_user.py scratch       # a bot that knows (almost) nothing: teach it from the start
     python scripts/fake_user.py pretrained    # a bot trained on the expert's simulated dialogues
-    python scripts/fake_user.py pretrained --stories ../shared/data/rasa_babi/babi_stories.md
+    python scripts/fake_user.py pretrained --stories data/rasa_babi/babi_stories.md
 
 Any further option is passed on (``--seed``, ``--log``, ``--stories-out``, ``--resume``, ``--dialogues``,
 ``--examples``, ``--learner``, ``--retrain-every``, ``--env``; see ``dialog-gym interactive --help``).

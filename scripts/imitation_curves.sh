@@ -5,9 +5,10 @@
 # several seeds, 100 evaluation dialogues after each corrected one. Then a summary table.
 #
 #   scripts/imitation_curves.sh [OUT_DIR] [SEEDS...]
-#   BABI=../shared/data/rasa_babi/babi_stories.md EXTRA=1 scripts/imitation_curves.sh results/imitation 0 1 2
+#   EXTRA=1 scripts/imitation_curves.sh results/imitation 0 1 2
 #
-# BABI names the bAbI stories file (skipped if missing: the package never needs it). EXTRA=1 adds the
+# BABI names the bAbI stories file (default: the repository's data/rasa_babi/babi_stories.md; the
+# runs that need it are skipped if it is missing: the package never needs it). EXTRA=1 adds the
 # harder setting without action masks (Restaurant-Env2-v0), every start, and DAgger with beta 0.5; NOISY=1
 # the setting with 15% NLU errors and no masks (Restaurant-Env4-v0). DIALOG_GYM overrides the command.
 set -euo pipefail
@@ -15,7 +16,7 @@ OUT=${1:-results/imitation}
 shift || true
 SEEDS=${*:-0 1 2}
 DG=${DIALOG_GYM:-dialog-gym}
-BABI=${BABI:-../shared/data/rasa_babi/babi_stories.md}
+BABI=${BABI:-$(cd "$(dirname "$0")/.." && pwd)/data/rasa_babi/babi_stories.md}
 EVAL=${EVAL:-100}
 mkdir -p "$OUT"
 
@@ -23,9 +24,10 @@ run() {  # name, then imitate arguments
   local name=$1; shift
   for seed in $SEEDS; do
     local dir="$OUT/${name}_seed${seed}"
-    if [[ -f "$dir/curve.json" ]]; then echo "skip $dir (done)"; continue; fi
     echo "== $name seed $seed"
-    $DG imitate --teacher scripted "$@" --seed "$seed" --eval-episodes "$EVAL" --out "$dir" --quiet
+    # --reuse: a curve.json made from the same inputs (settings, code, env config and data, versions) is kept;
+    # one made from other inputs is recomputed, and the command says what changed
+    $DG imitate --teacher scripted "$@" --seed "$seed" --eval-episodes "$EVAL" --out "$dir" --quiet --reuse
   done
 }
 

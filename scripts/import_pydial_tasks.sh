@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerate the shipped PyDial tasks (configs/pydial/<Domain>/) from PyDial's ontologies and tables.
-# Usage: scripts/import_pydial_tasks.sh [SOURCE_DIR]   (default: ../shared/data/pydial)
+# Usage: scripts/import_pydial_tasks.sh [SOURCE_DIR]   (default: the repository's data/pydial)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-src="${1:-$here/../shared/data/pydial}"
+src="${1:-$here/data/pydial}"
 python="${PYTHON:-python}"
 for pair in CamRestaurants:CR SFRestaurants:SFR Laptops11:LAP; do
   name="${pair%%:*}"; prefix="${pair##*:}"

@@ -1,6 +1,6 @@
 """Split a story file by story: the first N stories for training, the rest for testing.
 
-    python scripts/split_stories.py ../shared/data/rasa_babi/babi_stories.md 800 OUT_DIR
+    python scripts/split_stories.py data/rasa_babi/babi_stories.md 800 OUT_DIR
     # -> OUT_DIR/train.md (stories 1..800), OUT_DIR/test.md (the rest)
 
 ``dialog-gym evaluate-stories --train FILE --split N`` makes the same split without files; both use

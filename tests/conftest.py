@@ -1,4 +1,5 @@
-"""Shared fixtures: the shipped domain, the Rasa data of ../shared (skipped where it is absent)."""
+"""Shared fixtures: the shipped domain, and the third-party data kept in the repository's ``data/`` folder
+(Rasa's bAbI stories and domain files, PyDial's ontologies and tables; see data/README.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from dialog_gym.domain import Domain
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data" / "rasa_babi"
-BABI_STORIES = SHARED_DATA / "babi_stories.md"
+RASA_DATA = REPO / "data" / "rasa_babi"
+PYDIAL_DATA = REPO / "data" / "pydial"
+BABI_STORIES = RASA_DATA / "babi_stories.md"
+RASA_DOMAIN = RASA_DATA / "restaurant_domain.yml"
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +23,6 @@ def domain() -> Domain:
 
 @pytest.fixture(scope="session")
 def babi_stories_path() -> Path:
-    if not BABI_STORIES.is_file():
-        pytest.skip("../shared/data/rasa_babi is not present")
+    """The bAbI task-5 stories; a missing file is a failure (it is part of the repository), never a skip."""
+    assert BABI_STORIES.is_file(), f"{BABI_STORIES} is missing: it is part of the repository (data/README.md)"
     return BABI_STORIES

@@ -11,6 +11,8 @@ from dialog_gym.errors import ConfigError, KnowledgeBaseError
 from dialog_gym.knowledge_base import CapacityRule, KnowledgeBase
 from dialog_gym.resources import config_path
 
+from .conftest import RASA_DOMAIN
+
 
 def test_shipped_config_loads():
     cfg = load_env_config()
@@ -32,10 +34,7 @@ def test_rasa_domain_runs_in_the_env_with_role_bindings():
 
     import dialog_gym  # noqa: F401
 
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "rasa_babi" / "restaurant_domain.yml"
-    if not shared.is_file():
-        pytest.skip("../shared data absent")
-    env = gym.make("dialog_gym/Restaurant-v0", domain=str(shared), result_slots={"suggestion": "info"})
+    env = gym.make("dialog_gym/Restaurant-v0", domain=str(RASA_DOMAIN), result_slots={"suggestion": "info"})
     _, info = env.reset(seed=0)
     assert env.unwrapped.roles.index("ask_rephrase") is None  # optional role, unbound
     assert info["action_mask"].sum() >= 1

@@ -9,7 +9,7 @@ import pytest
 from dialog_gym.domain import ACTION_LISTEN_NAME, ACTION_RESTART_NAME, Domain
 from dialog_gym.errors import DomainError
 
-from .conftest import SHARED_DATA
+from .conftest import RASA_DATA
 
 MINIMAL = """
 intents: [greet]
@@ -39,10 +39,7 @@ def test_shipped_restaurant_domain(domain):
 
 @pytest.mark.parametrize("name", ["restaurant_domain.yml", "restaurant_domain_v0_7.yml"])
 def test_rasa_domain_files_load_as_they_are(name):
-    path = SHARED_DATA / name
-    if not path.is_file():
-        pytest.skip("../shared data absent")
-    d = Domain.load(path)
+    d = Domain.load(RASA_DATA / name)
     assert d.action_names[0] == ACTION_LISTEN_NAME
     assert "utter_ask_price" in d.templates
     if name == "restaurant_domain_v0_7.yml":

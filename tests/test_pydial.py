@@ -29,6 +29,8 @@ from dialog_gym.rollout import expert_act, run_episodes
 from dialog_gym.users.nlu_noise import NBestChannel, levenshtein
 from dialog_gym.users.pydial_user import PyDialUser, PyDialUserProfile
 
+from .conftest import PYDIAL_DATA
+
 SHIPPED = {"CamRestaurants": ("CR", 16, 110), "SFRestaurants": ("SFR", 25, 271), "Laptops11": ("LAP", 40, 123)}
 PYDIAL_IDS = [i for i in dialog_gym.env_ids() if "/PyDial-" in i]
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,10 +85,9 @@ def test_import_round_trip_reproduces_the_shipped_task(tmp_path, name):
     assert "Apache License, Version 2.0" in (out / "NOTICE").read_text()
 
 
-@pytest.mark.skipif(not Path("/work/shared/data/pydial").is_dir(), reason="PyDial's original files are not here")
 def test_shipped_tasks_are_what_the_script_makes_from_pydials_files(tmp_path):
     for name, (prefix, _, _) in SHIPPED.items():
-        src = Path("/work/shared/data/pydial")
+        src = PYDIAL_DATA
         import_pydial(src / f"{name}-rules.json", src / f"{name}-dbase.db", tmp_path / name, id_prefix=prefix)
         for rel in ("env.yml", "domain.yml", "table.csv"):
             assert (tmp_path / name / rel).read_text() == (configs_dir() / "pydial" / name / rel).read_text()

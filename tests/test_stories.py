@@ -45,7 +45,7 @@ def test_all_babi_stories_parse(babi_stories_path, domain):
     graph = read_stories(babi_stories_path)
     stats = graph.stats()
     assert stats["stories"] == 1000
-    assert stats["bot_actions"] == 14805  # mean 14.8 bot actions (DESIGN.md section 3)
+    assert stats["bot_actions"] == 14805  # mean 14.8 bot actions (data/rasa_babi/README.md)
     graph.validate(domain)
     trackers = generate_trackers(graph, domain, augmentation_factor=0)
     assert len(trackers) == 999  # story_01283865 and story_02751982 are identical: one is a duplicate

@@ -26,11 +26,9 @@ from dialog_gym.roles import NO_MATCH, SEARCH, ActionRoles, RolePreset
 from dialog_gym.users.agenda import BotTurn, SimulatedUser
 from dialog_gym.users.profile import UserProfile
 
+from .conftest import RASA_DOMAIN
+
 CAR_RENTAL = Path(__file__).resolve().parent / "data" / "car_rental" / "env.yml"
-REPO = Path(__file__).resolve().parent.parent
-# ../shared beside the repository, or beside the folder of worktrees
-RASA_DOMAIN = next((d / "shared" / "data" / "rasa_babi" / "restaurant_domain.yml" for d in REPO.parents[:2]
-                    if (d / "shared" / "data" / "rasa_babi" / "restaurant_domain.yml").is_file()), None)
 
 
 # ---------------------------------------------------------------------- the registry is data
@@ -334,7 +332,6 @@ def test_unknown_user_lists_the_shipped_users():
         gym.make("dialog_gym/Restaurant-v0", domain="nope")
 
 
-@pytest.mark.skipif(RASA_DOMAIN is None, reason="../shared/data/rasa_babi is not present")
 def test_rasas_restaurant_domain_loads_without_extra_keywords():
     env = gym.make("dialog_gym/Restaurant-v0", domain=str(RASA_DOMAIN), render_mode="ansi")
     assert env.unwrapped.config.suggestion_slot is None  # Rasa's domain has no slot for the suggestion

@@ -13,11 +13,13 @@ from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import summarize
 from dialog_gym.roles import ActionRoles
 from dialog_gym.rollout import expert_act, run_episodes, simulate_stories
+from dialog_gym.seeds import calibration_check_seed
 from dialog_gym.stories import generate_trackers, read_stories
 from dialog_gym.users import NoiseConfig, NoiseModel, UserProfile
 from dialog_gym.users.calibration import dialogue_statistics
 
-# 2000 simulated dialogues: a share's standard error is at most 1.1 points, so 4 points is > 3.5 sigma
+# 2000 simulated dialogues (held out: the calibration-check stream, never the calibration table's dialogues):
+# a share's standard error is at most 1.1 points, so 4 points is > 3.5 sigma
 TOLERANCE = 0.04
 
 
@@ -33,7 +35,8 @@ def test_simulated_stories_match_the_babi_distributions(babi_stories_path, domai
     roles = ActionRoles.bind(domain)
     babi = dialogue_statistics((t.events for t in generate_trackers(read_stories(babi_stories_path), domain,
                                                                     augmentation_factor=0)), roles, domain.action_names)
-    sim = dialogue_statistics((events for _, events in simulate_stories(2000, seed=123)), roles, domain.action_names)
+    held_out = simulate_stories(2000, seed=0, stream=calibration_check_seed)
+    sim = dialogue_statistics((events for _, events in held_out), roles, domain.action_names)
     for key in ("first_inform_size", "changes_of_mind", "rejections"):
         assert set(sim[key]) <= set(babi[key]), key
         for value, share in babi[key].items():
@@ -42,6 +45,22 @@ def test_simulated_stories_match_the_babi_distributions(babi_stories_path, domai
     assert babi["repeated_slot_changes"] == sim["repeated_slot_changes"] == 0.0  # a different slot each time
     assert sim["min_bot_actions"] == babi["min_bot_actions"]
     assert sim["max_bot_actions"] <= babi["max_bot_actions"]
+
+
+def test_the_data_readme_states_the_measured_babi_distributions(babi_stories_path, domain):
+    """data/rasa_babi/README.md's table is what dialogue_statistics measures on the stories (to 0.1 point)."""
+    babi = dialogue_statistics((t.events for t in generate_trackers(read_stories(babi_stories_path), domain,
+                                                                    augmentation_factor=0)), ActionRoles.bind(domain),
+                               domain.action_names)
+    readme = (babi_stories_path.parent / "README.md").read_text()
+    assert f"{babi['dialogues']} distinct dialogues" in readme
+    bot_actions = f"mean {babi['mean_bot_actions']:.1f}, min {babi['min_bot_actions']}, max {babi['max_bot_actions']}"
+    assert bot_actions in readme
+    for key, label in (("first_inform_size", "slots in the first inform"), ("changes_of_mind", "changes of mind"),
+                       ("rejections", "rejected suggestions")):
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {label}"))
+        stated = row.split("|")[2].strip()
+        assert stated == ", ".join(f"{k}: {100 * v:.1f}%" for k, v in sorted(babi[key].items())), key
 
 
 def test_user_changes_mind_even_when_not_asked():

@@ -88,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
                              seeds=range(args.seed, args.seed + args.seeds))
     if args.stories_out:
         gym_env = env.make()
-        start = episode_seed(args.seed, 0)
-        _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes, start,
-                                    keep_events=True)
-        write_stories(args.stories_out, [(f"rollout_{start + i:07d}", ev) for i, ev in enumerate(dialogues)],
+        _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes,
+                                    args.seed, keep_events=True)
+        write_stories(args.stories_out, [(f"rollout_{episode_seed(args.seed, i):07d}", ev)
+                                         for i, ev in enumerate(dialogues)],
                       domain=dialogue_env_of(gym_env).domain)
         summary["stories_out"] = args.stories_out
     summary["policy"] = args.policy

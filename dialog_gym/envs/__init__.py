@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dialog_gym.envs.base import BaseDialogueEnv, dialogue_env_of
 from dialog_gym.envs.dialogue_env import DialogueEnv
@@ -34,6 +34,9 @@ from dialog_gym.families import (
     read_registrations,
 )
 from dialog_gym.resources import DEFAULT_TASK, configs_dir, resolve_named, shipped_names
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 NAMESPACE = "dialog_gym"
 #: the environment every command and example uses when none is named
@@ -172,7 +175,7 @@ class EnvRef:
             return cls.from_json(env)
         return cls.parse(env)
 
-    def make(self, **extra: Any) -> Any:
+    def make(self, **extra: Any) -> gym.Env[Any, Any]:
         """``gym.make`` of this environment; ``extra`` keywords (e.g. ``render_mode``) added."""
         import gymnasium
 
@@ -253,7 +256,7 @@ class EnvRef:
 EnvLike = EnvRef | str
 
 
-def make_env(env: EnvLike, **extra: Any) -> Any:
+def make_env(env: EnvLike, **extra: Any) -> gym.Env[Any, Any]:
     """``gym.make`` of an environment given by reference or as a user would type it."""
     return EnvRef.of(env).make(**extra)
 

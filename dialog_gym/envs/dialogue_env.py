@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from typing import Any, ClassVar
 
 import numpy as np
@@ -15,7 +14,6 @@ from dialog_gym.domain import ACTION_LISTEN_NAME, Domain
 from dialog_gym.envs.base import BaseDialogueEnv
 from dialog_gym.envs.masks import ActionMasker, DialogueProgress
 from dialog_gym.envs.state import DialogueEnvState, config_fingerprint
-from dialog_gym.errors import DialogGymError
 from dialog_gym.events import ActionExecuted, Restarted, SlotSet, UserUttered
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer
 from dialog_gym.resources import DEFAULT_TASK
@@ -144,19 +142,18 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     "human" or None).
 
     ## Version History
-    * v0: Initial version.
+    Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
+    listed here and in CHANGELOG.md (the golden trajectories test enforces it).
+    * v0: Initial version (dialog_gym 0.2.0, the first release whose ids are versioned).
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi", "human"], "render_fps": 4}  # noqa: RUF012 (Gymnasium's)
     #: the env config family this class runs (``family: dialogue``, the default)
     family: ClassVar[str] = "dialogue"
+    state_type: ClassVar[type[DialogueEnvState]] = DialogueEnvState
 
     def __init__(self, config: str | os.PathLike | EnvConfig = DEFAULT_TASK, render_mode: str | None = None,
                  **overrides: Any) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise DialogGymError(f"render_mode must be one of {self.metadata['render_modes']} or None, "
-                                 f"got {render_mode!r}")
-        self.render_mode = render_mode
+        super().__init__(render_mode)
         if isinstance(config, EnvConfig):  # a task loaded already (the summary family's loader loads its task's)
             check_make_keywords(overrides, ())
             self.config: EnvConfig = config
@@ -189,9 +186,6 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
         self._matches_slot = cfg.matches_slot
         self._noiseless = cfg.noise.error_rate <= 0.0
         self.tracker = DialogueStateTracker.for_domain(self.domain)
-        self._rendered = 0
-        self._ready = False
-        self._terminal = False
         self._fingerprint: str | None = None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -199,75 +193,40 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
         self.__dict__.update(state)
         self._window.rebind(self._obs_buffer[:-1].reshape(self._window.max_history, self._window.num_features))
 
-    # ------------------------------------------------------------------ gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
+    # ------------------------------------------------------------------ the template's hooks
+    def _start(self, options: dict[str, Any] | None) -> None:
         self.tracker = DialogueStateTracker.for_domain(self.domain, sender_id="simulated_user")
         self.progress = DialogueProgress()
-        self.steps = 0
         self.bot_actions = 0
         self.confidence = 1.0
         self.corrupted = False
         self._turn_acts: list[tuple[str | None, str | None]] = []
         self._suggestion: str | None = None
-        self._rendered = 0
-        self._terminal = False
-        self._invalid = False
         self._window.reset()
         self._push_state()  # the state before the opening action_listen: empty
         self.tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
         opening = self.user.reset(self.np_random)
         self._hear(opening.intent, opening.entities, opening.text)
         self._push_state()
-        self._mask = self._compute_mask()
-        self._ready = True
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), self._info(invalid=False)
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        # the hot path: bench-env measures it against Taxi; the golden trajectories guard its behaviour
-        a = self._action_index(action)
+    def _apply(self, action: int, invalid: bool) -> tuple[float, bool]:
+        """One domain action: listening lets the user reply; a masked action is a no-op."""
         rcfg = self.reward_config
-        self.steps += 1
-        if self._mask[a]:
-            invalid = self._invalid = False
-            if a == self._listen_index:
-                reward = rcfg.listen
-                terminated = self._listen()
-            else:
-                reward = rcfg.bot_action
-                self.bot_actions += 1
-                terminated = self._bot_act(a)
-            self._window.push_tracker(self.tracker, self.domain)
+        if invalid:
+            return rcfg.invalid_action, False
+        if action == self._listen_index:
+            reward = rcfg.listen
+            terminated = self._listen()
         else:
-            invalid = self._invalid = True
-            reward = rcfg.invalid_action
-            terminated = False
-        truncated = not terminated and self.steps >= self.max_steps
-        if terminated or truncated:
-            self._terminal = True
-            reward += rcfg.success if self.user.success else rcfg.failure
-        values = self.tracker.slot_values
-        matches = values.get(self._matches_slot)
-        self._mask = self.masker(self.progress, values, len(matches) if matches else 0)  # as _compute_mask()
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), float(reward), terminated, truncated, self._info(invalid)
+            reward = rcfg.bot_action
+            self.bot_actions += 1
+            terminated = self._bot_act(action)
+        self._window.push_tracker(self.tracker, self.domain)
+        return reward, terminated
 
-    def render(self) -> str | None:
-        text = self.transcript()
-        if self.render_mode == "ansi":
-            return text
-        if self.render_mode == "human":
-            lines = text.splitlines()
-            new = lines[self._rendered:]
-            self._rendered = len(lines)
-            if new:
-                sys.stdout.write("\n".join(new) + "\n")
-                sys.stdout.flush()
-        return None
+    def _end_reward(self) -> float:
+        rcfg = self.reward_config
+        return rcfg.success if self.user.success else rcfg.failure
 
     # ------------------------------------------------------------------ dynamics
     def _listen(self) -> bool:
@@ -407,59 +366,36 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
             self._fingerprint = config_fingerprint(self.config)
         return self._fingerprint
 
-    def get_state(self) -> DialogueEnvState:
-        """A self-contained snapshot of the dialogue (see :mod:`dialog_gym.envs.state`)."""
-        if not self._ready:
-            raise DialogGymError("call reset() before get_state()")
-        rng = self.np_random
+    @property
+    def config_source(self) -> str:
+        return self.config.source
+
+    def _capture(self, common: dict[str, Any]) -> DialogueEnvState:
+        """The dialogue's part of a snapshot (see :mod:`dialog_gym.envs.state`)."""
         return DialogueEnvState(
-            config_fingerprint=self.config_fingerprint,
-            rng_state=copy.deepcopy(rng.bit_generator.state),
-            rng_seed=self.np_random_seed,
+            **common,
             tracker=self.tracker.deep_copy(),
             progress=copy.copy(self.progress),
             user=self.user.get_state(),
-            steps=self.steps,
             bot_actions=self.bot_actions,
             confidence=self.confidence,
             corrupted=self.corrupted,
             turn_acts=tuple(self._turn_acts),
             suggestion=self._suggestion,
-            terminal=self._terminal,
-            invalid=self._invalid,
-            rendered=self._rendered,
-            mask=self._mask.copy(),
-            observation=self._obs(),
-            info=self._info(self._invalid),
         )
 
-    def set_state(self, state: DialogueEnvState) -> None:
-        """Restore a snapshot from :meth:`get_state` of this or an identically configured environment;
-        ``state`` is copied, so it can be restored again."""
-        self._check_state(state, DialogueEnvState, self.config.source)
-        bit_generator = self.np_random.bit_generator
-        if type(bit_generator).__name__ != state.rng_state["bit_generator"]:
-            bit_generator = getattr(np.random, state.rng_state["bit_generator"])()
-            self._np_random = np.random.Generator(bit_generator)
-        bit_generator.state = copy.deepcopy(state.rng_state)
-        self._np_random_seed = state.rng_seed
+    def _restore(self, state: DialogueEnvState) -> None:
         self.tracker = state.tracker.deep_copy()
         self.progress = copy.copy(state.progress)
         self.user.set_state(state.user)
-        self.steps = state.steps
         self.bot_actions = state.bot_actions
         self.confidence = state.confidence
         self.corrupted = state.corrupted
         self._turn_acts = list(state.turn_acts)
         self._suggestion = state.suggestion
-        self._terminal = state.terminal
-        self._invalid = state.invalid
-        self._rendered = state.rendered
-        self._mask = state.mask.copy()
         # the observation buffer holds the featurizer's window (all but the last entry) and the confidence
         self._obs_buffer[...] = state.observation
         self._window.contents_changed()
-        self._ready = True
 
     # ------------------------------------------------------------------ text
     def transcript(self) -> str:

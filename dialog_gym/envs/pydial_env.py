@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,9 +13,9 @@ from gymnasium import spaces
 
 from dialog_gym.config import check_make_keywords
 from dialog_gym.domain import ACTION_LISTEN_NAME
-from dialog_gym.envs.base import BaseDialogueEnv
+from dialog_gym.envs.base import BaseDialogueEnv, EnvSnapshot
 from dialog_gym.envs.state import config_fingerprint
-from dialog_gym.errors import ConfigError, DialogGymError
+from dialog_gym.errors import ConfigError
 from dialog_gym.events import ActionExecuted, UserUttered
 from dialog_gym.families import family_named
 from dialog_gym.pydial.belief import DISCOURSE, METHODS, FocusBelief
@@ -25,6 +23,7 @@ from dialog_gym.pydial.task import DONTCARE, USER_ACTS, load_task
 from dialog_gym.tracker import DialogueStateTracker
 from dialog_gym.users.nlu_noise import NBestChannel
 from dialog_gym.users.pydial_user import PyDialUser, PyDialUserProfile, act_str
+from dialog_gym.utils import file_sha256
 
 #: the simulated user's per-dialogue attributes (its goal, agenda, parameters, patience, memory)
 _USER_STATE = frozenset({"p", "max_patience", "patience", "constraints", "name_eq", "name_neq", "requests",
@@ -34,31 +33,22 @@ _OVERRIDES = family_named("pydial").make_keys
 NULL_SYS = ("null", ())
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class PyDialEnvState:
-    """A snapshot of a :class:`PyDialEnv` (deep copies; do not mutate): ``observation`` and ``info`` are
-    those of the current state."""
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
+class PyDialEnvState(EnvSnapshot):
+    """A snapshot of a :class:`PyDialEnv` (deep copies; do not mutate): the
+    :class:`~dialog_gym.envs.base.EnvSnapshot` fields (``steps`` = turns) and the belief, the tracker, the
+    simulated user and the turn's bookkeeping."""
 
-    config_fingerprint: str
-    rng_state: Mapping[str, Any]
-    rng_seed: int | None
     belief: dict[str, Any]
     tracker: DialogueStateTracker
     user: dict[str, Any]
-    turn: int
     last_action: int | None
     last_sys_act: tuple
     venue_recommended: bool
     success: bool
-    terminal: bool
-    invalid: bool
-    rendered: int
     log: tuple
     nbest: tuple
     user_act: tuple
-    mask: np.ndarray
-    observation: np.ndarray
-    info: dict[str, Any]
 
 
 class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
@@ -131,19 +121,18 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
     ("ansi", "human").
 
     ## Version History
-    * v0: Initial version.
+    Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
+    listed here and in CHANGELOG.md (the golden trajectories test enforces it).
+    * v0: Initial version (dialog_gym 0.2.0, the first release whose ids are versioned).
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi", "human"], "render_fps": 4}  # noqa: RUF012 (Gymnasium's)
     #: the env config family this class runs (``family: pydial``)
     family: ClassVar[str] = "pydial"
+    state_type: ClassVar[type[PyDialEnvState]] = PyDialEnvState
 
     def __init__(self, config: str | os.PathLike, render_mode: str | None = None, **overrides: Any) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise DialogGymError(f"render_mode must be one of {self.metadata['render_modes']} or None, "
-                                 f"got {render_mode!r}")
+        super().__init__(render_mode)
         check_make_keywords(overrides, _OVERRIDES)
-        self.render_mode = render_mode
         task, data, path = load_task(config)
         self.task = task
         self.domain = task.domain
@@ -164,6 +153,7 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
             raise ConfigError(f"{where}: noise, max_turns or reward: {exc}") from None
         if not 0.0 <= self.error_rate < 1.0 or nbest < 1 or self.max_turns < 2:
             raise ConfigError(f"{where}: need 0 <= noise.error_rate < 1, noise.nbest >= 1, max_turns >= 2")
+        self.max_steps = self.max_turns  # one step is one turn
         self.masks = settings.get("masks", True)
         self.bye_mask = settings.get("bye_mask", True)
         if not isinstance(self.masks, bool) or not isinstance(self.bye_mask, bool):
@@ -190,42 +180,26 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
         self.observation_space = spaces.Box(0.0, 1.0, shape=(len(self.feature_names),), dtype=np.float32)
         self._act_type_index = {a: i for i, a in enumerate(USER_ACTS)}
         self._fingerprint: str | None = None
-        self._invalid = False
-        self._ready = False
 
-    # ------------------------------------------------------------------ gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
+    # ------------------------------------------------------------------ the template's hooks
+    def _start(self, options: dict[str, Any] | None) -> None:
         self.belief = FocusBelief(self.task)
         self.tracker = DialogueStateTracker.for_domain(self.domain, sender_id="simulated_user")
-        self.turn = 0
         self.last_action: int | None = None
         self.last_sys_act: tuple = ("hello", ())
         self.venue_recommended = False
         self.success = False
-        self._terminal = False
-        self._invalid = False
-        self._rendered = 0
-        self._log: list[tuple] = []  # ("sys", act, masked) / ("user", act, nbest), formatted by render()
+        self._log: list[tuple] = []  # ("sys", act, masked) / ("user", act, nbest), formatted by transcript()
         self.tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
         user_act = self.user.reset(self.np_random, (options or {}).get("scenario"))
         self._hear(user_act, ("hello", ()))
-        self._mask = self._compute_mask()
-        self._ready = True
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), self._info(False)
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        a = self._action_index(action)
-        self.turn += 1
-        invalid = self._invalid = not self._mask[a]
-        sys_act = NULL_SYS if invalid else self._master_act(a)
-        self.last_action = a
-        self.tracker.update(ActionExecuted(self.actions[a]))
+    def _apply(self, action: int, invalid: bool) -> tuple[float, bool]:
+        """One turn: the system act (an empty one if masked out), then the user's answer unless it was bye."""
+        sys_act = NULL_SYS if invalid else self._master_act(action)
+        self.last_action = action
+        self.tracker.update(ActionExecuted(self.actions[action]))
         self._log.append(("sys", sys_act, invalid))
-        reward = self.reward_turn
         terminated = sys_act[0] == "bye"
         if not terminated:
             self.tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
@@ -233,29 +207,20 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
             self._evaluate(sys_act, user_act)
             self._hear(user_act, sys_act)
         self.last_sys_act = sys_act
-        truncated = not terminated and self.turn >= self.max_turns
-        if terminated or truncated:
-            self._terminal = True
-            self.success = self.venue_recommended and self.user.requests_filled()
-            reward += self.reward_success if self.success else self.reward_failure
-        self._mask = self._compute_mask()
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), float(reward), terminated, truncated, self._info(invalid)
+        return self.reward_turn, terminated
 
-    def render(self) -> str | None:
-        if self.render_mode == "ansi":
-            return self.transcript()
-        if self.render_mode == "human":
-            new = self._log[self._rendered:]
-            self._rendered = len(self._log)
-            if new:
-                sys.stdout.write("\n".join(self._line(e) for e in new) + "\n")
-                sys.stdout.flush()
-        return None
+    def _end_reward(self) -> float:
+        self.success = self.venue_recommended and self.user.requests_filled()
+        return self.reward_success if self.success else self.reward_failure
+
+    @property
+    def turn(self) -> int:
+        """System turns so far (= ``steps``)."""
+        return self.steps
 
     def transcript(self) -> str:
-        """The dialogue so far: system and user acts, with the decoder's N-best list under noise."""
+        """The dialogue so far, one line per act: system and user acts, with the decoder's N-best list
+        under noise."""
         return "\n".join(self._line(entry) for entry in self._log)
 
     def _line(self, entry: tuple) -> str:
@@ -280,10 +245,11 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
 
     @property
     def config_fingerprint(self) -> str:
-        """A hash of what this environment's configuration is (task files' contents and settings)."""
+        """A hash of what this environment's configuration is (the env config, the sha256 of the domain and
+        table files it names, the user profile file and the settings: :func:`config_fingerprint`)."""
         if self._fingerprint is None:
-            files = {name: Path(self.config_path).parent.joinpath(name).read_bytes().hex()
-                     for name in ("domain.yml", "table.csv") if Path(self.config_path).parent.joinpath(name).is_file()}
+            files = {key: file_sha256(Path(self.config_path).parent / str(self.task.raw[key]))
+                     for key in ("domain", "table")}
             self._fingerprint = config_fingerprint({
                 "task": self.task.raw, "files": files, "profile": self.profile, "error_rate": self.error_rate,
                 "nbest": self.nbest_size, "masks": self.masks, "bye_mask": self.bye_mask,
@@ -291,61 +257,40 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
                 "reward": (self.reward_success, self.reward_turn, self.reward_failure)})
         return self._fingerprint
 
-    def get_state(self) -> PyDialEnvState:
-        """A self-contained snapshot of the dialogue: restoring it (:meth:`set_state`, in this or an
-        identically made environment) replays the same future."""
-        if not self._ready:
-            raise DialogGymError("call reset() before get_state()")
+    @property
+    def config_source(self) -> str:
+        return self.config_path
+
+    def _capture(self, common: dict[str, Any]) -> PyDialEnvState:
         user = {k: copy.deepcopy(v) for k, v in self.user.__dict__.items() if k in _USER_STATE}
         return PyDialEnvState(
-            config_fingerprint=self.config_fingerprint,
-            rng_state=copy.deepcopy(self.np_random.bit_generator.state),
-            rng_seed=self.np_random_seed,
+            **common,
             belief=self.belief.copy_state(),
             tracker=self.tracker.deep_copy(),
             user=user,
-            turn=self.turn,
             last_action=self.last_action,
             last_sys_act=self.last_sys_act,
             venue_recommended=self.venue_recommended,
             success=self.success,
-            terminal=self._terminal,
-            invalid=self._invalid,
-            rendered=self._rendered,
             log=tuple(self._log),
             nbest=tuple(self._nbest),
             user_act=self._user_act,
-            mask=self._mask.copy(),
-            observation=self._obs(),
-            info=self._info(self._invalid),
         )
 
-    def set_state(self, state: PyDialEnvState) -> None:
-        """Restore a :meth:`get_state` snapshot (copied, so it can be restored again)."""
-        self._check_state(state, PyDialEnvState, str(self.config_path))
-        generator = getattr(np.random, state.rng_state["bit_generator"])()
-        generator.state = copy.deepcopy(state.rng_state)
-        self._np_random = np.random.Generator(generator)
-        self._np_random_seed = state.rng_seed
+    def _restore(self, state: PyDialEnvState) -> None:
         if not self._ready:
             self.belief = FocusBelief(self.task)
         self.belief.load_state(state.belief)
         self.tracker = state.tracker.deep_copy()
         self.user.__dict__.update(copy.deepcopy(state.user))
-        self.user.rng = self._np_random
-        self.turn = state.turn
+        self.user.rng = self.np_random
         self.last_action = state.last_action
         self.last_sys_act = state.last_sys_act
         self.venue_recommended = state.venue_recommended
         self.success = state.success
-        self._terminal = state.terminal
-        self._invalid = state.invalid
-        self._rendered = state.rendered
         self._log = list(state.log)
         self._nbest = list(state.nbest)
         self._user_act = state.user_act
-        self._mask = state.mask.copy()
-        self._ready = True
 
     # ------------------------------------------------------------------ the turn
     def _hear(self, user_act: tuple, sys_act: tuple) -> None:
@@ -501,8 +446,3 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
             "goal": self.user.state(),
             "user_gave_up": bool(self.user.gave_up),
         }
-
-    @property
-    def max_steps(self) -> int:
-        """The step limit (= ``max_turns``: one step is one turn)."""
-        return self.max_turns

@@ -212,10 +212,11 @@ class SummaryActEnv(DialogueEnv):
     with `bye_mask` (default true), the goodbye acts (those whose last action has the goodbye role) until
     the task's mask rules allow goodbye *and nothing else*, i.e. the customer is done: for the restaurant,
     until the customer confirmed the reservation (rule 2 of `masks.py`). This is PyDial's bye mask (bye
-    only after the user's bye), which its own masks-off Env2/Env4 keep; without it saying goodbye at once
-    (return -41) is a cheap failure that DQN collapses to. Rule 7 (goodbye once any reservation check was
-    answered, even with "no") is left out on purpose: with it DQN collapsed to "reservation, goodbye"
-    (-42) instead. `bye_mask=False` gives all ones. A masked act is a no-op costing `invalid_action`.
+    only after the user's bye), which its own masks-off Env2/Env4 keep: it takes away the cheap failure of
+    saying goodbye at once. Rule 7 (goodbye once any reservation check was answered, even with "no") is
+    left out for the same reason: it would leave "reservation, goodbye" as a cheap failure (the measurements
+    are on the documentation's summary-act results page). `bye_mask=False` gives all ones. A masked act is
+    a no-op costing `invalid_action`.
 
     ## State
     `get_state()` returns the task's `DialogueEnvState` (the acts add no state); `set_state()` accepts
@@ -228,7 +229,9 @@ class SummaryActEnv(DialogueEnv):
     `render_mode`.
 
     ## Version History
-    * v0: Initial version.
+    Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
+    listed here and in CHANGELOG.md (the golden trajectories test enforces it).
+    * v0: Initial version (dialog_gym 0.2.0, the first release whose ids are versioned).
     """
 
     family: ClassVar[str] = "summary"
@@ -250,37 +253,27 @@ class SummaryActEnv(DialogueEnv):
         self._first_actions = np.array([act.actions[0] for act in acts], dtype=np.intp)
         self._all_acts = np.ones(len(acts), dtype=np.int8)
 
-    # ------------------------------------------------------------------ gymnasium API
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        a = self._action_index(action)
+    # ------------------------------------------------------------------ the template's hooks
+    def _apply(self, action: int, invalid: bool) -> tuple[float, bool]:
+        """One act: its actions in order (stopping at an ending one), then the user's reply if it hands
+        the turn over; a masked act is a no-op."""
         rcfg = self.reward_config
-        self.steps += 1
+        if invalid:
+            return rcfg.invalid_action, False
+        act = self.acts[action]
+        reward = rcfg.bot_action
         terminated = False
-        if self._mask[a]:
-            invalid = self._invalid = False
-            act = self.acts[a]
-            reward = rcfg.bot_action
-            for index in act.actions:
-                self.bot_actions += 1
-                terminated = self._bot_act(index)
-                self._window.push_tracker(self.tracker, self.domain)
-                if terminated:
-                    break
-            if act.hands_turn and not terminated:
-                reward += rcfg.listen
-                terminated = self._listen()
-                self._window.push_tracker(self.tracker, self.domain)
-        else:
-            invalid = self._invalid = True
-            reward = rcfg.invalid_action
-        truncated = not terminated and self.steps >= self.max_steps
-        if terminated or truncated:
-            self._terminal = True
-            reward += rcfg.success if self.user.success else rcfg.failure
-        self._mask = self._compute_mask()
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), float(reward), terminated, truncated, self._info(invalid)
+        for index in act.actions:
+            self.bot_actions += 1
+            terminated = self._bot_act(index)
+            self._window.push_tracker(self.tracker, self.domain)
+            if terminated:
+                break
+        if act.hands_turn and not terminated:
+            reward += rcfg.listen
+            terminated = self._listen()
+            self._window.push_tracker(self.tracker, self.domain)
+        return reward, terminated
 
     # ------------------------------------------------------------------ masks and names
     def _compute_mask(self) -> np.ndarray:
@@ -340,6 +333,10 @@ class SummaryActEnv(DialogueEnv):
         if self._fingerprint is None:
             self._fingerprint = config_fingerprint(self.summary_config)
         return self._fingerprint
+
+    @property
+    def config_source(self) -> str:
+        return self.summary_config.source
 
 
 __all__ = ["DEFAULT_SUMMARY_TASK", "SUMMARY_OVERRIDE_KEYS", "SummaryAct", "SummaryActEnv", "SummaryConfig",

@@ -3,8 +3,9 @@
 For each dialogue: the number of slots in the user's first inform (the answer to ``ask_howcanhelp``),
 the number of changes of mind (informs answering ``ask_moreupdates``) and whether one slot changes twice,
 and the number of rejected suggestions (denies answering ``suggest``); plus bot actions per dialogue.
-Measured on the bAbI stories these are the distributions of ../shared/DESIGN.md section 3; measured on
-simulated dialogues they show how close the simulator is.
+Measured on the bAbI stories (the repository's ``data/rasa_babi/babi_stories.md``; the numbers are in
+``data/rasa_babi/README.md``) they are what the standard user is calibrated on; measured on simulated
+dialogues they show how close the simulator is.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """User profiles: the YAML-configured behaviour of the simulated customer.
 
 A profile gives the goal's slots and values, and the distributions the bAbI task-5 stories were
-measured to have (``../shared/DESIGN.md`` §3): how many slots the first inform names, how many times the
-user changes its mind, how many matching suggestions it rejects; plus its patience (how many
-repetitions it tolerates, drawn per dialogue from ``[min, max]``) and its turn budget. When the bot says
-that nothing fits, the user changes one constraint, to a value the table has rows for with probability
-``relax_to_available`` (default 1; otherwise to any other value of that slot), as PyDial's users do.
+measured to have (``data/rasa_babi/README.md`` in the repository): how many slots the first inform
+names, how many times the user changes its mind, how many matching suggestions it rejects; plus its
+patience (how many repetitions it tolerates, drawn per dialogue from ``[min, max]``) and its turn budget.
+When the bot says that nothing fits, the user changes one constraint, to a value the table has rows for
+with probability ``relax_to_available`` (default 1; otherwise to any other value of that slot), as
+PyDial's users do.
 """
 
 from __future__ import annotations
