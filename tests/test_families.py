@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import dialog_gym  # noqa: F401  (registers the environments)
-from dialog_gym.envs import GENERIC_ENV_ID, EnvRef, register_task
+from dialog_gym.envs import GENERIC_ENV_ID, REGISTRATIONS, EnvRef, register_task
 from dialog_gym.errors import ConfigError
 from dialog_gym.families import FAMILIES, family_of, load_config, read_env_config
 from dialog_gym.resources import config_path
@@ -59,10 +59,18 @@ def test_a_family_from_a_test_module_runs_with_the_generic_id(tmp_path):
 
 def test_a_family_registers_its_ids_and_takes_its_make_keywords(tmp_path):
     path = _toy_config(tmp_path, bonus=2.0)
-    assert register_task(path) == ["dialog_gym/Toy-v0", "dialog_gym/Toy-Noisy-v0"]
-    noisy = gym.make("dialog_gym/Toy-Noisy-v0").unwrapped
-    assert isinstance(noisy, ToyEnv) and noisy.config.noise.error_rate == 0.15 and noisy.toy.success_bonus == 2.0
-    assert gym.make("dialog_gym/Toy-v0", success_bonus=9.0).unwrapped.toy.success_bonus == 9.0
+    ids = register_task(path)
+    try:
+        assert ids == ["dialog_gym/Toy-v0", "dialog_gym/Toy-Noisy-v0"]
+        noisy = gym.make("dialog_gym/Toy-Noisy-v0").unwrapped
+        assert isinstance(noisy, ToyEnv) and noisy.config.noise.error_rate == 0.15 and noisy.toy.success_bonus == 2.0
+        assert gym.make("dialog_gym/Toy-v0", success_bonus=9.0).unwrapped.toy.success_bonus == 9.0
+        with pytest.raises(ConfigError, match="unknown keyword argument"):
+            gym.make("dialog_gym/Toy-v0", max_history=2)  # the family's class checks its make keys
+    finally:  # leave the registry as found
+        for env_id in ids:
+            del gym.registry[env_id]
+            del REGISTRATIONS[env_id]
     variant = EnvRef.parse(f"{path}:Noisy").make().unwrapped
     assert variant.config.noise.error_rate == 0.15
     with pytest.raises(ConfigError, match="unknown keyword argument"):
