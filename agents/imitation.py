@@ -26,8 +26,7 @@ from dialog_gym.agent import Agent, greedy_allowed
 from dialog_gym.envs import DEFAULT_ENV_ID, EnvLike, EnvRef, dialogue_env_of
 from dialog_gym.errors import DialogGymError
 from dialog_gym.seeds import dialogue_seed, expert_dialogue_seed
-from dialog_gym.wrappers import CorrectionSession, HumanCorrectionWrapper, Learner
-from dialog_gym.wrappers.scripted import ScriptedTeacher
+from dialog_gym.wrappers import CorrectionSession, HumanCorrectionWrapper, Learner, ScriptedTeacher
 
 STARTS = ("scratch", "pretrained")
 LEARNERS = ("supervised", "sb3")

@@ -32,7 +32,7 @@ import numpy as np
 if TYPE_CHECKING:
     import gymnasium as gym
 
-__all__ = ["Agent", "Ranker", "RankingAgent", "action_mask", "greedy_allowed", "sample_allowed"]
+__all__ = ["Agent", "Ranker", "action_mask", "greedy_allowed", "sample_allowed"]
 
 
 @runtime_checkable
@@ -51,11 +51,6 @@ class Ranker(Protocol):
     def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env, /
                              ) -> np.ndarray:
         ...
-
-
-@runtime_checkable
-class RankingAgent(Agent, Ranker, Protocol):
-    """An agent that can also rank the actions (``PolicyAgent``, ``SB3Agent``, the correction learners)."""
 
 
 def action_mask(info: Mapping[str, Any]) -> np.ndarray | None:

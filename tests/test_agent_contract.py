@@ -11,7 +11,7 @@ import torch
 from agents import Policy, PolicyAgent, PolicyEnsemble, RandomPolicy, RulePolicy
 from agents.learners import SB3Learner, SupervisedLearner
 from agents.rl import SB3Agent
-from dialog_gym.agent import Agent, Ranker, RankingAgent, action_mask, greedy_allowed, sample_allowed
+from dialog_gym.agent import Agent, Ranker, action_mask, greedy_allowed, sample_allowed
 from dialog_gym.rollout import expert_act, random_act, run_episodes
 
 torch.set_num_threads(1)
@@ -116,7 +116,7 @@ def test_every_kind_of_agent_follows_the_contract():
     rankers = {"rule policy", "random policy", "sb3", "sb3 learner", "supervised learner"}
     for name, agent in _agents(env).items():
         assert isinstance(agent, Agent), name
-        assert isinstance(agent, RankingAgent) == (name in rankers), name
+        assert isinstance(agent, Ranker) == (name in rankers), name
         obs, info = env.reset(seed=11)
         for _ in range(6):
             action = agent(obs, info, env)  # type: ignore[operator]

@@ -14,8 +14,7 @@ from dialog_gym.envs import REGISTRATIONS, BaseDialogueEnv, DialogueEnv, dialogu
 from dialog_gym.envs.pydial_env import PyDialEnv
 from dialog_gym.errors import DialogGymError
 from dialog_gym.wrappers import HumanCorrectionWrapper
-from dialog_gym.wrappers.scripted import ScriptedTeacher
-from dialog_gym.wrappers.teaching import Teacher
+from dialog_gym.wrappers.teaching import ScriptedTeacher, Teacher
 
 PYDIAL_ID = "dialog_gym/PyDial-CR-Env1-v0"
 ONE_ID_PER_FAMILY = [dialog_gym.DEFAULT_ENV_ID, PYDIAL_ID]
@@ -91,8 +90,8 @@ def test_the_correction_loop_names_pydial_actions_by_the_action_space():
     env = gym.make(PYDIAL_ID)
     wrapper = HumanCorrectionWrapper(env, None, Teacher(), seed=0)
     wrapper.reset()
-    assert wrapper.check_action(12) == "bye is not allowed here; choose another action"  # before the user's bye
     view = wrapper.view(0, np.full(16, 1 / 16))
+    assert view.problem(12) == "bye is not allowed here; choose another action"  # before the user's bye
     assert [view.action_name(i) for i in (0, 9, 15)] == ["request_food", "inform", "restart"]
 
 

@@ -85,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
         available_agents,
         compare_results,
         load_results,
-        results_table,
         run_benchmark,
         suite_envs,
+        table_document,
     )
     from dialog_gym import SUITES, EnvRef
     from dialog_gym.errors import DialogGymError
@@ -158,12 +158,10 @@ def run(args: argparse.Namespace) -> int:
                           provenance_differences=comparison.provenance, verdict=comparison.verdict())
         print_json(result)
     else:
-        print(results_table(doc["summary"], doc["envs"], agents))
+        print(table_document(doc))
         recomputed = this_session["cells_recomputed"]
         why = ", ".join(f"{part}: {n}" for part, n in this_session["recomputed_because"].items())
-        print(f"\n{len(seeds)} seeds x {budget.test_episodes} test dialogues after each of the batches "
-              f"{list(budget.batches)}; success is the final batch's, mean over seeds with a 95% t-interval. "
-              f"Outputs in {args.out}/ ({this_session['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
+        print(f"\nOutputs in {args.out}/ ({this_session['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
               f"{doc['cells_skipped']} reused from an earlier run, {recomputed} recomputed"
               f"{f' because their inputs changed ({why})' if recomputed else ''}, "
               f"{sum(c['status'] == 'failed' for c in doc['cells'])} failed).")

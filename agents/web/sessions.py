@@ -27,12 +27,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dialog_gym.envs import EnvRef
 from dialog_gym.errors import DialogGymError
-from dialog_gym.utils import write_json
-from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
+from dialog_gym.utils import as_json, write_json
+from dialog_gym.wrappers.teaching import Command, Decision, ForcedSteps, StepView, Teacher
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EXPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -42,12 +40,18 @@ TOP_K = 9  #: candidates shown (and reachable with the keys 1-9)
 WAIT_SECONDS = 600.0  #: longest a request waits for the loop (a pretrained start trains first)
 
 
-class WebError(DialogGymError):
-    """A request the session refuses; ``status`` is the HTTP status to answer with."""
+RELOAD = "Reload the page to see the step the session is at."
+STOPPED = "Start a new session (New session), or fix what the message names and restart the server."
 
-    def __init__(self, status: int, message: str) -> None:
+
+class WebError(DialogGymError):
+    """A request the session refuses; ``status`` is the HTTP status to answer with, ``hint`` what the
+    person at the page can do about it (the page shows both in its banner)."""
+
+    def __init__(self, status: int, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.hint = hint
 
 
 class SessionClosed(Exception):
@@ -76,8 +80,9 @@ class WebTeacher(Teacher):
     :meth:`decide` (the loop's worker thread) publishes the view with a new turn number and blocks until
     :meth:`submit` hands it a decision or :meth:`close` ends the session. ``on_view`` is called in the
     worker thread first, with the view, and returns what is published alongside it (the page's
-    snapshot). With ``auto_accept_forced`` a step where the mask allows one action only is accepted
-    without asking (as at the terminal).
+    snapshot). With ``auto_accept_forced`` a step where the mask allows one action only is taken without
+    asking, and an undo goes back past such steps (:class:`~dialog_gym.wrappers.teaching.ForcedSteps`, as
+    at the terminal).
     """
 
     def __init__(self, on_view: Any = None, auto_accept_forced: bool = True) -> None:
@@ -90,13 +95,15 @@ class WebTeacher(Teacher):
         self.turn = 0  #: number of the published step (grows with every question the loop asks)
         self.on_view = on_view
         self.auto_accept_forced = auto_accept_forced
+        self._forced = ForcedSteps()
         self.messages: deque[str] = deque(maxlen=200)
         self.on_notify: Any = None
 
     # ------------------------------------------------------------------ the loop's side
     def decide(self, view: StepView) -> Decision:
-        if self.auto_accept_forced and int(np.count_nonzero(view.action_mask)) == 1:
-            return Decision.accept()
+        forced = self._forced.decide(view) if self.auto_accept_forced else None
+        if forced is not None:
+            return forced
         snapshot = self.on_view(view) if self.on_view is not None else None
         with self._cond:
             if self._closed:
@@ -109,7 +116,9 @@ class WebTeacher(Teacher):
             if self._closed:
                 raise SessionClosed
             decision, self._decision, self._view = self._decision, None, None
-            return decision
+        if decision.command is Command.UNDO:
+            self._forced.undone(view)
+        return decision
 
     def notify(self, message: str) -> None:
         self.messages.append(message)
@@ -142,7 +151,7 @@ class WebTeacher(Teacher):
         """Answer the question of ``turn`` (it must be the one the loop waits on)."""
         with self._cond:
             if self._view is None or turn != self.turn:
-                raise WebError(409, "the session is not waiting for that step; reload the page")
+                raise WebError(409, "the session is not waiting for that step", RELOAD)
             self._decision = decision
             self._cond.notify_all()
 
@@ -153,12 +162,13 @@ class WebTeacher(Teacher):
             while not (self._view is not None and self.turn > after) and not self._closed:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise WebError(503, "the session is still busy (training?); try again")
+                    raise WebError(503, "the session is still busy (training?)", "Try again in a moment.")
                 self._cond.wait(left)
             if self._error is not None:
-                raise WebError(500, f"the session stopped: {self._error}")
+                raise WebError(500, f"the session stopped: {self._error}", STOPPED)
             if self._closed:
-                raise WebError(410, "the session is closed")
+                raise WebError(410, "the session is closed", "The server is stopping: start it again, then reload the "
+                                                             "page.")
 
 
 class WebSession:
@@ -192,6 +202,11 @@ class WebSession:
     def start(self) -> None:
         self.thread.start()
 
+    def updated(self) -> float:
+        """When the session last changed on disk: the newest of its description and its log."""
+        times = [path.stat().st_mtime for path in (self.folder / "session.json", self.log_path) if path.is_file()]
+        return max(times, default=0.0)
+
     def close(self, timeout: float = 10.0) -> None:
         self.teacher.close()
         if self.thread.is_alive() and threading.current_thread() is not self.thread:
@@ -218,7 +233,7 @@ class WebSession:
         wrapper = self.session.wrapper if self.session is not None else None
         if wrapper is not None and not wrapper.active and len(wrapper.outcomes) > self._seen_outcomes:  # one ended
             self._seen_outcomes = len(wrapper.outcomes)
-            self._ended = transcript_lines(wrapper.unwrapped.transcript())
+            self._ended = transcript_lines(wrapper.dialogue_env.transcript(silent_listens=True))
 
     def _on_view(self, view: StepView) -> dict[str, Any]:
         """Runs in the worker thread when the loop asks: schedule evaluations, build the page's snapshot."""
@@ -267,6 +282,7 @@ class WebSession:
         status = ("error" if self.teacher.error else "waiting" if view is not None
                   else "starting" if self.session is None else "working")
         state: dict[str, Any] = {"id": self.id, "status": status, "turn": turn, "error": self.teacher.error,
+                                 "hint": STOPPED if self.teacher.error else None,
                                  "options": asdict(self.options), "messages": list(self.teacher.messages)[-20:]}
         if snap is not None:
             state.update(snap)
@@ -285,11 +301,12 @@ class WebSession:
         with self.lock:
             view, _, current = self.teacher.pending()
             if view is None:
-                raise WebError(409, "the session is not waiting for a decision yet; try again")
+                raise WebError(409, "the session is not waiting for a decision yet", "Try again in a moment.")
             if turn is not None and turn != current:
-                raise WebError(409, f"the page shows step {turn}, the session is at step {current}: reload")
-            if decision.command.value == "correct":
-                self._check_action(view, int(decision.action))  # type: ignore[arg-type]
+                raise WebError(409, f"the page shows step {turn}, the session is at step {current}", RELOAD)
+            problem = None if decision.action is None else view.problem(decision.action)
+            if problem:
+                raise WebError(422, problem)
             self.teacher.submit(decision, current)
             self.teacher.wait_turn(current)
             return self.state()
@@ -313,14 +330,6 @@ class WebSession:
         if action is not None:
             raise WebError(400, f"{command} takes no action")
         return {"accept": Decision.accept, "undo": Decision.undo, "reset": Decision.reset}[command](), turn
-
-    @staticmethod
-    def _check_action(view: StepView, action: int) -> None:
-        n = len(view.action_mask)
-        if not 0 <= action < n:
-            raise WebError(422, f"no action {action}: choose 0-{n - 1}")
-        if not view.action_mask[action]:
-            raise WebError(422, f"{view.action_name(action)} is not allowed here; choose another action")
 
     def export(self, body: dict[str, Any]) -> dict[str, Any]:
         """Export the session (``format`` stories or minari) under this session's folder only."""
@@ -419,17 +428,21 @@ class SessionManager:
     def get(self, ident: str) -> WebSession:
         session = self.sessions.get(ident) if SESSION_ID.match(ident or "") else None
         if session is None:
-            raise WebError(404, f"no session {ident!r}")
+            raise WebError(404, f"no session {ident!r} on this server",
+                           "Open the page's address without ?session= for the latest session, or start a new one.")
         return session
 
     def listing(self) -> list[dict[str, Any]]:
+        """Every session, the most recently used first (``updated``: its folder's newest file, in seconds
+        since the epoch), so that a page opened without a session shows the first one."""
         rows = []
-        for ident, session in sorted(self.sessions.items()):
+        for ident, session in self.sessions.items():
             state = session.state()
             rows.append({"id": ident, "status": state["status"],
                          "env": str(session.env) if session.env is not None else session.options.env,
-                         "dialogues": state.get("totals", {}).get("dialogues", 0), "turn": state["turn"]})
-        return rows
+                         "dialogues": state.get("totals", {}).get("dialogues", 0), "turn": state["turn"],
+                         "updated": session.updated()})
+        return sorted(rows, key=lambda row: (-row["updated"], row["id"]))
 
     def close(self) -> None:
         for session in self.sessions.values():
@@ -509,7 +522,7 @@ def build_learner(options: SessionOptions, env: EnvRef) -> Any:
 
 def transcript_lines(text: str) -> list[dict[str, Any]]:
     """``DialogueEnv.transcript()`` as rows for the page: who, text, and what the NLU heard (with noise)."""
-    from dialog_gym.wrappers.terminal import NLU_MARK
+    from dialog_gym.wrappers.teaching import NLU_MARK
 
     rows: list[dict[str, Any]] = []
     for line in text.splitlines():
@@ -532,9 +545,10 @@ def transcript_lines(text: str) -> list[dict[str, Any]]:
 
 
 def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[str, Any]:
-    """The page's picture of a pending step (built in the loop's thread, while nothing moves)."""
+    """The page's picture of a pending step (built in the loop's thread, while nothing moves). Its
+    transcript shows where the bot listened and the user said nothing: a step that leaves no other trace."""
     domain = view.domain
-    slots = {k: _plain(v) for k, v in view.slots.items()}
+    slots = {k: as_json(v) for k, v in view.slots.items()}
     latest = view.tracker.latest_message
     actions = []
     for index, name in enumerate(domain.action_names):
@@ -545,11 +559,11 @@ def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[
     records = wrapper.records
     return {
         "dialogue": view.dialogue, "step": view.step, "proposal": view.proposal,
-        "transcript": transcript_lines(view.transcript), "previous": ended,
+        "transcript": transcript_lines(wrapper.dialogue_env.transcript(silent_listens=True)), "previous": ended,
         "tracker": {"slots": slots,
                     "intent": getattr(latest, "intent_name", None),
                     "confidence": round(float(view.user_confidence), 3),
-                    "entities": [{"entity": e.get("entity"), "value": _plain(e.get("value"))}
+                    "entities": [{"entity": e.get("entity"), "value": as_json(e.get("value"))}
                                  for e in (getattr(latest, "entities", None) or [])]},
         "candidates": [{"index": i, "name": domain.action_names[i], "probability": round(p, 4)}
                        for i, p in view.top_actions(TOP_K)],
@@ -561,10 +575,6 @@ def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[
                    "dialogue_corrections": sum(r.corrected for r in wrapper.dialogue_steps)},
     }
 
-
-def _plain(value: Any) -> Any:
-    """A JSON-safe form of a slot or entity value."""
-    return json.loads(json.dumps(value, default=str))
 
 
 __all__ = ["SessionManager", "SessionOptions", "WebError", "WebSession", "WebTeacher", "snapshot",

@@ -218,9 +218,9 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
         """System turns so far (= ``steps``)."""
         return self.steps
 
-    def transcript(self) -> str:
+    def transcript(self, silent_listens: bool = False) -> str:
         """The dialogue so far, one line per act: system and user acts, with the decoder's N-best list
-        under noise."""
+        under noise (the user answers every act, so ``silent_listens`` adds nothing)."""
         return "\n".join(self._line(entry) for entry in self._log)
 
     def _line(self, entry: tuple) -> str:
