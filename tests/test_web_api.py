@@ -492,7 +492,7 @@ def test_one_server_per_folder(tmp_path, capsys):
     with exclusive_folder(tmp_path, "dialog-gym serve"):
         assert main(["serve", "--out", str(tmp_path), "--port", "0"]) == 1
         err = capsys.readouterr().err
-        assert err == (f"dialog-gym: error: {tmp_path}: in use by dialog-gym serve (pid {os.getpid()}); "
+        assert err == (f"dialog-gym serve: error: {tmp_path}: in use by dialog-gym serve (pid {os.getpid()}); "
                        "one dialog-gym serve per folder (or choose another)\n")
         with pytest.raises(PersistenceError, match="in use by"), exclusive_folder(tmp_path, "another"):
             pass

@@ -367,8 +367,9 @@ class WebSession:
             try:
                 import minari  # noqa: F401
             except ImportError:
-                raise WebError(400, "the Minari export needs the minari extra: pip install 'dialog-gym[minari]'") \
-                    from None
+                from agents.extras import missing_message
+
+                raise WebError(400, missing_message("the Minari export", "minari", "minari")) from None
             inside(root, name)
             if (root / name).exists():
                 raise WebError(409, f"the Minari dataset {name} exists already: name another version")
