@@ -459,12 +459,12 @@ def test_every_env_option_runs_an_imported_tasks_other_settings(capsys, files, t
 def test_a_folder_is_answered_with_its_env_yml(capsys, tmp_path: Path):
     folder = REPO / "configs" / "pydial" / "CamRestaurants"
     code, out, err = run_cli(capsys, "rollout", "--env", str(folder))
-    _check_one_line(code, out, err, 2, f"did you mean {folder / 'env.yml'}?")
+    _check_one_line(code, out, err, 2, f"did you mean {folder / 'env.yml'}?", ["rollout"])
 
 
 def test_an_unknown_id_is_answered_with_the_nearest(capsys):
     code, out, err = run_cli(capsys, "rollout", "--env", "Restaurant-Env7-v0")
-    _check_one_line(code, out, err, 2, "did you mean dialog_gym/Restaurant-Env6-v0")
+    _check_one_line(code, out, err, 2, "did you mean dialog_gym/Restaurant-Env6-v0", ["rollout"])
     assert "Hotel-Env4-v0" not in err  # not every registered id
 
 
