@@ -699,9 +699,10 @@ class Comparison:
         return not self.numbers and not self.provenance and self.fingerprinted
 
     def verdict(self) -> str:
-        numbers = ("numbers identical" if not self.numbers else
-                   f"{len(self.numbers)} numbers differ from the reference's (env, agent, seed, dialogues, metric: "
-                   "old -> new)")
+        n = len(self.numbers)
+        numbers = ("numbers identical" if not n else
+                   f"{n} number{'s' * (n != 1)} differ{'s' * (n == 1)} from the reference's (env, agent, seed, "
+                   "dialogues, metric: old -> new)")
         if not self.fingerprinted:
             return (f"{numbers}; the reference has no fingerprints (written before dialog_gym 0.2.0), so whether "
                     "the same code and data made its numbers is unknown")
