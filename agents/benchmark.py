@@ -25,7 +25,6 @@ its seconds, host and, for a failed cell, the error).
 from __future__ import annotations
 
 import csv
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -52,7 +51,7 @@ from dialog_gym.envs import EnvLike, EnvRef
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
 from dialog_gym.seeds import benchmark_story_seed, benchmark_test_seed
-from dialog_gym.utils import atomic_write, write_json
+from dialog_gym.utils import as_json, atomic_write, write_json
 
 #: every agent the benchmark knows, in table order
 ALL_AGENTS = ("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo", "a2c", "dqn",
@@ -206,7 +205,7 @@ def hyperparams_used(agent: str, env_id: str) -> dict[str, Any] | None:
 
     algo, warm = RL_AGENTS[agent]
     used = {"algorithm": load_hyperparams(algo, env_id), "warm_start": load_warm_start(warm) if warm else None}
-    return json.loads(json.dumps(used, sort_keys=True, default=str))  # as a cell file holds it
+    return as_json(used)  # as a cell file holds it
 
 
 def plan_cells(budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str], seeds: Sequence[int],
@@ -690,9 +689,10 @@ class Comparison:
         return not self.numbers and not self.provenance and self.fingerprinted
 
     def verdict(self) -> str:
-        numbers = ("numbers identical" if not self.numbers else
-                   f"{len(self.numbers)} numbers differ from the reference's (env, agent, seed, dialogues, metric: "
-                   "old -> new)")
+        n = len(self.numbers)
+        numbers = ("numbers identical" if not n else
+                   f"{n} number{'s' * (n != 1)} differ{'s' * (n == 1)} from the reference's (env, agent, seed, "
+                   "dialogues, metric: old -> new)")
         if not self.fingerprinted:
             return (f"{numbers}; the reference has no fingerprints (written before dialog_gym 0.2.0), so whether "
                     "the same code and data made its numbers is unknown")

@@ -139,9 +139,10 @@ def run_inputs(settings: dict[str, Any], env: EnvLike, hyperparams: Any = None) 
     """Everything a run's numbers depend on, as JSON: its ``settings``, the code's and ``env``'s
     fingerprints, the ``hyperparams`` it reads and the library versions (compare two with
     :func:`agents.cells.changed_parts` and :data:`INPUT_PARTS`)."""
-    inputs = {"settings": settings, "code": code_fingerprint()["sha256"], "env_data": env_fingerprint(env),
-              "hyperparams": hyperparams, "versions": library_versions()}
-    return json.loads(json.dumps(inputs, sort_keys=True, default=str))
+    from dialog_gym.utils import as_json
+
+    return as_json({"settings": settings, "code": code_fingerprint()["sha256"], "env_data": env_fingerprint(env),
+                    "hyperparams": hyperparams, "versions": library_versions()})
 
 
 def path_sha256(path: str | os.PathLike) -> str:

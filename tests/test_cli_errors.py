@@ -569,7 +569,7 @@ def test_compare_prints_a_verdict_and_strict_fails_on_differences(capsys, tmp_pa
     old = json.loads((tmp_path / "b" / "results.json").read_text())["runs"][0]["curve"][0]["success_rate"]
     code, out, _ = _tiny_benchmark(capsys, tmp_path / "c", "--compare", str(changed))
     assert code == 0  # a difference is information, not an error
-    assert "1 numbers differ from the reference's" in out
+    assert "1 number differs from the reference's" in out
     assert f"('dialog_gym/Restaurant-v0', 'random', 0, 0) success_rate: 0.5 -> {old}" in out
     code, out, _ = _tiny_benchmark(capsys, tmp_path / "d", "--compare", str(changed), "--strict", "--json")
     assert code == 3
