@@ -14,7 +14,15 @@ import ipaddress
 import sys
 from pathlib import Path
 
-from agents.commands.common import DEFAULT_ENV, UsageError, check_output, env_arg, nonnegative_int, positive_int
+from agents.commands.common import (
+    DEFAULT_ENV,
+    UsageError,
+    check_output,
+    env_arg,
+    nonnegative_int,
+    positive_int,
+    run_seed,
+)
 
 MAKE_TOKEN = "python -c \"import secrets; print(secrets.token_urlsafe(32))\""
 
@@ -42,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=nonnegative_int, default=8000, help="port (0: any free port)")
     p.add_argument("--token", help="the token every API request must carry (default on loopback: a random one, "
                                    f"embedded in the page); make one with: {MAKE_TOKEN}")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the fake users and of the learner")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the fake users and of the learner")
     p.add_argument("--retrain-every", type=nonnegative_int, default=1, metavar="K",
                    help="retrain the bot after every K corrections (0: only at the end of each dialogue, as "
                         "`dialog-gym imitate` does)")
