@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -52,7 +51,7 @@ from dialog_gym import SUITES, __version__
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
 from dialog_gym.seeds import benchmark_story_seed, benchmark_test_seed
-from dialog_gym.utils import atomic_write, write_json
+from dialog_gym.utils import as_json, atomic_write, write_json
 
 #: every agent the benchmark knows, in table order
 ALL_AGENTS = ("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo", "a2c", "dqn",
@@ -219,7 +218,7 @@ def hyperparams_used(agent: str, env_id: str) -> dict[str, Any] | None:
 
     algo, warm = RL_AGENTS[agent]
     used = {"algorithm": load_hyperparams(algo, env_id), "warm_start": load_warm_start(warm) if warm else None}
-    return json.loads(json.dumps(used, sort_keys=True, default=str))  # as a cell file holds it
+    return as_json(used)  # as a cell file holds it
 
 
 def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds: Sequence[int],
@@ -340,13 +339,13 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     }
     write_json(out / "results.json", doc)
     write_csv(out / "results.csv", records)
-    table = results_table(summary, envs, agents)
     with atomic_write(out / "table.md") as handle:
-        handle.write(table + "\n")
+        handle.write(table_document(doc) + "\n")
     with atomic_write(out / "discrimination.md") as handle:
         handle.write(discrimination_table(disc) + "\n")
     for env_id in envs:
-        plot_curves(out / f"curves_{env_id.split('/')[-1]}.png", [r for r in records if r.env == env_id], env_id)
+        plot_curves(out / f"curves_{env_id.split('/')[-1]}.png", [r for r in records if r.env == env_id], env_id,
+                    agents)
     return doc
 
 
@@ -421,6 +420,42 @@ def results_table(summary: Sequence[dict[str, Any]], envs: Sequence[str], agents
                          f"{r['mean_reward']:.2f}", training, f"{r['wall_time']:.0f} s"])
     return format_table(["env", "agent", "success (mean over seeds) [95% CI]", "user turns", "bot actions",
                          "mean reward", "training dialogues", "wall time / seed"], rows)
+
+
+#: what ``table.md`` says its interval is (the shaded band of the curves is the same one)
+INTERVAL_TEXT = ("the 95% Student-t interval of the mean over the seeds (with one seed: the 95% Wilson interval "
+                 "over its test dialogues), clipped to [0, 100]%")
+
+
+def table_document(doc: dict[str, Any]) -> str:
+    """``table.md``: a heading, what was run (environments, seeds, batches, test dialogues, when and where),
+    what each column and the interval are, then :func:`results_table`; from a results document, so that the
+    table of any ``results.json`` can be written again."""
+    budget = doc["budget"]
+    envs = [e.split("/")[-1] for e in doc["envs"]]
+    seeds = doc["seeds"]
+    batches = budget["batches"]
+    hardware = doc.get("hardware") or {}
+    machine = ", ".join(label.format(hardware[key]) for key, label in (
+        ("cpu", "{}"), ("cores", "{} cores"), ("python", "Python {}"), ("torch", "torch {}")) if hardware.get(key))
+    lines = [
+        f"# Benchmark: success of each agent after {batches[-1]} training dialogues",
+        "",
+        f"- environment{'s' * (len(envs) != 1)}: {', '.join(envs)}",
+        f"- seeds: {len(seeds)} ({', '.join(map(str, seeds))}); training in batches, tested after "
+        f"{', '.join(map(str, batches))} dialogues (RL agents: episodes; Rasa policies: expert dialogues learned from)",
+        f"- test: {budget['test_episodes']} test dialogues per seed after each batch, the same dialogues for every "
+        "agent of a seed; this table is after the last batch, the curves (`curves_<env>.png`) after each",
+        f"- success: the mean over the seeds of each seed's success rate; [low, high] is {INTERVAL_TEXT} (the "
+        "shaded band of the curves is the same interval)",
+        "- user turns, bot actions, mean reward: means over the seeds (each a mean over its test dialogues); "
+        "training dialogues: per seed; wall time / seed: seconds per seed on the machine of the next line",
+        f"- run: dialog_gym {doc.get('dialog_gym_version', '?')}, started {doc.get('started', '?')}"
+        + (f", {machine}" if machine else ""),
+        "",
+        results_table(doc["summary"], doc["envs"], doc["agents"]),
+    ]
+    return "\n".join(lines)
 
 
 def point_at(curve: Sequence[dict[str, Any]], dialogues: int) -> dict[str, Any] | None:
@@ -504,20 +539,56 @@ FAMILIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str) -> None:
-    """Success rate (%) against training dialogues, one panel per agent family (fixed baselines, Rasa
-    policies, RL from scratch, RL with a warm start): mean over seeds, shaded min-max. Agents that
-    coincide (often at 100% or 0%) are told apart by small horizontal offsets and distinct markers; the
-    legends sit outside the axes."""
-    import matplotlib
+#: each known agent's colour and marker, the same in every panel and every plot (families in related hues
+#: would be hard to tell apart: these are tab10's colours, black and grey for the fixed baselines, and navy)
+AGENT_STYLES: dict[str, tuple[str, str]] = {
+    "random": ("#7f7f7f", "o"), "rule": ("#000000", "s"),
+    "memo": ("#1f77b4", "D"), "augmented": ("#17becf", "^"), "supervised": ("#9467bd", "v"),
+    "ensemble": ("#e377c2", "P"),
+    "ppo": ("#ff7f0e", "X"), "maskable_ppo": ("#2ca02c", "*"), "a2c": ("#d62728", "h"), "dqn": ("#8c564b", "p"),
+    "ppo_warm": ("#bcbd22", "<"), "ppo_warm_naive": ("#08306b", ">"),
+}
+#: colours of agents not in AGENT_STYLES (in the order of the run's agents): tab20's lighter shades
+OTHER_COLOURS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5")
 
-    matplotlib.use("Agg")
-    import matplotlib.colors
-    import matplotlib.pyplot as plt
+
+def agent_styles(agents: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Colour and marker of each agent: a known agent's own (:data:`AGENT_STYLES`), whichever other agents
+    run; the others', in the order given, from :data:`OTHER_COLOURS` (pass the run's whole agent list so that
+    every plot of the run agrees)."""
+    others = [a for a in dict.fromkeys(agents) if a not in AGENT_STYLES]
+    return {a: AGENT_STYLES.get(a) or (OTHER_COLOURS[others.index(a) % len(OTHER_COLOURS)], "o") for a in agents}
+
+
+def curve_bands(runs: Sequence[RunRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """An agent's curve over seeds: x (training dialogues), mean success and its 95% interval at each x, in
+    % (:func:`success_interval`, the table's interval); the interval is NaN where it is undefined (one seed
+    whose points lack their Wilson interval). None if the agent has no points."""
+    runs = [r for r in runs if len(r.curve) == len(runs[0].curve)] if runs else []
+    if not runs or not runs[0].curve:
+        return None
+    xs = np.array([p["dialogues"] for p in runs[0].curve], dtype=float)
+    rows = []
+    for i in range(len(xs)):
+        points = [r.curve[i] for r in runs]
+        if len(points) == 1 and "success_ci95" not in points[0]:
+            rows.append((points[0]["success_rate"], np.nan, np.nan))
+        else:
+            rows.append(success_interval(points))
+    mean, lo, hi = (100 * np.array(column, dtype=float) for column in zip(*rows, strict=True))
+    return xs, mean, lo, hi
+
+
+def curve_figure(records: Sequence[RunRecord], env_id: str, agents: Sequence[str] | None = None) -> Any:
+    """The learning-curve figure of :func:`plot_curves` (a matplotlib ``Figure``, no pyplot state), or None
+    when there is nothing to draw. ``agents`` (default: those of ``records``) fixes the colours of agents
+    outside :data:`AGENT_STYLES`."""
+    from matplotlib.figure import Figure
 
     by_agent: dict[str, list[RunRecord]] = {}
     for r in records:
         by_agent.setdefault(r.agent, []).append(r)
+    styles = agent_styles([*(agents or ()), *by_agent])
     known = {a for _, members, _ in FAMILIES for a in members}
     panels = [(title, [a for a in by_agent if a in members], note) for title, members, note in FAMILIES]
     others = [a for a in by_agent if a not in known]
@@ -525,35 +596,51 @@ def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str) -> None:
         panels.append(("other agents", others, ""))
     panels = [p for p in panels if p[1]]
     if not panels:
-        return
-    xmax = max(p["dialogues"] for r in records for p in r.curve) or 1
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.3 * len(panels) + 0.8), sharex=True, squeeze=False)
-    colours = list(matplotlib.colors.TABLEAU_COLORS.values())  # tab10's colours
-    markers = "osD^vPX*"
+        return None
+    fig = Figure(figsize=(9, 2.3 * len(panels) + 0.8))
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
+    linestyles = ("-", "--", "-.", ":")
     seeds = len({r.seed for r in records})
-    for ax, (title, agents, note) in zip(axes[:, 0], panels, strict=True):
-        for k, agent in enumerate(agents):
-            runs = by_agent[agent]
-            xs = np.array([p["dialogues"] for p in runs[0].curve], dtype=float)
-            ys = 100 * np.array([[p["success_rate"] for p in r.curve] for r in runs if len(r.curve) == len(xs)])
-            offset = (k - (len(agents) - 1) / 2) * 0.025 * xmax  # coinciding curves stay visible side by side
-            (line,) = ax.plot(xs + offset, ys.mean(axis=0), "-", marker=markers[k % len(markers)], markersize=6,
-                              color=colours[k % len(colours)], linewidth=1.4, label=agent)
-            if len(ys) > 1:
-                ax.fill_between(xs + offset, ys.min(axis=0), ys.max(axis=0), color=line.get_color(), alpha=0.12)
+    for ax, (title, members, note) in zip(axes[:, 0], panels, strict=True):
+        for k, agent in enumerate(members):
+            curve = curve_bands(by_agent[agent])
+            if curve is None:
+                continue
+            xs, mean, lo, hi = curve
+            colour, marker = styles[agent]
+            # equal curves (often at 100% or 0%) stay visible without moving any x: each later agent of the
+            # panel has a smaller hollow marker (so they nest) and another dash pattern
+            ax.plot(xs, mean, linestyle=linestyles[k % len(linestyles)], marker=marker,
+                    markersize=max(3.0, 10 - 2.2 * k), markerfacecolor="none", markeredgewidth=1.4, color=colour,
+                    linewidth=1.4, label=agent, zorder=2 + k)
+            if not np.isnan(lo).all():
+                ax.fill_between(xs, lo, hi, color=colour, alpha=0.12, linewidth=0, zorder=1)
         ax.set_ylim(-5, 105)
         ax.set_yticks([0, 25, 50, 75, 100])
         ax.set_ylabel("success %")
         ax.grid(alpha=0.3)
         ax.set_title(f"{title}" + (f" — {note}" if note else ""), fontsize=9, loc="left")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
-    axes[-1, 0].set_xlabel("training dialogues (RL: episodes; Rasa policies: expert dialogues; "
-                           "points offset slightly so equal curves stay apart)")
-    fig.suptitle(f"{env_id}: success on the test dialogues, mean over {seeds} seed(s), shaded min-max", fontsize=10)
+    xmax = max((p["dialogues"] for r in records for p in r.curve), default=0) or 1
+    axes[-1, 0].set_xlim(-0.02 * xmax, 1.02 * xmax)  # every point at its own x (>= 0); the margin shows the 0s
+    axes[-1, 0].set_xlabel("training dialogues (RL: episodes; Rasa policies: expert dialogues)")
+    fig.suptitle(f"{env_id}: success on the test dialogues, mean over {seeds} seed(s); shaded: the 95% interval "
+                 "of table.md\n(Student t over the seeds; one seed: Wilson over its test dialogues)", fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str, agents: Sequence[str] | None = None) -> None:
+    """Success rate (%) against training dialogues as a PNG, one panel per agent family (fixed baselines, Rasa
+    policies, RL from scratch, RL with a warm start): the mean over seeds, shaded its 95% interval (the one
+    ``table.md`` gives). Each agent has one colour and marker in every panel and plot (:func:`agent_styles`);
+    agents whose curves coincide are told apart by nested hollow markers and dash patterns; the legends sit
+    outside the axes."""
+    fig = curve_figure(records, env_id, agents)
+    if fig is None:
+        return
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=110)
-    plt.close(fig)
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:
@@ -612,9 +699,10 @@ class Comparison:
         return not self.numbers and not self.provenance and self.fingerprinted
 
     def verdict(self) -> str:
-        numbers = ("numbers identical" if not self.numbers else
-                   f"{len(self.numbers)} numbers differ from the reference's (env, agent, seed, dialogues, metric: "
-                   "old -> new)")
+        n = len(self.numbers)
+        numbers = ("numbers identical" if not n else
+                   f"{n} number{'s' * (n != 1)} differ{'s' * (n == 1)} from the reference's (env, agent, seed, "
+                   "dialogues, metric: old -> new)")
         if not self.fingerprinted:
             return (f"{numbers}; the reference has no fingerprints (written before dialog_gym 0.2.0), so whether "
                     "the same code and data made its numbers is unknown")

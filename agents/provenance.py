@@ -78,18 +78,19 @@ def code_fingerprint() -> dict[str, Any]:
     return {"sha256": digest.hexdigest(), "files": count}
 
 
-def env_fingerprint(env_id: str) -> str:
-    """The sha256 of ``env_id``'s resolved configuration and data files (its ``config_fingerprint``),
-    read afresh each time (a config path's file may have changed since)."""
+def env_fingerprint(env: Any) -> str:
+    """The sha256 of an environment's resolved configuration and data files (its ``config_fingerprint``),
+    read afresh each time (a config path's file may have changed since). ``env``: a registered id, or a
+    reference with a ``make()`` method."""
     import gymnasium as gym
 
     import dialog_gym  # noqa: F401  (registers the ids)
 
-    env = gym.make(env_id)
+    made: Any = env.make() if hasattr(env, "make") else gym.make(str(env))
     try:
-        return str(env.unwrapped.config_fingerprint)  # type: ignore[attr-defined]
+        return str(made.unwrapped.config_fingerprint)
     finally:
-        env.close()
+        made.close()
 
 
 def json_sha256(value: Any) -> str:
@@ -138,9 +139,10 @@ def run_inputs(settings: dict[str, Any], env_id: str, hyperparams: Any = None) -
     """Everything a run's numbers depend on, as JSON: its ``settings``, the code's and ``env_id``'s
     fingerprints, the ``hyperparams`` it reads and the library versions (compare two with
     :func:`agents.cells.changed_parts` and :data:`INPUT_PARTS`)."""
-    inputs = {"settings": settings, "code": code_fingerprint()["sha256"], "env_data": env_fingerprint(env_id),
-              "hyperparams": hyperparams, "versions": library_versions()}
-    return json.loads(json.dumps(inputs, sort_keys=True, default=str))
+    from dialog_gym.utils import as_json
+
+    return as_json({"settings": settings, "code": code_fingerprint()["sha256"], "env_data": env_fingerprint(env_id),
+                    "hyperparams": hyperparams, "versions": library_versions()})
 
 
 def path_sha256(path: str | os.PathLike) -> str:

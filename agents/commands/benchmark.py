@@ -10,6 +10,7 @@ from agents.commands.common import (
     UsageError,
     check_output,
     check_seed_range,
+    dialogue_count,
     env_arg,
     env_list,
     masks_note,
@@ -22,6 +23,9 @@ from agents.commands.common import (
 
 #: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
 EXIT_DIFFERENT = 3
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl", "plots")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "before RL)")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")
     p.add_argument("--first-seed", type=run_seed, default=0, help="the first seed")
-    p.add_argument("--episodes", type=positive_int, help="test dialogues after each batch (default: the budget's)")
+    p.add_argument("--episodes", type=dialogue_count, help="test dialogues after each batch (default: the budget's)")
     p.add_argument("--batches", help="comma-separated cumulative training dialogues, e.g. 250,500,750,1000")
     p.add_argument("--out", type=Path, default=Path("results/benchmark"), help="output folder")
     p.add_argument("--compare", type=Path, metavar="OLD_RESULTS_JSON",
@@ -76,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the agents and suites, and exit")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
         available_agents,
         compare_results,
         load_results,
-        results_table,
         run_benchmark,
         suite_envs,
+        table_document,
     )
     from dialog_gym import SUITES
     from dialog_gym.errors import DialogGymError
@@ -162,12 +166,10 @@ def run(args: argparse.Namespace) -> int:
                           provenance_differences=comparison.provenance, verdict=comparison.verdict())
         print_json(result)
     else:
-        print(results_table(doc["summary"], envs, agents))
+        print(table_document(doc))
         recomputed = this_session["cells_recomputed"]
         why = ", ".join(f"{part}: {n}" for part, n in this_session["recomputed_because"].items())
-        print(f"\n{len(seeds)} seeds x {budget.test_episodes} test dialogues after each of the batches "
-              f"{list(budget.batches)}; success is the final batch's, mean over seeds with a 95% t-interval. "
-              f"Outputs in {args.out}/ ({this_session['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
+        print(f"\nOutputs in {args.out}/ ({this_session['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
               f"{doc['cells_skipped']} reused from an earlier run, {recomputed} recomputed"
               f"{f' because their inputs changed ({why})' if recomputed else ''}, "
               f"{sum(c['status'] == 'failed' for c in doc['cells'])} failed).")

@@ -9,7 +9,6 @@ so a session that dies (even ``kill -9``) resumes with ``--resume``.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from pathlib import Path
@@ -20,12 +19,14 @@ from agents.commands.common import (
     UsageError,
     check_output,
     check_readable,
+    dialogue_count,
     env_arg,
     nonnegative_int,
     positive_int,
     run_seed,
 )
 from dialog_gym.errors import DialogGymError
+from dialog_gym.utils import as_json
 
 if TYPE_CHECKING:
     from dialog_gym.wrappers import SessionSummary
@@ -48,6 +49,9 @@ themselves.
 Keys: Enter accept, 1-9 another action, l list all, u undo, r reset (a new
 customer), e export as stories, q quit, ? help.
 """
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,10 +86,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="retrain the bot after every K corrections (1: after each correction, as in "
                         "Rasa's tutorial; 0: only at the end of each dialogue)")
     p.add_argument("--resume", action="store_true", help="continue the session held by --log")
-    p.add_argument("--dialogues", type=positive_int, default=None, metavar="N",
+    p.add_argument("--dialogues", type=dialogue_count, default=None, metavar="N",
                    help="stop after N dialogues (default: until you quit)")
     p.add_argument("--top", type=positive_int, default=5, metavar="K", help="actions shown per step")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -181,7 +185,7 @@ def resumed_header(args: argparse.Namespace) -> dict[str, Any]:
 def check_same_bot(header: dict[str, Any], learner: Any, log: str) -> None:
     """A resumed session retrains its bot from the log: the bot must start as it started then."""
     then = header.get("learner")
-    now = json.loads(json.dumps(learner.describe())) if hasattr(learner, "describe") else None
+    now = as_json(learner.describe()) if hasattr(learner, "describe") else None
     if then and now and then != now:
         raise DialogGymError(f"{log} began with another bot ({then.get('start')}, seed {then.get('seed')}): resume "
                              "it with the options it began with (--scratch/--pretrained, --stories, --seed)")

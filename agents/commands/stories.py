@@ -10,8 +10,8 @@ from agents.commands.common import (
     check_output,
     check_readable,
     check_story_count,
+    dialogue_count,
     env_arg,
-    positive_int,
     print_json,
     run_seed,
 )
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(func=check)
     s = ssub.add_parser("simulate", help="roll the rule expert out and write the dialogues as stories")
-    s.add_argument("--episodes", type=positive_int, default=100, help="dialogues to simulate")
+    s.add_argument("--episodes", type=dialogue_count, default=100, help="dialogues to simulate")
     s.add_argument("--seed", type=run_seed, default=0,
                    help="run seed of the dialogues (the expert-dialogue stream, which no evaluation seed meets)")
     s.add_argument("--env", type=env_arg, default=DEFAULT_ENV,

@@ -99,6 +99,16 @@ class StepView:
     def action_name(self, index: int) -> str:
         return self.action_names[index]
 
+    def problem(self, action: int) -> str | None:
+        """Why a correction to ``action`` cannot be executed here (None: it can); every front end and the
+        correction loop refuse with these words."""
+        n = len(self.action_mask)
+        if not 0 <= action < n:
+            return f"no action {action}: choose 0-{n - 1}"
+        if not self.action_mask[action]:
+            return f"{self.action_name(action)} is not allowed here; choose another action"
+        return None
+
     def top_actions(self, k: int = 5) -> list[tuple[int, float]]:
         """The learner's ``k`` most probable allowed actions, best first (ties by index)."""
         order = sorted(range(len(self.probabilities)), key=lambda i: (-float(self.probabilities[i]), i))
@@ -117,6 +127,33 @@ class Teacher:
 
     def close(self) -> None:
         """The session is over."""
+
+
+class ForcedSteps:
+    """How a human teacher (the terminal, the web page) takes the steps where the mask allows one action
+    only (``action_listen`` after an utterance): without asking, as there is nothing to choose; and an undo
+    goes on back past them to the human's previous choice, or it would take back the forced step and take
+    it again."""
+
+    def __init__(self) -> None:
+        self._undoing_from: tuple[int, int] | None = None  # (dialogue, step) where the human undid
+
+    def decide(self, view: StepView) -> Decision | None:
+        """The decision at a forced step (the one allowed action); None at a step the human answers."""
+        allowed = np.flatnonzero(view.action_mask)
+        if len(allowed) != 1:
+            self._undoing_from = None
+            return None
+        if self._undoing_from is not None and (view.dialogue, view.step) < self._undoing_from:
+            self._undoing_from = (view.dialogue, view.step)
+            return Decision.undo()
+        self._undoing_from = None
+        only = int(allowed[0])  # a masked proposal (an outside agent's) is corrected to it
+        return Decision.accept() if only == view.proposal else Decision.correct(only)
+
+    def undone(self, view: StepView) -> None:
+        """The human answered ``view`` with undo."""
+        self._undoing_from = (view.dialogue, view.step)
 
 
 class CallbackTeacher(Teacher):
