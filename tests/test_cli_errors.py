@@ -418,7 +418,7 @@ def test_an_environment_is_named_the_same_way_everywhere(name):
 
     env = env_arg(name)
     assert (env.id, env.kwargs) == ("dialog_gym/Restaurant-Env2-v0", {})
-    assert env.registered_id() == "dialog_gym/Restaurant-Env2-v0"
+    assert env.to_json() == "dialog_gym/Restaurant-Env2-v0" and str(env) == "dialog_gym/Restaurant-Env2-v0"
 
 
 @pytest.mark.parametrize("command", [
@@ -432,6 +432,43 @@ def test_every_env_option_takes_a_config_path(capsys, files, command):
     option = "--envs" if command[0] == "benchmark" else "--env"
     code, _, err = run_cli(capsys, *_fill(command, files), option, config)
     assert code == 0, err
+
+
+@pytest.mark.parametrize("command", [
+    ["rollout", "--episodes", "2", "--json"],
+    ["bench-env", "--steps", "50", "--repeats", "1", "--json"],
+    ["stories", "simulate", "--episodes", "2", "--out", "OUT/s.md"],
+    ["benchmark", "--agents", "rule", "--seeds", "1", "--batches", "2", "--episodes", "2", "--out", "OUT/b"],
+])
+def test_every_env_option_runs_an_imported_tasks_other_settings(capsys, files, tmp_path: Path, command):
+    """An imported PyDial task's Env2-Env6 by ``DIR/env.yml:EnvN``: a copy of a shipped task (so nothing
+    registered knows it)."""
+    import shutil
+
+    task = tmp_path / "imported"
+    shutil.copytree(REPO / "configs" / "pydial" / "CamRestaurants", task)
+    option = "--envs" if command[0] == "benchmark" else "--env"
+    code, out, err = run_cli(capsys, *_fill(command, files), option, f"{task / 'env.yml'}:Env3")
+    assert code == 0, err
+    if command[0] == "rollout":
+        by_variant = json.loads(out)
+        assert by_variant["env_kwargs"] == {"config": str(task / "env.yml"), "variant": "Env3"}
+        code, out, err = run_cli(capsys, *command, "--env", "PyDial-CR-Env3-v0")
+        registered = json.loads(out)
+        for key in ("success_rate", "mean_turns", "mean_reward"):  # the same dialogues as the registered Env3
+            assert by_variant[key] == registered[key]
+
+
+def test_a_folder_is_answered_with_its_env_yml(capsys, tmp_path: Path):
+    folder = REPO / "configs" / "pydial" / "CamRestaurants"
+    code, out, err = run_cli(capsys, "rollout", "--env", str(folder))
+    _check_one_line(code, out, err, 2, f"did you mean {folder / 'env.yml'}?", ["rollout"])
+
+
+def test_an_unknown_id_is_answered_with_the_nearest(capsys):
+    code, out, err = run_cli(capsys, "rollout", "--env", "Restaurant-Env7-v0")
+    _check_one_line(code, out, err, 2, "did you mean dialog_gym/Restaurant-Env6-v0", ["rollout"])
+    assert "Hotel-Env4-v0" not in err  # not every registered id
 
 
 def test_a_config_path_that_is_not_a_config_is_one_line(capsys, files):

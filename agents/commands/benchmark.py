@@ -11,7 +11,6 @@ from agents.commands.common import (
     check_output,
     check_seed_range,
     dialogue_count,
-    env_arg,
     env_list,
     masks_note,
     nonnegative_int,
@@ -96,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         suite_envs,
         table_document,
     )
-    from dialog_gym import SUITES
+    from dialog_gym import SUITES, EnvRef
     from dialog_gym.errors import DialogGymError
 
     if args.list:
@@ -118,10 +117,10 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes:
         budget = replace(budget, test_episodes=args.episodes)
     if args.envs:
-        envs = [e.registered_id() for e in args.envs]
+        envs = list(args.envs)
     else:
         try:
-            envs = suite_envs(args.suite or budget.suite)
+            envs = [EnvRef.parse(e) for e in suite_envs(args.suite or budget.suite)]
         except DialogGymError as exc:
             raise UsageError(str(exc)) from None
     given = args.agents is not None
@@ -143,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
 
-    for env in args.envs or [env_arg(e) for e in envs]:
+    for env in envs:
         for agent in agents:
             remark = masks_note(RL_AGENTS[agent][0], env) if agent in RL_AGENTS else None
             if remark:

@@ -102,12 +102,11 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     stream = sys.stderr if args.json else sys.stdout  # under --json stdout holds only the JSON object
-    env_id = args.env.registered_id()
     inputs = run_inputs({"teacher": args.teacher, "start": args.start, "learner": args.learner, "mode": args.mode,
                          "beta": args.beta, "error_rate": args.error_rate, "dialogues": args.dialogues,
-                         "eval_episodes": args.eval_episodes, "seed": args.seed, "env": env_id,
+                         "eval_episodes": args.eval_episodes, "seed": args.seed, "env": args.env.to_json(),
                          "stories": path_sha256(args.stories) if args.stories else None, "minari": args.minari},
-                        env_id, load_hyperparams("maskable_ppo", env_id) if args.learner == "sb3" else None)
+                        args.env, load_hyperparams("maskable_ppo", args.env.id) if args.learner == "sb3" else None)
     started = time.time()
     earlier = read_json(out / "curve.json") if (out / "curve.json").is_file() else None
     if args.reuse and isinstance(earlier, dict) and earlier.get("inputs") == inputs:
@@ -134,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = learning_curve(start=args.start, dialogues=args.dialogues, seed=args.seed,
                             eval_episodes=args.eval_episodes, stories=args.stories, learner=args.learner,
-                            beta=args.beta, mode=args.mode, env_id=args.env.registered_id(),
+                            beta=args.beta, mode=args.mode, env_id=args.env,
                             error_rate=args.error_rate,
                             out=out, progress=progress, minari_id=args.minari)
     result.update(inputs=inputs, history=[session_record(started, hardware(), reused=False)])

@@ -96,8 +96,6 @@ def run(args: argparse.Namespace) -> int:
     check_paths(args)
     args.env.make().close()  # a broken env config fails now, before the intro
     header = resumed_header(args) if args.resume else None
-    import gymnasium as gym
-
     import dialog_gym  # noqa: F401  (registers the environments)
     from agents.imitation import make_learner
     from agents.terminal import TerminalTeacher
@@ -114,12 +112,11 @@ def run(args: argparse.Namespace) -> int:
             "untrained: it knows nothing yet and learns from you")
     out.write(f"\nPreparing the bot ({what}) ...\n")
     out.flush()
-    env_id = args.env.registered_id()
-    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=env_id, learner=args.learner,
+    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=args.env, learner=args.learner,
                            scratch_dialogues=args.examples)
     if header is not None:
         check_same_bot(header, learner, args.log)
-    env = gym.make(env_id)
+    env = args.env.make()
     teacher = TerminalTeacher(top_k=args.top, transcript_source=lambda: dialogue_env_of(env).transcript())
     session = CorrectionSession(env, learner, teacher, log_path=args.log, stories_path=args.stories_out,
                                 seed=args.seed, retrain_every=args.retrain_every or None)
@@ -174,11 +171,16 @@ def check_paths(args: argparse.Namespace) -> None:
 
 def resumed_header(args: argparse.Namespace) -> dict[str, Any]:
     """The header of the session to resume; its environment must be ``--env``."""
+    from dialog_gym.envs import GENERIC_ENV_ID, EnvRef
     from dialog_gym.wrappers import read_log
 
     header = read_log(args.log).header
-    if header.get("env_id") not in (None, args.env.registered_id()):
-        raise DialogGymError(f"{args.log} is a session in {header['env_id']}: resume it with --env {header['env_id']}")
+    recorded = header.get("env_kwargs") or {}
+    if header.get("env_id") is not None and (header["env_id"] != args.env.id or any(
+            recorded.get(key) != value for key, value in args.env.kwargs.items())):
+        generic = header["env_id"] == GENERIC_ENV_ID  # a config's env: the config (and variant) name it
+        then = EnvRef(header["env_id"], {k: v for k, v in recorded.items() if generic and k in ("config", "variant")})
+        raise DialogGymError(f"{args.log} is a session in {then}: resume it with --env {then}")
     return header
 
 

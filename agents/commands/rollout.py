@@ -13,7 +13,6 @@ import argparse
 
 from agents.commands.common import (
     DEFAULT_ENV,
-    EnvArg,
     check_output,
     check_seed_range,
     dialogue_count,
@@ -25,6 +24,7 @@ from agents.commands.common import (
     run_seed,
     saved_env,
 )
+from dialog_gym.envs import EnvRef
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,17 +44,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def choose_env(requested: EnvArg | None, policy: str) -> tuple[EnvArg, str | None]:
+def choose_env(requested: EnvRef | None, policy: str) -> tuple[EnvRef, str | None]:
     """The environment to run ``policy`` in, and a note saying where it came from (None: nothing to say)."""
     from agents.commands.common import UsageError
 
     saved = saved_env(policy) if policy not in ("rule", "random") else None
     if saved is None:
         return requested or env_arg(DEFAULT_ENV), None
-    trained = EnvArg(saved[0], saved[0], saved[1])
+    trained = EnvRef(saved[0], saved[1])
     if requested is None:
         return trained, f"running {policy} in {trained}, the environment it was trained on ({saved[2]})"
-    if (requested.id, requested.kwargs) == (trained.id, trained.kwargs):
+    if requested == trained:
         return requested, None
     a, b = requested.make(), trained.make()
     same_spaces = a.observation_space == b.observation_space and a.action_space == b.action_space
@@ -87,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.stories_out, "--stories-out", folder=False)
     env, remark = choose_env(args.env, args.policy)
     warnings.filterwarnings("ignore", message=".* was trained on ")  # said above, in one line
-    summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env.id, args.episodes,
-                             seeds=range(args.seed, args.seed + args.seeds), env_kwargs=env.kwargs)
+    summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env, args.episodes,
+                             seeds=range(args.seed, args.seed + args.seeds))
     if args.stories_out:
         gym_env = env.make()
         _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes,

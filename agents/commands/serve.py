@@ -77,12 +77,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def registered_env_id(text: str) -> str:
-    """An environment as ``--env`` takes it (config paths too) -> an id ``gym.make`` knows in this process
-    (and, called there, in the process that evaluates the sessions' bots)."""
-    return env_arg(text).registered_id()
-
-
 def run(args: argparse.Namespace) -> int:
     loopback = is_loopback(args.host)
     if not loopback and not args.token:
@@ -135,11 +129,11 @@ def serve(args: argparse.Namespace, out: Path, loopback: bool, sock: socket.sock
     from agents.web.app import LOOPBACK_HOSTS, create_app
     from agents.web.sessions import SessionOptions
 
-    options = SessionOptions(env=args.env.name, start="policy" if args.policy else args.start or "scratch",
+    options = SessionOptions(env=args.env.to_json(), start="policy" if args.policy else args.start or "scratch",
                              policy=str(Path(args.policy).resolve()) if args.policy else None, seed=args.seed,
                              retrain_every=args.retrain_every or None, eval_every=args.eval_every,
                              eval_episodes=args.eval_episodes)
-    app = create_app(out, options, args.token, embed_token=args.token is None, resolver=registered_env_id,
+    app = create_app(out, options, args.token, embed_token=args.token is None,
                      allowed_hosts=list(LOOPBACK_HOSTS) if loopback else None)
     resumed = sorted(app.state.manager.sessions)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
