@@ -22,7 +22,10 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dialog_gym.envs import EnvLike
 
 #: module -> the key its version is recorded under (the benchmark's cells compare these)
 _LIBRARIES = {"dialog_gym": "dialog_gym", "numpy": "numpy", "gymnasium": "gymnasium", "torch": "torch",
@@ -78,17 +81,14 @@ def code_fingerprint() -> dict[str, Any]:
     return {"sha256": digest.hexdigest(), "files": count}
 
 
-def env_fingerprint(env: Any) -> str:
+def env_fingerprint(env: EnvLike) -> str:
     """The sha256 of an environment's resolved configuration and data files (its ``config_fingerprint``),
-    read afresh each time (a config path's file may have changed since). ``env``: a registered id, or a
-    reference with a ``make()`` method."""
-    import gymnasium as gym
+    read afresh each time (a config path's file may have changed since)."""
+    from dialog_gym.envs import EnvRef
 
-    import dialog_gym  # noqa: F401  (registers the ids)
-
-    made: Any = env.make() if hasattr(env, "make") else gym.make(str(env))
+    made = EnvRef.of(env).make()
     try:
-        return str(made.unwrapped.config_fingerprint)
+        return str(made.unwrapped.config_fingerprint)  # type: ignore[attr-defined]
     finally:
         made.close()
 
@@ -135,13 +135,13 @@ INPUT_PARTS = {"settings": "settings", "code": "code", "env_data": "env data", "
                "versions": "versions"}
 
 
-def run_inputs(settings: dict[str, Any], env_id: str, hyperparams: Any = None) -> dict[str, Any]:
-    """Everything a run's numbers depend on, as JSON: its ``settings``, the code's and ``env_id``'s
+def run_inputs(settings: dict[str, Any], env: EnvLike, hyperparams: Any = None) -> dict[str, Any]:
+    """Everything a run's numbers depend on, as JSON: its ``settings``, the code's and ``env``'s
     fingerprints, the ``hyperparams`` it reads and the library versions (compare two with
     :func:`agents.cells.changed_parts` and :data:`INPUT_PARTS`)."""
     from dialog_gym.utils import as_json
 
-    return as_json({"settings": settings, "code": code_fingerprint()["sha256"], "env_data": env_fingerprint(env_id),
+    return as_json({"settings": settings, "code": code_fingerprint()["sha256"], "env_data": env_fingerprint(env),
                     "hyperparams": hyperparams, "versions": library_versions()})
 
 

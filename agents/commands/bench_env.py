@@ -14,8 +14,9 @@ import argparse
 import statistics
 import time
 
-from agents.commands.common import DEFAULT_ENV, EnvArg, UsageError, env_arg, positive_int, print_json, step_count
+from agents.commands.common import DEFAULT_ENV, UsageError, env_arg, positive_int, print_json, step_count
 from agents.provenance import hardware
+from dialog_gym.envs import EnvRef
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.reference not in gym.registry:
         raise UsageError(f"--reference: unknown Gymnasium environment {args.reference!r}")
-    env: EnvArg = args.env
+    env: EnvRef = args.env
     result = measure(env.id, args.reference, args.steps, args.repeats, env.kwargs, args.clock)
     result["env_kwargs"] = env.kwargs
     if args.json:
