@@ -179,6 +179,23 @@ def test_state_of_a_new_session(client):
     assert [r["type"] for r in records] == ["header", "dialogue"]
 
 
+def test_undo_goes_back_past_forced_steps_to_the_last_choice(tmp_path):
+    """With masks on, the action_listen after a bot utterance is the only allowed action: it is taken
+    without asking, and an undo goes back past it to the human's choice (as at the terminal), rather than
+    taking it back and taking it again."""
+    app = create_app(tmp_path, options("Restaurant-v0"), TOKEN)
+    with TestClient(app) as c:
+        c.app_ = app
+        s = new_session(c)
+        sid = s["id"]
+        assert s["step"] == 0
+        s = decide(c, sid, command="correct", action=expert_action(c, sid), turn=1).json()
+        assert s["step"] == 2  # bot action 2, the forced action_listen, was not asked
+        s = decide(c, sid, command="undo", turn=2).json()
+        assert s["step"] == 0 and s["turn"] == 3
+        assert [r["step"] for r in log_records(tmp_path, sid) if r["type"] == "undo"] == [1, 0]
+
+
 def test_accept_correct_undo_reset_reach_the_log(client):
     s = new_session(client)
     sid = s["id"]
@@ -475,7 +492,7 @@ def test_one_server_per_folder(tmp_path, capsys):
     with exclusive_folder(tmp_path, "dialog-gym serve"):
         assert main(["serve", "--out", str(tmp_path), "--port", "0"]) == 1
         err = capsys.readouterr().err
-        assert err == (f"dialog-gym: error: {tmp_path}: in use by dialog-gym serve (pid {os.getpid()}); "
+        assert err == (f"dialog-gym serve: error: {tmp_path}: in use by dialog-gym serve (pid {os.getpid()}); "
                        "one dialog-gym serve per folder (or choose another)\n")
         with pytest.raises(PersistenceError, match="in use by"), exclusive_folder(tmp_path, "another"):
             pass

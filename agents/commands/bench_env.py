@@ -15,26 +15,22 @@ import platform
 import statistics
 import time
 
-from agents.commands.common import DEFAULT_ENV, EnvArg, UsageError, env_arg, positive_int, print_json
+from agents.commands.common import DEFAULT_ENV, EnvArg, UsageError, env_arg, positive_int, print_json, step_count
 from agents.provenance import cpu_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench-env", help="steps per second of an environment against Taxi-v4",
                        description=" ".join(__doc__.split("\n\n")[1].split()))
-    add_arguments(p)
-    p.set_defaults(func=run)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id, a full id or an env config YAML path")
     p.add_argument("--reference", default="Taxi-v4", help="the Gymnasium environment to compare with")
-    p.add_argument("--steps", type=positive_int, default=100_000, help="steps per measurement")
+    p.add_argument("--steps", type=step_count, default=100_000, help="steps per measurement")
     p.add_argument("--repeats", type=positive_int, default=5, help="measurements per environment")
     p.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
                    help="cpu: CPU time of this process (default; robust to other load); wall: elapsed time")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
 
 
 #: the clocks a measurement can use

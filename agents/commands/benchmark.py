@@ -9,6 +9,7 @@ from agents.commands.backend_args import add_backend_arguments, check_backend_ar
 from agents.commands.common import (
     UsageError,
     check_output,
+    dialogue_count,
     env_arg,
     env_list,
     masks_note,
@@ -20,6 +21,9 @@ from agents.commands.common import (
 
 #: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
 EXIT_DIFFERENT = 3
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl", "plots")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "before RL)")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")
     p.add_argument("--first-seed", type=nonnegative_int, default=0, help="the first seed")
-    p.add_argument("--episodes", type=positive_int, help="test dialogues after each batch (default: the budget's)")
+    p.add_argument("--episodes", type=dialogue_count, help="test dialogues after each batch (default: the budget's)")
     p.add_argument("--batches", help="comma-separated cumulative training dialogues, e.g. 250,500,750,1000")
     p.add_argument("--out", type=Path, default=Path("results/benchmark"), help="output folder")
     p.add_argument("--compare", type=Path, metavar="OLD_RESULTS_JSON",
@@ -74,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the agents and suites, and exit")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,7 +26,12 @@ DEFAULT_ENV = "Restaurant-v0"
 
 
 class UsageError(DialogGymError):
-    """The command was called wrongly (exit status 2, as argparse's own usage errors)."""
+    """The command was called wrongly (exit status 2, as argparse's own usage errors). ``prog`` names the
+    (sub)command whose parser found the mistake, when it is not the one being run."""
+
+    def __init__(self, message: str, prog: str | None = None) -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -52,7 +57,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message, prog=self.prog)
 
 
 def _number(text: str, kind: type) -> Any:
@@ -63,19 +68,49 @@ def _number(text: str, kind: type) -> Any:
         raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
+#: upper bounds of the counts the commands take: far beyond any useful run, yet a slip of the finger
+#: (``--dialogues 99999999999999999999999``) is refused at once instead of running for ever. Dialogues
+#: (training, evaluation, simulated): 10^7, a week of training on the shipped tasks; steps and other counts
+#: (seeds, repeats, epochs): 10^9.
+MAX_DIALOGUES = 10**7
+MAX_COUNT = 10**9
+
+
+def _count(text: str, minimum: int, maximum: int, noun: str = "") -> int:
     value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}" if minimum == 1
+                                         else f"expected an integer >= {minimum}, got {value}")
+    if value > maximum:
+        raise argparse.ArgumentTypeError(f"expected at most {maximum:,}{f' {noun}' if noun else ''}, got {value}")
     return value
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer in [1, :data:`MAX_COUNT`]."""
+    return _count(text, 1, MAX_COUNT)
+
+
 def nonnegative_int(text: str) -> int:
-    """An argparse type: an integer >= 0."""
+    """An argparse type: an integer in [0, :data:`MAX_COUNT`]."""
+    return _count(text, 0, MAX_COUNT)
+
+
+def dialogue_count(text: str) -> int:
+    """An argparse type: a number of dialogues (episodes), in [1, :data:`MAX_DIALOGUES`]."""
+    return _count(text, 1, MAX_DIALOGUES, "dialogues")
+
+
+def step_count(text: str) -> int:
+    """An argparse type: a number of environment steps, in [1, :data:`MAX_COUNT`]."""
+    return _count(text, 1, MAX_COUNT, "steps")
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port, in [0, 65535] (0: any free port)."""
     value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port in [0, 65535], got {value}")
     return value
 
 

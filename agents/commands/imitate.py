@@ -11,15 +11,18 @@ from agents.commands.common import (
     UsageError,
     check_output,
     check_readable,
+    dialogue_count,
     env_arg,
     nonnegative_int,
     note,
-    positive_int,
     print_json,
     probability,
 )
 
 TEACHERS = ("scripted",)
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl", "plots")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "never visit, which it learns to recover from). 1: the teacher always drives")
     p.add_argument("--error-rate", type=probability, default=0.0,
                    help="probability that the scripted teacher gives a wrong action")
-    p.add_argument("--dialogues", type=positive_int, default=20, help="corrected dialogues")
-    p.add_argument("--eval-episodes", type=positive_int, default=100,
+    p.add_argument("--dialogues", type=dialogue_count, default=20, help="corrected dialogues")
+    p.add_argument("--eval-episodes", type=dialogue_count, default=100,
                    help="evaluation dialogues after each corrected one")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the dialogues, the teacher and the learner")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
@@ -62,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep OUT/curve.json if it was made from the same inputs (settings, code, environment "
                         "config and data, hyperparameters, library versions: its fingerprint) and only add this "
                         "run to its history; otherwise compute it (again) and say what changed")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:

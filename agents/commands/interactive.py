@@ -19,6 +19,7 @@ from agents.commands.common import (
     UsageError,
     check_output,
     check_readable,
+    dialogue_count,
     env_arg,
     nonnegative_int,
     positive_int,
@@ -47,6 +48,9 @@ themselves.
 Keys: Enter accept, 1-9 another action, l list all, u undo, r reset (a new
 customer), e export as stories, q quit, ? help.
 """
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,10 +85,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="retrain the bot after every K corrections (1: after each correction, as in "
                         "Rasa's tutorial; 0: only at the end of each dialogue)")
     p.add_argument("--resume", action="store_true", help="continue the session held by --log")
-    p.add_argument("--dialogues", type=positive_int, default=None, metavar="N",
+    p.add_argument("--dialogues", type=dialogue_count, default=None, metavar="N",
                    help="stop after N dialogues (default: until you quit)")
     p.add_argument("--top", type=positive_int, default=5, metavar="K", help="actions shown per step")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:

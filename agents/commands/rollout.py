@@ -15,6 +15,7 @@ from agents.commands.common import (
     DEFAULT_ENV,
     EnvArg,
     check_output,
+    dialogue_count,
     env_arg,
     format_table,
     nonnegative_int,
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path "
                         f"(default: the environment a saved --policy was trained on, else {DEFAULT_ENV})")
     p.add_argument("--policy", default="rule", help="rule, random, or the folder of a saved policy/model")
-    p.add_argument("--episodes", type=positive_int, default=100, help="dialogues per seed")
+    p.add_argument("--episodes", type=dialogue_count, default=100, help="dialogues per seed")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="first seed")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds (seed, seed+1, ...)")
     p.add_argument("--stories-out", metavar="FILE", help="write the dialogues (of the first seed) as stories")

@@ -28,11 +28,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dialog_gym.errors import DialogGymError
 from dialog_gym.utils import as_json, write_json
-from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
+from dialog_gym.wrappers.teaching import Command, Decision, ForcedSteps, StepView, Teacher
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EXPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -81,8 +79,9 @@ class WebTeacher(Teacher):
     :meth:`decide` (the loop's worker thread) publishes the view with a new turn number and blocks until
     :meth:`submit` hands it a decision or :meth:`close` ends the session. ``on_view`` is called in the
     worker thread first, with the view, and returns what is published alongside it (the page's
-    snapshot). With ``auto_accept_forced`` a step where the mask allows one action only is accepted
-    without asking (as at the terminal).
+    snapshot). With ``auto_accept_forced`` a step where the mask allows one action only is taken without
+    asking, and an undo goes back past such steps (:class:`~dialog_gym.wrappers.teaching.ForcedSteps`, as
+    at the terminal).
     """
 
     def __init__(self, on_view: Any = None, auto_accept_forced: bool = True) -> None:
@@ -95,13 +94,15 @@ class WebTeacher(Teacher):
         self.turn = 0  #: number of the published step (grows with every question the loop asks)
         self.on_view = on_view
         self.auto_accept_forced = auto_accept_forced
+        self._forced = ForcedSteps()
         self.messages: deque[str] = deque(maxlen=200)
         self.on_notify: Any = None
 
     # ------------------------------------------------------------------ the loop's side
     def decide(self, view: StepView) -> Decision:
-        if self.auto_accept_forced and int(np.count_nonzero(view.action_mask)) == 1:
-            return Decision.accept()
+        forced = self._forced.decide(view) if self.auto_accept_forced else None
+        if forced is not None:
+            return forced
         snapshot = self.on_view(view) if self.on_view is not None else None
         with self._cond:
             if self._closed:
@@ -114,7 +115,9 @@ class WebTeacher(Teacher):
             if self._closed:
                 raise SessionClosed
             decision, self._decision, self._view = self._decision, None, None
-            return decision
+        if decision.command is Command.UNDO:
+            self._forced.undone(view)
+        return decision
 
     def notify(self, message: str) -> None:
         self.messages.append(message)
@@ -366,8 +369,9 @@ class WebSession:
             try:
                 import minari  # noqa: F401
             except ImportError:
-                raise WebError(400, "the Minari export needs the minari extra: pip install 'dialog-gym[minari]'") \
-                    from None
+                from agents.extras import missing_message
+
+                raise WebError(400, missing_message("the Minari export", "minari", "minari")) from None
             inside(root, name)
             if (root / name).exists():
                 raise WebError(409, f"the Minari dataset {name} exists already: name another version")
