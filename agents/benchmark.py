@@ -25,8 +25,6 @@ its seconds, host and, for a failed cell, the error).
 from __future__ import annotations
 
 import csv
-import functools
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -50,10 +48,11 @@ from agents.provenance import (
 )
 from agents.tables import format_table
 from dialog_gym import SUITES, __version__
+from dialog_gym.envs import EnvLike, EnvRef
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
 from dialog_gym.seeds import benchmark_story_seed, benchmark_test_seed
-from dialog_gym.utils import atomic_write, write_json
+from dialog_gym.utils import as_json, atomic_write, write_json
 
 #: every agent the benchmark knows, in table order
 ALL_AGENTS = ("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo", "a2c", "dqn",
@@ -118,28 +117,28 @@ def available_agents() -> list[str]:
     return list(ALL_AGENTS)
 
 
-def _test(make_agent: Callable, env_id: str, seed: int, episodes: int) -> dict[str, Any]:
-    s = evaluate_agent(make_agent, env_id, episodes, seeds=[seed], stream=benchmark_test_seed)
+def _test(make_agent: Callable, env: EnvRef, seed: int, episodes: int) -> dict[str, Any]:
+    s = evaluate_agent(make_agent, env, episodes, seeds=[seed], stream=benchmark_test_seed)
     return {k: s[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions", "mean_reward")}
 
 
-def _run_fixed(agent: str, env_id: str, seed: int, budget: Budget) -> RunRecord:
+def _run_fixed(agent: str, env: EnvRef, seed: int, budget: Budget) -> RunRecord:
     from agents.loading import make_agent
 
     start = time.perf_counter()
-    point = _test(lambda env: make_agent(agent, env, seed=seed), env_id, seed, budget.test_episodes)
+    point = _test(lambda e: make_agent(agent, e, seed=seed), env, seed, budget.test_episodes)
     curve = [{"dialogues": d, **point} for d in (0, *budget.batches)]
-    return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, 0, note="no training")
+    return RunRecord(env.label, agent, seed, curve, time.perf_counter() - start, 0, note="no training")
 
 
-def _run_imitation(agents: Sequence[str], env_id: str, seed: int, budget: Budget) -> list[RunRecord]:
+def _run_imitation(agents: Sequence[str], env: EnvRef, seed: int, budget: Budget) -> list[RunRecord]:
     """Train the imitation agents together (the ensemble reuses the memoization and supervised policies
     of the same call) on the first k expert dialogues, for each batch size k, and test them."""
     from agents.policy import PolicyAgent
     from agents.policy_training import TrainingOptions, expert_story_graph, story_trackers, train_policies
 
-    graph, domain = expert_story_graph(budget.batches[-1], seed=seed, env_id=env_id,
-                                       stream=benchmark_story_seed)
+    graph, domain = expert_story_graph(budget.batches[-1], seed=seed, env_id=env.id,
+                                       stream=benchmark_story_seed, **env.kwargs)
     trackers = story_trackers(graph, domain, augmentation=0)
     curves: dict[str, list[dict[str, Any]]] = {a: [] for a in agents}
     seconds: dict[str, float] = dict.fromkeys(agents, 0.0)
@@ -149,14 +148,14 @@ def _run_imitation(agents: Sequence[str], env_id: str, seed: int, budget: Budget
         for agent in agents:
             policy, _ = trained[agent]
             t0 = time.perf_counter()
-            curves[agent].append({"dialogues": k, **_test(lambda env, p=policy: PolicyAgent(p, env), env_id, seed,
+            curves[agent].append({"dialogues": k, **_test(lambda e, p=policy: PolicyAgent(p, e), env, seed,
                                                           budget.test_episodes)})
             seconds[agent] += time.perf_counter() - t0 + trained[agent][1]
-    return [RunRecord(env_id, a, seed, curves[a], seconds[a], budget.batches[-1], note="trained on expert dialogues")
+    return [RunRecord(env.label, a, seed, curves[a], seconds[a], budget.batches[-1], note="trained on expert dialogues")
             for a in agents]
 
 
-def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -> RunRecord:
+def _run_rl(agent: str, env: EnvRef, seed: int, budget: Budget, workdir: Path) -> RunRecord:
     from agents.rl_training import TrainSpec, train
 
     algo, warm = RL_AGENTS[agent]
@@ -164,14 +163,14 @@ def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -
     if any(b % step for b in budget.batches):
         raise ConfigError("RL batches must be multiples of the first batch")
     start = time.perf_counter()
-    result = train(TrainSpec(algo, env_id, workdir / f"{agent}_{env_id.split('/')[-1]}_s{seed}",
+    result = train(TrainSpec(algo, env.id, workdir / f"{agent}_{env.short_name}_s{seed}", env_kwargs=env.kwargs,
                              dialogues=budget.batches[-1], seed=seed, eval_every=step,
                              eval_episodes=budget.test_episodes, warm_start="rule" if warm else None,
                              warm_start_mode=warm or "conservative", progress=False, tensorboard=False))
     # the training evaluates on the same test dialogues the other agents use (benchmark_test_seed)
     curve = [{k: p[k] for k in ("dialogues", "success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
                                  "mean_reward")} for p in result.curve]
-    return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, result.dialogues,
+    return RunRecord(env.label, agent, seed, curve, time.perf_counter() - start, result.dialogues,
                      demonstrations=result.demonstrations, extra={"timesteps": result.timesteps})
 
 
@@ -180,31 +179,18 @@ _COST = {"imitation": 100.0, "dqn": 50.0, "a2c": 40.0, "ppo": 35.0, "maskable_pp
          "ppo_warm_naive": 25.0, "random": 1.0, "rule": 1.0}
 
 
-def unsupported_agents(env_id: str, agents: Sequence[str]) -> dict[str, str]:
-    """The agents of ``agents`` that cannot run on ``env_id`` -> why: the Rasa policies (imitation agents)
-    where the environment's actions are not its domain's (summary acts, PyDial's turn level)."""
+def unsupported_agents(env: EnvLike, agents: Sequence[str]) -> dict[str, str]:
+    """The agents of ``agents`` that cannot run on ``env`` -> why: the Rasa policies (imitation agents)
+    where the environment's family acts with its own acts instead of its domain's (summary acts, PyDial's
+    turn level); the family says so, no env is made."""
+    ref = EnvRef.of(env)
     imitation = [a for a in agents if a in IMITATION_AGENTS]
-    problem = _policy_env_problem(env_id) if imitation else None
-    return dict.fromkeys(imitation, problem) if problem else {}
-
-
-@functools.cache
-def _policy_env_problem(env_id: str) -> str | None:
-    """Why a Rasa policy cannot run on ``env_id`` (None: it can); one env made per id, however often the
-    benchmark asks (planning and its note both do)."""
-    import gymnasium as gym
-
-    from agents.policy import check_policy_env
-    from dialog_gym.errors import DialogGymError
-
-    env = gym.make(env_id)
-    try:
-        check_policy_env(env)
-    except DialogGymError as exc:
-        return str(exc)
-    finally:
-        env.close()
-    return None
+    family = ref.family() if imitation else None
+    if family is None or family.acts == "domain":
+        return {}
+    problem = (f"Rasa policies choose among the domain's actions, but {ref} is a {family.name} task whose "
+               f"actions are its own {family.acts} acts; run them on an action-level environment")
+    return dict.fromkeys(imitation, problem)
 
 
 #: the parts of a cell's parameters other than its settings (what a re-run says changed; see agents.cells)
@@ -220,10 +206,10 @@ def hyperparams_used(agent: str, env_id: str) -> dict[str, Any] | None:
 
     algo, warm = RL_AGENTS[agent]
     used = {"algorithm": load_hyperparams(algo, env_id), "warm_start": load_warm_start(warm) if warm else None}
-    return json.loads(json.dumps(used, sort_keys=True, default=str))  # as a cell file holds it
+    return as_json(used)  # as a cell file holds it
 
 
-def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds: Sequence[int],
+def plan_cells(budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str], seeds: Sequence[int],
                workdir: str | os.PathLike, cpus: int = 1) -> list[Cell]:
     """The benchmark's cells, in table order: one per (environment, agent, seed), except that the imitation
     agents of an (environment, seed) are one cell (they are trained together: the ensemble reuses the
@@ -237,20 +223,20 @@ def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds
     versions = library_versions()
     code = code_fingerprint()["sha256"]
     cells = []
-    for env_id in envs:
-        excluded = unsupported_agents(env_id, agents)  # no cells for them (run_benchmark says why)
-        env_data = env_fingerprint(env_id)
+    for env in map(EnvRef.of, envs):
+        excluded = unsupported_agents(env, agents)  # no cells for them (run_benchmark says why)
+        env_data = env_fingerprint(env)
         for group in groups:
             if group[0] in excluded:
                 continue
-            hyperparams = hyperparams_used(group[0], env_id)
+            hyperparams = hyperparams_used(group[0], env.id)
             for seed in seeds:
-                params = {"env": env_id, "agents": list(group), "seed": seed, "batches": list(budget.batches),
+                params = {"env": env.to_json(), "agents": list(group), "seed": seed, "batches": list(budget.batches),
                           "test_episodes": budget.test_episodes, "imitation_epochs": budget.imitation_epochs,
                           "torch_threads": cpus, "versions": versions, "code": code, "env_data": env_data,
                           "hyperparams": hyperparams}
                 kind = "imitation" if group[0] in IMITATION_AGENTS else group[0]
-                key = f"{env_id.replace('/', '_')}__{'+'.join(group)}__s{seed}"
+                key = f"{env.key}__{'+'.join(group)}__s{seed}"
                 cells.append(Cell(key, params, {"workdir": str(workdir)}, cpus=cpus, cost=_COST.get(kind, 10.0)))
     return cells
 
@@ -260,28 +246,29 @@ def benchmark_cell(cell: Cell) -> dict[str, Any]:
     import torch
 
     p = cell.params
+    env = EnvRef.from_json(p["env"])
     mine = library_versions()
     if p["versions"] != mine:  # a cluster node installed differently would give other numbers
         raise ConfigError("this worker has other versions than the driver: " + ", ".join(
             f"{k} {p['versions'].get(k)} (driver) vs {v} (here)" for k, v in mine.items() if p["versions"].get(k) != v))
-    for part, here in (("code", code_fingerprint()["sha256"]), ("env_data", env_fingerprint(p["env"]))):
+    for part, here in (("code", code_fingerprint()["sha256"]), ("env_data", env_fingerprint(env))):
         if p[part] != here:
             raise ConfigError(f"this worker has other {PARAM_PARTS[part]} than the driver ({part} fingerprint "
                               f"{p[part][:12]} (driver) vs {here[:12]} (here))")
     torch.set_num_threads(int(p["torch_threads"]))  # reproducible, and fastest for these small networks at 1
     budget = Budget("cell", seeds=1, batches=tuple(p["batches"]), test_episodes=p["test_episodes"],
                     agents=tuple(p["agents"]), imitation_epochs=p["imitation_epochs"])
-    agent, env_id, seed = p["agents"][0], p["env"], p["seed"]
+    agent, seed = p["agents"][0], p["seed"]
     if agent in FIXED_AGENTS:
-        records = [_run_fixed(agent, env_id, seed, budget)]
+        records = [_run_fixed(agent, env, seed, budget)]
     elif agent in RL_AGENTS:
-        records = [_run_rl(agent, env_id, seed, budget, Path(cell.context["workdir"]))]
+        records = [_run_rl(agent, env, seed, budget, Path(cell.context["workdir"]))]
     else:
-        records = _run_imitation(p["agents"], env_id, seed, budget)
+        records = _run_imitation(p["agents"], env, seed, budget)
     return {"runs": [r.__dict__ for r in records]}
 
 
-def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], agents: Sequence[str],
+def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str],
                   seeds: Sequence[int], progress: bool = False, backend: str = "serial", address: str | None = None,
                   workers: int | None = None, cpus_per_cell: int = 1, retries: int = 3, fresh: bool = False,
                   note: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -293,11 +280,13 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     cells of it (start, wall time, machine, cells reused and recomputed and why), the original run first; the
     top-level ``started``, ``wall_time``, ``hardware``, ``backend`` and ``workers`` are the original run's."""
     out = Path(out)
-    cells = plan_cells(budget, envs, agents, seeds, out / "runs", cpus=cpus_per_cell)
-    for env_id in envs:
-        excluded = unsupported_agents(env_id, agents)
+    refs = [EnvRef.of(env) for env in envs]
+    cells = plan_cells(budget, refs, agents, seeds, out / "runs", cpus=cpus_per_cell)
+    for ref in refs:
+        excluded = unsupported_agents(ref, agents)
         if excluded and note is not None:
-            note(f"{', '.join(excluded)} skipped on {env_id}: {next(iter(excluded.values()))}")
+            note(f"{', '.join(excluded)} skipped on {ref}: {next(iter(excluded.values()))}")
+    labels = [ref.label for ref in refs]
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     run = run_cells(benchmark_cell, cells, out, backend=backend, address=address, workers=workers, retries=retries,
@@ -316,7 +305,7 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
             failed.extend({"env": cell.params["env"], "agent": a, "seed": cell.params["seed"],
                            "error": rec["error"]} for a in cell.params["agents"])
     summary = summarize_runs(records, failed)
-    disc = discrimination(records, envs, agents, sorted({budget.batches[0], budget.batches[-1]}))
+    disc = discrimination(records, labels, agents, sorted({budget.batches[0], budget.batches[-1]}))
     session = session_record(started, hardware() | {"torch_threads": cpus_per_cell}, backend=backend,
                              workers=workers if backend == "ray" else 1, cells_reused=len(run.reused),
                              cells_recomputed=len(run.recomputed), recomputed_because=run.reasons(),
@@ -326,9 +315,9 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     doc: dict[str, Any] = {
         "dialog_gym_version": __version__,
         "budget": budget.__dict__ | {"batches": list(budget.batches), "agents": list(budget.agents)},
-        "envs": list(envs), "agents": list(agents), "seeds": list(seeds),
+        "envs": labels, "agents": list(agents), "seeds": list(seeds),
         "code_fingerprint": code_fingerprint(),
-        "env_fingerprints": {env_id: env_fingerprint(env_id) for env_id in envs},
+        "env_fingerprints": {ref.label: env_fingerprint(ref) for ref in refs},
         "versions": library_versions(),
         **{k: first.get(k) for k in ("hardware", "backend", "workers", "started", "wall_time")},
         "cells_skipped": len(run.reused),
@@ -345,8 +334,8 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
         handle.write(table_document(doc) + "\n")
     with atomic_write(out / "discrimination.md") as handle:
         handle.write(discrimination_table(disc) + "\n")
-    for env_id in envs:
-        plot_curves(out / f"curves_{env_id.split('/')[-1]}.png", [r for r in records if r.env == env_id], env_id,
+    for ref in refs:
+        plot_curves(out / f"curves_{ref.short_name}.png", [r for r in records if r.env == ref.label], ref.label,
                     agents)
     return doc
 
@@ -680,9 +669,10 @@ class Comparison:
         return not self.numbers and not self.provenance and self.fingerprinted
 
     def verdict(self) -> str:
-        numbers = ("numbers identical" if not self.numbers else
-                   f"{len(self.numbers)} numbers differ from the reference's (env, agent, seed, dialogues, metric: "
-                   "old -> new)")
+        n = len(self.numbers)
+        numbers = ("numbers identical" if not n else
+                   f"{n} number{'s' * (n != 1)} differ{'s' * (n == 1)} from the reference's (env, agent, seed, "
+                   "dialogues, metric: old -> new)")
         if not self.fingerprinted:
             return (f"{numbers}; the reference has no fingerprints (written before dialog_gym 0.2.0), so whether "
                     "the same code and data made its numbers is unknown")

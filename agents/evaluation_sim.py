@@ -16,6 +16,7 @@ from typing import Any
 import gymnasium as gym
 
 from dialog_gym.agent import Agent
+from dialog_gym.envs import EnvLike, EnvRef
 from dialog_gym.metrics import EpisodeResult, summarize_seeds
 from dialog_gym.rollout import run_episodes
 from dialog_gym.seeds import Stream, episode_seed
@@ -24,16 +25,18 @@ from dialog_gym.seeds import Stream, episode_seed
 AgentFactory = Callable[[gym.Env], Agent]
 
 
-def evaluate_agent(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),
+def evaluate_agent(make_agent: AgentFactory, env: EnvLike, episodes: int = 100, seeds: Sequence[int] = (0,),
                    env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed) -> dict[str, Any]:
     """Run ``episodes`` dialogues for each seed (a fresh env and agent per seed; episode ``i`` of seed ``s``
-    reset with ``stream(s, i)``) and summarise them."""
+    reset with ``stream(s, i)``) and summarise them. ``env``: a reference or an id (with ``env_kwargs``, its
+    ``gym.make`` keywords)."""
+    ref = EnvRef(str(env), env_kwargs) if env_kwargs else EnvRef.of(env)
     per_seed: list[list[EpisodeResult]] = []
     for seed in seeds:
-        env = gym.make(env_id, **(env_kwargs or {}))
-        results, _ = run_episodes(env, make_agent(env), episodes, seed=seed, stream=stream)
+        gym_env = ref.make()
+        results, _ = run_episodes(gym_env, make_agent(gym_env), episodes, seed=seed, stream=stream)
         per_seed.append(results)
-        env.close()
+        gym_env.close()
     summary = summarize_seeds(per_seed)
-    summary.update({"env": env_id, "seeds_used": list(seeds)})
+    summary.update({"env": ref.id, "seeds_used": list(seeds)})
     return summary

@@ -19,8 +19,8 @@ from dialog_gym.envs import DEFAULT_ENV_ID, dialogue_env_of
 from dialog_gym.envs.summary import SummaryActEnv
 from dialog_gym.events import Event
 from dialog_gym.experts import SlotFillingExpert
+from dialog_gym.families import family_of
 from dialog_gym.metrics import EpisodeResult
-from dialog_gym.pydial.expert import HDCExpert
 from dialog_gym.seeds import Stream, episode_seed, expert_dialogue_seed
 from dialog_gym.stories import write_stories
 from dialog_gym.tracker import DialogueStateTracker
@@ -65,12 +65,15 @@ def expert_choice(env: gym.Env, expert: SlotFillingExpert) -> Callable[[Dialogue
     return expert.next_action
 
 
-def expert_act(env: gym.Env) -> Agent:
-    """The rule expert as an agent for ``env`` (PyDial's handcrafted policy on the PyDial family)."""
-    if dialogue_env_of(env).family == "pydial":
-        return HDCExpert()
+def rule_expert(env: gym.Env) -> Agent:
+    """The slot-filling rule expert as an agent for ``env`` (the dialogue and summary families' expert)."""
     choose = expert_choice(env, SlotFillingExpert.for_env(env))
     return lambda obs, info, e: choose(dialogue_env_of(e).tracker, action_mask(info))
+
+
+def expert_act(env: gym.Env) -> Agent:
+    """The rule expert of ``env``'s family as an agent (PyDial's handcrafted policy on the PyDial family)."""
+    return family_of(env).make_expert(env)
 
 
 def random_act(rng: np.random.Generator | int = 0, respect_mask: bool = True) -> Agent:

@@ -117,6 +117,9 @@ USAGE_ERRORS = [  # (arguments, a fragment of the message): exit status 2
     (["interactive", "--scratch", "--top", "0"], "expected a positive integer, got 0"),
     (["interactive", "--pretrained", "--examples", "2"], "--examples goes with --scratch"),
     (["demo", "--seed", "-5"], "argument --seed: expected an integer >= 0, got -5"),
+    (["train", "--algo", "ppo", "--seed", "10000", "--out", "OUT"], "expected a seed from 0 to 9999, got 10000"),
+    (["rollout", "--seed", "9999", "--seeds", "2"], "--seeds: seeds 9999 to 10000 go past the last seed, 9999"),
+    (["benchmark", "--first-seed", "9998", "--seeds", "3", "--out", "OUT"], "seeds 9998 to 10000 go past"),
     (["benchmark", "--agents", "", "--out", "OUT"], "unknown agent(s) (none given)"),
     (["train-policy", "--policy", "memo", "--domain", "restaurant", "--out", "OUT"], "--domain goes with --stories"),
     (["no-such-command"], "invalid choice: 'no-such-command'"),
@@ -415,7 +418,7 @@ def test_an_environment_is_named_the_same_way_everywhere(name):
 
     env = env_arg(name)
     assert (env.id, env.kwargs) == ("dialog_gym/Restaurant-Env2-v0", {})
-    assert env.registered_id() == "dialog_gym/Restaurant-Env2-v0"
+    assert env.to_json() == "dialog_gym/Restaurant-Env2-v0" and str(env) == "dialog_gym/Restaurant-Env2-v0"
 
 
 @pytest.mark.parametrize("command", [
@@ -429,6 +432,43 @@ def test_every_env_option_takes_a_config_path(capsys, files, command):
     option = "--envs" if command[0] == "benchmark" else "--env"
     code, _, err = run_cli(capsys, *_fill(command, files), option, config)
     assert code == 0, err
+
+
+@pytest.mark.parametrize("command", [
+    ["rollout", "--episodes", "2", "--json"],
+    ["bench-env", "--steps", "50", "--repeats", "1", "--json"],
+    ["stories", "simulate", "--episodes", "2", "--out", "OUT/s.md"],
+    ["benchmark", "--agents", "rule", "--seeds", "1", "--batches", "2", "--episodes", "2", "--out", "OUT/b"],
+])
+def test_every_env_option_runs_an_imported_tasks_other_settings(capsys, files, tmp_path: Path, command):
+    """An imported PyDial task's Env2-Env6 by ``DIR/env.yml:EnvN``: a copy of a shipped task (so nothing
+    registered knows it)."""
+    import shutil
+
+    task = tmp_path / "imported"
+    shutil.copytree(REPO / "configs" / "pydial" / "CamRestaurants", task)
+    option = "--envs" if command[0] == "benchmark" else "--env"
+    code, out, err = run_cli(capsys, *_fill(command, files), option, f"{task / 'env.yml'}:Env3")
+    assert code == 0, err
+    if command[0] == "rollout":
+        by_variant = json.loads(out)
+        assert by_variant["env_kwargs"] == {"config": str(task / "env.yml"), "variant": "Env3"}
+        code, out, err = run_cli(capsys, *command, "--env", "PyDial-CR-Env3-v0")
+        registered = json.loads(out)
+        for key in ("success_rate", "mean_turns", "mean_reward"):  # the same dialogues as the registered Env3
+            assert by_variant[key] == registered[key]
+
+
+def test_a_folder_is_answered_with_its_env_yml(capsys, tmp_path: Path):
+    folder = REPO / "configs" / "pydial" / "CamRestaurants"
+    code, out, err = run_cli(capsys, "rollout", "--env", str(folder))
+    _check_one_line(code, out, err, 2, f"did you mean {folder / 'env.yml'}?", ["rollout"])
+
+
+def test_an_unknown_id_is_answered_with_the_nearest(capsys):
+    code, out, err = run_cli(capsys, "rollout", "--env", "Restaurant-Env7-v0")
+    _check_one_line(code, out, err, 2, "did you mean dialog_gym/Restaurant-Env6-v0", ["rollout"])
+    assert "Hotel-Env4-v0" not in err  # not every registered id
 
 
 def test_a_config_path_that_is_not_a_config_is_one_line(capsys, files):
@@ -532,7 +572,7 @@ def test_compare_prints_a_verdict_and_strict_fails_on_differences(capsys, tmp_pa
     old = json.loads((tmp_path / "b" / "results.json").read_text())["runs"][0]["curve"][0]["success_rate"]
     code, out, _ = _tiny_benchmark(capsys, tmp_path / "c", "--compare", str(changed))
     assert code == 0  # a difference is information, not an error
-    assert "1 numbers differ from the reference's" in out
+    assert "1 number differs from the reference's" in out
     assert f"('dialog_gym/Restaurant-v0', 'random', 0, 0) success_rate: 0.5 -> {old}" in out
     code, out, _ = _tiny_benchmark(capsys, tmp_path / "d", "--compare", str(changed), "--strict", "--json")
     assert code == 3

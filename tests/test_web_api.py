@@ -500,24 +500,22 @@ def test_one_server_per_folder(tmp_path, capsys):
         assert (tmp_path / ".lock").read_text() == f"the next one (pid {os.getpid()})"
 
 
-def test_an_env_config_path_with_the_commands_resolver(tmp_path):
-    from agents.commands.serve import registered_env_id
+def test_an_env_config_path_goes_by_value_to_the_evaluating_process(tmp_path):
+    from dialog_gym.envs import EnvRef
 
-    config = str(ROOT / "configs" / "envs" / "restaurant.yml")
-    opts = SessionOptions(env=config, start="scratch", retrain_every=None, eval_every=1, eval_episodes=2)
-    with TestClient(create_app(tmp_path, opts, TOKEN, resolver=registered_env_id)) as c:
+    config = EnvRef.parse(str(ROOT / "configs" / "envs" / "restaurant.yml"))
+    opts = SessionOptions(env=config.to_json(), start="scratch", retrain_every=None, eval_every=1, eval_episodes=2)
+    with TestClient(create_app(tmp_path, opts, TOKEN)) as c:
         s = new_session(c)
         assert s["status"] == "waiting" and s["transcript"][0]["who"] == "user"
         evals = []
-        for _ in range(600):  # evaluated in the spawned process, which resolves the path again
+        for _ in range(600):  # evaluated in the spawned process, which registered nothing for the path
             evals = c.get(f"/api/sessions/{s['id']}", headers=HEADERS).json()["evals"]
             if evals:
                 break
             time.sleep(0.1)
         assert evals == [{"dialogues": 0, "success_rate": 0.0, "episodes": 2}]
-    with TestClient(create_app(tmp_path / "b", opts, TOKEN)) as c:  # the library's resolver: ids only
-        s = c.post("/api/sessions", headers=HEADERS, json={})
-        assert s.status_code == 500 and "config path" in s.json()["error"]
+        assert c.get("/api/sessions", headers=HEADERS).json()["sessions"][0]["env"] == config.label
 
 
 def test_a_session_from_a_saved_policy(tmp_path):

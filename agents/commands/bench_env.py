@@ -11,12 +11,12 @@ do not count (``--clock wall`` for elapsed time); even so, compare the ratio, no
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
-from agents.commands.common import DEFAULT_ENV, EnvArg, UsageError, env_arg, positive_int, print_json, step_count
-from agents.provenance import cpu_model
+from agents.commands.common import DEFAULT_ENV, UsageError, env_arg, positive_int, print_json, step_count
+from agents.provenance import hardware
+from dialog_gym.envs import EnvRef
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,8 +65,6 @@ def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | 
 
 def measure(env_id: str, reference: str, steps: int, repeats: int, env_kwargs: dict | None = None,
             clock: str = "cpu") -> dict:
-    import gymnasium as gym
-
     ours, ref = [], []
     for i in range(repeats):  # interleaved, so a drifting machine load hits both alike
         ours.append(steps_per_second(env_id, steps, seed=i, env_kwargs=env_kwargs, clock=clock))
@@ -76,8 +74,7 @@ def measure(env_id: str, reference: str, steps: int, repeats: int, env_kwargs: d
         "env_steps_per_second": statistics.median(ours), "reference_steps_per_second": statistics.median(ref),
         "ratio": statistics.median(ours) / statistics.median(ref),
         "ratios": [o / r for o, r in zip(ours, ref, strict=True)],
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cpu": cpu_model(),
-        "python": platform.python_version(), "gymnasium": gym.__version__,
+        "hardware": hardware(),
     }
 
 
@@ -86,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.reference not in gym.registry:
         raise UsageError(f"--reference: unknown Gymnasium environment {args.reference!r}")
-    env: EnvArg = args.env
+    env: EnvRef = args.env
     result = measure(env.id, args.reference, args.steps, args.repeats, env.kwargs, args.clock)
     result["env_kwargs"] = env.kwargs
     if args.json:
@@ -96,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.reference}: {result['reference_steps_per_second']:,.0f} steps/s")
         print(f"ratio: {result['ratio']:.2f} (target >= 1.0); per repeat: "
               + ", ".join(f"{r:.2f}" for r in result["ratios"]))
-        print(f"clock: {args.clock} time; {result['cpu']}, Python {result['python']}, "
-              f"Gymnasium {result['gymnasium']}")
+        machine = result["hardware"]
+        print(f"clock: {args.clock} time; {machine['cpu']}, Python {machine['python']}, "
+              f"Gymnasium {machine['gymnasium']}")
     return 0

@@ -9,14 +9,15 @@ from agents.commands.backend_args import add_backend_arguments, check_backend_ar
 from agents.commands.common import (
     UsageError,
     check_output,
+    check_seed_range,
     dialogue_count,
-    env_arg,
     env_list,
     masks_note,
     nonnegative_int,
     note,
     positive_int,
     print_json,
+    run_seed,
 )
 
 #: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "a warm start (ppo_warm, ppo_warm_naive: behaviour-cloned from the rule expert "
                                     "before RL)")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")
-    p.add_argument("--first-seed", type=nonnegative_int, default=0, help="the first seed")
+    p.add_argument("--first-seed", type=run_seed, default=0, help="the first seed")
     p.add_argument("--episodes", type=dialogue_count, help="test dialogues after each batch (default: the budget's)")
     p.add_argument("--batches", help="comma-separated cumulative training dialogues, e.g. 250,500,750,1000")
     p.add_argument("--out", type=Path, default=Path("results/benchmark"), help="output folder")
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         suite_envs,
         table_document,
     )
-    from dialog_gym import SUITES
+    from dialog_gym import SUITES, EnvRef
     from dialog_gym.errors import DialogGymError
 
     if args.list:
@@ -116,10 +117,10 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes:
         budget = replace(budget, test_episodes=args.episodes)
     if args.envs:
-        envs = [e.registered_id() for e in args.envs]
+        envs = list(args.envs)
     else:
         try:
-            envs = suite_envs(args.suite or budget.suite)
+            envs = [EnvRef.parse(e) for e in suite_envs(args.suite or budget.suite)]
         except DialogGymError as exc:
             raise UsageError(str(exc)) from None
     given = args.agents is not None
@@ -137,10 +138,11 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         load_results(args.compare)  # a wrong path fails now, not after the run
     check_backend_arguments(args)
+    check_seed_range(args.first_seed, args.seeds or budget.seeds, "--seeds")
     check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
 
-    for env in args.envs or [env_arg(e) for e in envs]:
+    for env in envs:
         for agent in agents:
             remark = masks_note(RL_AGENTS[agent][0], env) if agent in RL_AGENTS else None
             if remark:

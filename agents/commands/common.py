@@ -14,11 +14,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agents.tables import format_table  # noqa: F401  (the commands import it from here)
+from dialog_gym.envs import EnvRef
 from dialog_gym.errors import DialogGymError
 
 #: what a user gets when they name no environment (dialog_gym.envs.DEFAULT_ENV_ID, as typed)
@@ -114,6 +114,25 @@ def port(text: str) -> int:
     return value
 
 
+def run_seed(text: str) -> int:
+    """An argparse type: a run seed, ``0 <= seed < dialog_gym.seeds.RUN_SEEDS`` (the seeds whose streams of
+    reset seeds are proven disjoint)."""
+    from dialog_gym.seeds import RUN_SEEDS
+
+    value = nonnegative_int(text)
+    if value >= RUN_SEEDS:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {RUN_SEEDS - 1}, got {value}")
+    return value
+
+
+def check_seed_range(first: int, count: int, option: str) -> None:
+    """``count`` run seeds from ``first`` must all be run seeds (one line naming ``option`` otherwise)."""
+    from dialog_gym.seeds import RUN_SEEDS
+
+    if first + count > RUN_SEEDS:
+        raise UsageError(f"{option}: seeds {first} to {first + count - 1} go past the last seed, {RUN_SEEDS - 1}")
+
+
 def probability(text: str) -> float:
     """An argparse type: a number in [0, 1]."""
     value = _number(text, float)
@@ -122,56 +141,18 @@ def probability(text: str) -> float:
     return value
 
 
-@dataclass(frozen=True)
-class EnvArg:
-    """An environment as the user named it: a short id, a full id or an env config path."""
-
-    name: str
-    id: str
-    kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
-
-    def __str__(self) -> str:
-        return self.id if not self.kwargs else f"{self.id} ({', '.join(f'{k}={v}' for k, v in self.kwargs.items())})"
-
-    def registered_id(self) -> str:
-        """An id ``gym.make`` knows without keywords, for library functions that take an id only: the id
-        itself, or for a config path an alias registered in this process (``dialog_gym/<stem>-<hash>-v0``,
-        the same in every process for the same path)."""
-        if not self.kwargs:
-            return self.id
-        import hashlib
-        import re
-
-        import gymnasium as gym
-
-        digest = hashlib.sha1(json.dumps(self.kwargs, sort_keys=True, default=str).encode()).hexdigest()[:8]
-        stem = re.sub(r"[^A-Za-z0-9_.]", "_", Path(str(self.kwargs.get("config", "env"))).stem) or "env"
-        alias = f"dialog_gym/{stem}-{digest}-v0"
-        if alias not in gym.registry:
-            spec = gym.spec(self.id)
-            gym.register(id=alias, entry_point=spec.entry_point, kwargs={**(spec.kwargs or {}), **self.kwargs},
-                         max_episode_steps=spec.max_episode_steps, disable_env_checker=spec.disable_env_checker)
-        return alias
-
-    def make(self, **extra: Any) -> Any:
-        import gymnasium as gym
-
-        return gym.make(self.id, **{**self.kwargs, **extra})
-
-
-def env_arg(text: str) -> EnvArg:
-    """An argparse type for ``--env``: everything :func:`resolve_env` accepts; anything else is a usage error."""
+def env_arg(text: str) -> EnvRef:
+    """An argparse type for ``--env``: everything :meth:`EnvRef.parse` accepts (an id, a short id, an env
+    config's path or shipped name, with ``:VARIANT``); anything else is a usage error."""
     import dialog_gym  # noqa: F401  (registers the ids)
-    from dialog_gym.envs import resolve_env
 
     try:
-        env_id, kwargs = resolve_env(text)
+        return EnvRef.parse(text)
     except DialogGymError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    return EnvArg(text, env_id, dict(kwargs))
 
 
-def env_list(text: str) -> list[EnvArg]:
+def env_list(text: str) -> list[EnvRef]:
     """An argparse type: comma-separated environments (each as ``--env`` takes it)."""
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
@@ -245,7 +226,7 @@ def saved_env(folder: str | Path) -> tuple[str, dict[str, Any], Path] | None:
     return None
 
 
-def record_env(folder: str | Path, env: EnvArg) -> None:
+def record_env(folder: str | Path, env: EnvRef) -> None:
     """Add the training environment to a saved policy's ``policy.json`` (so ``rollout`` can default to it)."""
     from dialog_gym.utils import read_json, write_json
 
@@ -290,7 +271,7 @@ class StageBar:
         self.bar.close()
 
 
-def masks_note(algo: str, env: EnvArg) -> str | None:
+def masks_note(algo: str, env: EnvRef) -> str | None:
     """Why a masked algorithm will learn as plain PPO, when the environment's masks are off."""
     from agents.rl import MASKED_ALGORITHMS
 

@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "its SQLite table (<Domain>-dbase.db) into a task directory: domain.yml (Rasa domain: user acts, "
                     "slots, PyDial's summary acts), table.csv, users/standard.yml and users/unfriendly.yml "
                     "(PyDial's user parameters), env.yml (registers Env1-Env6) and NOTICE (PyDial's Apache-2.0 "
-                    "notice). Run it with gym.make('dialog_gym/Dialogue-v0', config='DIR/env.yml') or --env "
-                    "DIR/env.yml.")
+                    "notice). Run one of its settings with gym.make('dialog_gym/Dialogue-v0', config='DIR/env.yml', "
+                    "variant='Env3') or --env DIR/env.yml:Env3 (without a variant: the file's own settings).")
     i.add_argument("rules", metavar="RULES.json", help="the PyDial ontology")
     i.add_argument("database", metavar="DBASE.db", help="the PyDial SQLite database")
     i.add_argument("--out", required=True, metavar="DIR",
@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def import_pydial(args: argparse.Namespace) -> int:
-    from dialog_gym.config import read_registrations
     from dialog_gym.envs import NAMESPACE
+    from dialog_gym.families import read_registrations
     from dialog_gym.pydial.importer import import_pydial as convert
     from dialog_gym.pydial.task import load_task
 
@@ -59,5 +59,5 @@ def import_pydial(args: argparse.Namespace) -> int:
     else:
         print(f"{env_file}: {task.name}, {len(task.rows)} rows, {len(task.actions)} summary acts, "
               f"{len(task.system_requestable)} system-requestable slots; ids {ids[0]} ... {ids[-1]} "
-              f"(register with dialog_gym.register_task or run with --env {env_file})")
+              f"(register with dialog_gym.register_task, or run one with --env {env_file}:Env3)")
     return 0

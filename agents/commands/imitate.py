@@ -13,10 +13,10 @@ from agents.commands.common import (
     check_readable,
     dialogue_count,
     env_arg,
-    nonnegative_int,
     note,
     print_json,
     probability,
+    run_seed,
 )
 
 TEACHERS = ("scripted",)
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dialogues", type=dialogue_count, default=20, help="corrected dialogues")
     p.add_argument("--eval-episodes", type=dialogue_count, default=100,
                    help="evaluation dialogues after each corrected one")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the dialogues, the teacher and the learner")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the dialogues, the teacher and the learner")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env2-v0), a full id or an env config YAML path")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for curve.json, curve.png, session.jsonl")
@@ -102,12 +102,11 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     stream = sys.stderr if args.json else sys.stdout  # under --json stdout holds only the JSON object
-    env_id = args.env.registered_id()
     inputs = run_inputs({"teacher": args.teacher, "start": args.start, "learner": args.learner, "mode": args.mode,
                          "beta": args.beta, "error_rate": args.error_rate, "dialogues": args.dialogues,
-                         "eval_episodes": args.eval_episodes, "seed": args.seed, "env": env_id,
+                         "eval_episodes": args.eval_episodes, "seed": args.seed, "env": args.env.to_json(),
                          "stories": path_sha256(args.stories) if args.stories else None, "minari": args.minari},
-                        env_id, load_hyperparams("maskable_ppo", env_id) if args.learner == "sb3" else None)
+                        args.env, load_hyperparams("maskable_ppo", args.env.id) if args.learner == "sb3" else None)
     started = time.time()
     earlier = read_json(out / "curve.json") if (out / "curve.json").is_file() else None
     if args.reuse and isinstance(earlier, dict) and earlier.get("inputs") == inputs:
@@ -134,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = learning_curve(start=args.start, dialogues=args.dialogues, seed=args.seed,
                             eval_episodes=args.eval_episodes, stories=args.stories, learner=args.learner,
-                            beta=args.beta, mode=args.mode, env_id=args.env.registered_id(),
+                            beta=args.beta, mode=args.mode, env_id=args.env,
                             error_rate=args.error_rate,
                             out=out, progress=progress, minari_id=args.minari)
     result.update(inputs=inputs, history=[session_record(started, hardware(), reused=False)])

@@ -23,6 +23,7 @@ from agents.commands.common import (
     env_arg,
     nonnegative_int,
     positive_int,
+    run_seed,
 )
 from dialog_gym.errors import DialogGymError
 from dialog_gym.utils import as_json
@@ -76,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="environment: a short id, a full id or an env config YAML path. With masks on (e.g. "
                         "Restaurant-v0) only sensible actions are offered at each step; with masks off "
                         "(Restaurant-Env2-v0) every action is, and you correct more")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the fake users and of the learner")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the fake users and of the learner")
     p.add_argument("--log", metavar="FILE", default=DEFAULT_LOG,
                    help="correction log, appended and fsynced per step")
     p.add_argument("--stories-out", metavar="FILE", default=DEFAULT_STORIES_OUT,
@@ -95,8 +96,6 @@ def run(args: argparse.Namespace) -> int:
     check_paths(args)
     args.env.make().close()  # a broken env config fails now, before the intro
     header = resumed_header(args) if args.resume else None
-    import gymnasium as gym
-
     import dialog_gym  # noqa: F401  (registers the environments)
     from agents.imitation import make_learner
     from agents.terminal import TerminalTeacher
@@ -113,12 +112,11 @@ def run(args: argparse.Namespace) -> int:
             "untrained: it knows nothing yet and learns from you")
     out.write(f"\nPreparing the bot ({what}) ...\n")
     out.flush()
-    env_id = args.env.registered_id()
-    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=env_id, learner=args.learner,
+    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=args.env, learner=args.learner,
                            scratch_dialogues=args.examples)
     if header is not None:
         check_same_bot(header, learner, args.log)
-    env = gym.make(env_id)
+    env = args.env.make()
     teacher = TerminalTeacher(top_k=args.top, transcript_source=lambda: dialogue_env_of(env).transcript())
     session = CorrectionSession(env, learner, teacher, log_path=args.log, stories_path=args.stories_out,
                                 seed=args.seed, retrain_every=args.retrain_every or None)
@@ -173,11 +171,16 @@ def check_paths(args: argparse.Namespace) -> None:
 
 def resumed_header(args: argparse.Namespace) -> dict[str, Any]:
     """The header of the session to resume; its environment must be ``--env``."""
+    from dialog_gym.envs import GENERIC_ENV_ID, EnvRef
     from dialog_gym.wrappers import read_log
 
     header = read_log(args.log).header
-    if header.get("env_id") not in (None, args.env.registered_id()):
-        raise DialogGymError(f"{args.log} is a session in {header['env_id']}: resume it with --env {header['env_id']}")
+    recorded = header.get("env_kwargs") or {}
+    if header.get("env_id") is not None and (header["env_id"] != args.env.id or any(
+            recorded.get(key) != value for key, value in args.env.kwargs.items())):
+        generic = header["env_id"] == GENERIC_ENV_ID  # a config's env: the config (and variant) name it
+        then = EnvRef(header["env_id"], {k: v for k, v in recorded.items() if generic and k in ("config", "variant")})
+        raise DialogGymError(f"{args.log} is a session in {then}: resume it with --env {then}")
     return header
 
 

@@ -13,17 +13,18 @@ import argparse
 
 from agents.commands.common import (
     DEFAULT_ENV,
-    EnvArg,
     check_output,
+    check_seed_range,
     dialogue_count,
     env_arg,
     format_table,
-    nonnegative_int,
     pct,
     positive_int,
     print_json,
+    run_seed,
     saved_env,
 )
+from dialog_gym.envs import EnvRef
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,24 +37,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"(default: the environment a saved --policy was trained on, else {DEFAULT_ENV})")
     p.add_argument("--policy", default="rule", help="rule, random, or the folder of a saved policy/model")
     p.add_argument("--episodes", type=dialogue_count, default=100, help="dialogues per seed")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="first seed")
+    p.add_argument("--seed", type=run_seed, default=0, help="first seed")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds (seed, seed+1, ...)")
     p.add_argument("--stories-out", metavar="FILE", help="write the dialogues (of the first seed) as stories")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
 
-def choose_env(requested: EnvArg | None, policy: str) -> tuple[EnvArg, str | None]:
+def choose_env(requested: EnvRef | None, policy: str) -> tuple[EnvRef, str | None]:
     """The environment to run ``policy`` in, and a note saying where it came from (None: nothing to say)."""
     from agents.commands.common import UsageError
 
     saved = saved_env(policy) if policy not in ("rule", "random") else None
     if saved is None:
         return requested or env_arg(DEFAULT_ENV), None
-    trained = EnvArg(saved[0], saved[0], saved[1])
+    trained = EnvRef(saved[0], saved[1])
     if requested is None:
         return trained, f"running {policy} in {trained}, the environment it was trained on ({saved[2]})"
-    if (requested.id, requested.kwargs) == (trained.id, trained.kwargs):
+    if requested == trained:
         return requested, None
     a, b = requested.make(), trained.make()
     same_spaces = a.observation_space == b.observation_space and a.action_space == b.action_space
@@ -81,12 +82,13 @@ def run(args: argparse.Namespace) -> int:
     if args.policy not in BUILTIN_AGENTS and not Path(args.policy).exists():
         raise UsageError(f"--policy: unknown agent {args.policy!r}: expected one of {', '.join(BUILTIN_AGENTS)}, "
                          "the folder of a saved policy, or the output folder of 'dialog-gym train'")
+    check_seed_range(args.seed, args.seeds, "--seeds")
     if args.stories_out:
         check_output(args.stories_out, "--stories-out", folder=False)
     env, remark = choose_env(args.env, args.policy)
     warnings.filterwarnings("ignore", message=".* was trained on ")  # said above, in one line
-    summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env.id, args.episodes,
-                             seeds=range(args.seed, args.seed + args.seeds), env_kwargs=env.kwargs)
+    summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env, args.episodes,
+                             seeds=range(args.seed, args.seed + args.seeds))
     if args.stories_out:
         gym_env = env.make()
         _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes,

@@ -23,6 +23,7 @@ from agents.commands.common import (
     env_arg,
     nonnegative_int,
     port,
+    run_seed,
 )
 from dialog_gym.errors import DialogGymError
 
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=port, default=8000, help="port (0: any free port)")
     p.add_argument("--token", help="the token every API request must carry (default on loopback: a random one, "
                                    f"embedded in the page); make one with: {MAKE_TOKEN}")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the fake users and of the learner")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the fake users and of the learner")
     p.add_argument("--retrain-every", type=nonnegative_int, default=1, metavar="K",
                    help="retrain the bot after every K corrections (0: only at the end of each dialogue, as "
                         "`dialog-gym imitate` does)")
@@ -74,12 +75,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def registered_env_id(text: str) -> str:
-    """An environment as ``--env`` takes it (config paths too) -> an id ``gym.make`` knows in this process
-    (and, called there, in the process that evaluates the sessions' bots)."""
-    return env_arg(text).registered_id()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,11 +129,11 @@ def serve(args: argparse.Namespace, out: Path, loopback: bool, sock: socket.sock
     from agents.web.app import LOOPBACK_HOSTS, create_app
     from agents.web.sessions import SessionOptions
 
-    options = SessionOptions(env=args.env.name, start="policy" if args.policy else args.start or "scratch",
+    options = SessionOptions(env=args.env.to_json(), start="policy" if args.policy else args.start or "scratch",
                              policy=str(Path(args.policy).resolve()) if args.policy else None, seed=args.seed,
                              retrain_every=args.retrain_every or None, eval_every=args.eval_every,
                              eval_episodes=args.eval_episodes)
-    app = create_app(out, options, args.token, embed_token=args.token is None, resolver=registered_env_id,
+    app = create_app(out, options, args.token, embed_token=args.token is None,
                      allowed_hosts=list(LOOPBACK_HOSTS) if loopback else None)
     resumed = sorted(app.state.manager.sessions)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
