@@ -126,3 +126,17 @@ def test_the_correction_loops_curve_has_its_models_benchmark_colour(learner, age
     assert list(line.get_xdata()) == [0, 1, 2, 3, 4]
     benchmark = lines_by_agent(curve_figure(records(ENV_A, ALL_AGENTS), ENV_A))[agent]
     assert benchmark.get_color() == line.get_color()
+
+
+@pytest.mark.parametrize("name", ["small", "pydial18"])
+def test_the_shipped_tables_are_their_results(name):
+    """reference/<name>/table.md is what table_document makes of the results.json beside it (the benchmark
+    writes both; a results.json re-made or edited alone would leave the table behind)."""
+    from pathlib import Path
+
+    from agents.benchmark import load_results
+
+    folder = Path(__file__).resolve().parents[1] / "reference" / name
+    expected = table_document(load_results(folder / "results.json")) + "\n"
+    assert (folder / "table.md").read_text() == expected, (
+        f"{folder}/table.md is not its results.json's: rewrite it with agents.benchmark.table_document")
