@@ -119,8 +119,8 @@ def run_seed(text: str) -> int:
     reset seeds are proven disjoint)."""
     from dialog_gym.seeds import RUN_SEEDS
 
-    value = nonnegative_int(text)
-    if value >= RUN_SEEDS:
+    value = _number(text, int)
+    if not 0 <= value < RUN_SEEDS:
         raise argparse.ArgumentTypeError(f"expected a seed from 0 to {RUN_SEEDS - 1}, got {value}")
     return value
 
