@@ -63,7 +63,7 @@ def test_the_loss_uses_the_stored_next_masks():
     gamma = model.gamma
     expected_targets = [1.0 + gamma * float(q_next[0].min()), 2.0]
     current = [float(q_now[0, 0]), float(q_now[1, n - 1])]
-    diffs = [c - t for c, t in zip(current, expected_targets)]
+    diffs = [c - t for c, t in zip(current, expected_targets, strict=True)]
     huber = np.mean([0.5 * d * d if abs(d) < 1 else abs(d) - 0.5 for d in diffs])
     assert model.masked_loss(data).item() == pytest.approx(huber, rel=1e-5)
     unmasked = MaskableReplayBufferSamples(obs, actions, nxt, dones, rewards, th.ones((2, n), dtype=th.bool))
