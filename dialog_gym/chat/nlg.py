@@ -125,7 +125,10 @@ class ActRenderer:
             return (_pick(rng, ("Hello.", "Hi there.", "Hi.")) + (" " + said if said else "")).strip()
         if name == "inform":
             opener = _pick(rng, ("", "Well, ", "OK, "))
-            return opener + (said[0].lower() + said[1:] if opener and said else said) if said else "Hmm."
+            if not said:
+                return "Hmm."
+            return opener + (said if not opener or said.startswith("I ") or said.startswith("I'") else
+                             said[0].lower() + said[1:])
         if name == "request":
             what = _join([f"the {s}" for s in slots]) or "that"
             return _pick(rng, (f"What is {what}?", f"Could you tell me {what}?", f"And {what}?"))

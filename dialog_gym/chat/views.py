@@ -92,6 +92,14 @@ class View:
         key = (name, str(arguments["slot"])) if "slot" in arguments else (name, "")
         return self._calls[key]
 
+    def compose_prompt(self, task: list[str], heard: str | None, rules: str) -> str:
+        """The system prompt: the ``task`` lines, the turn's protocol (``heard``: what the noisy recogniser
+        gives besides the top hypothesis, None without noise), the ``rules`` line and the tools."""
+        noise = ([f"The customer's words reach you through a noisy recogniser: you get what was heard and {heard}."]
+                 if heard else [])
+        return "\n".join([*task, "", "Each turn, call exactly one tool; its result is what you said, then the "
+                           "customer answers.", *noise, rules, "", "The tools:", _tool_lines(self.tools)])
+
     def call_of(self, action: int) -> Call:
         """The tool call standing for ``action`` (how the rule expert's choice is sent as a tool call)."""
         raise NotImplementedError
@@ -121,9 +129,8 @@ def _tool_lines(tools: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _values_line(slot: str, phrases: Phrases, values: Sequence[str], limit: int = 60) -> str:
-    shown = ", ".join(values[:limit]) + (f", ... ({len(values)} in all)" if len(values) > limit else "")
-    return f"- {slot} ({phrases.slot(slot)}): {shown}"
+def _values_line(slot: str, phrases: Phrases, values: Sequence[str]) -> str:
+    return f"- {slot} ({phrases.slot(slot)}): {', '.join(values)}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -176,24 +183,16 @@ class PyDialView(View):
             task, p = self.base.task, self.phrases
             informable = [s for s in task.system_requestable]
             asks = [p.slot(s) for s in task.requestable if s != "name"]
-            self._prompt = "\n".join([
+            self._prompt = self.compose_prompt([
                 f"You are the system of a {p.entity} information service (the {task.name} task). A customer "
                 f"wants a {p.entity} that fits a few constraints, then may ask for some of its details "
                 f"({', '.join(asks)}). Find them one, tell them what they ask, and say goodbye once they do.",
                 "",
                 "The constraints a customer may give (slot, then its values; any slot may also be 'dontcare'):",
                 *(_values_line(s, p, task.informable[s]) for s in informable),
-                "",
-                "Each turn, call exactly one tool; its result is what you said, then the customer answers.",
-                *(["The customer's words reach you through a noisy recogniser: you get what was heard and "
-                   "the recogniser's N-best hypotheses with their confidences."] if self.base.error_rate > 0
-                  else []),
+            ], "the recogniser's N-best hypotheses with their confidences" if self.base.error_rate > 0 else None,
                 "Every turn costs 1 point; finding the customer a fitting entity and telling them what they "
-                f"asked wins 20 at the end. The dialogue ends with bye or after {self.base.max_turns} turns.",
-                "",
-                "The tools:",
-                _tool_lines(self.tools),
-            ])
+                f"asked wins 20 at the end. The dialogue ends with bye or after {self.base.max_turns} turns.")
         return self._prompt
 
     def mark(self) -> None:
@@ -282,22 +281,15 @@ class SummaryView(View):
             env, p = self.base, self.phrases
             slots = list(env.roles.slot_order)
             values = {s: [str(v) for v in (getattr(env.domain.slot(s), "values", None) or [])] for s in slots}
-            self._prompt = "\n".join([
+            self._prompt = self.compose_prompt([
                 f"You are the assistant of a {p.entity} booking service. A customer wants to book a "
                 f"{p.entity}: find out what they want, suggest one that fits, check the booking with them and "
                 "say goodbye once they confirmed it.",
                 "",
                 "What a customer may ask for (slot, then its values):",
                 *(_values_line(s, p, values[s]) if values[s] else f"- {s} ({p.slot(s)})" for s in slots),
-                "",
-                "Each turn, call exactly one tool; its result is what you said, then the customer answers.",
-                *(["The customer's words reach you through a noisy recogniser: you get what was heard and "
-                   "its confidence."] if self._noisy else []),
-                f"The dialogue ends with goodbye, when the customer leaves, or after {env.max_steps} turns.",
-                "",
-                "The tools:",
-                _tool_lines(self.tools),
-            ])
+            ], "its confidence" if self._noisy else None,
+                f"The dialogue ends with goodbye, when the customer leaves, or after {env.max_steps} turns.")
         return self._prompt
 
     def mark(self) -> None:
