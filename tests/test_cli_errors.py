@@ -116,7 +116,7 @@ USAGE_ERRORS = [  # (arguments, a fragment of the message): exit status 2
     (["stories"], "the following arguments are required: SUBCOMMAND"),
     (["interactive", "--scratch", "--top", "0"], "expected a positive integer, got 0"),
     (["interactive", "--pretrained", "--examples", "2"], "--examples goes with --scratch"),
-    (["demo", "--seed", "-5"], "argument --seed: expected an integer >= 0, got -5"),
+    (["demo", "--seed", "-5"], "argument --seed: expected a seed from 0 to 9999, got -5"),
     (["train", "--algo", "ppo", "--seed", "10000", "--out", "OUT"], "expected a seed from 0 to 9999, got 10000"),
     (["rollout", "--seed", "9999", "--seeds", "2"], "--seeds: seeds 9999 to 10000 go past the last seed, 9999"),
     (["benchmark", "--first-seed", "9998", "--seeds", "3", "--out", "OUT"], "seeds 9998 to 10000 go past"),
