@@ -280,7 +280,7 @@ class SummaryView(View):
         if self._prompt is None:
             env, p = self.base, self.phrases
             slots = list(env.roles.slot_order)
-            values = {s: [str(v) for v in (getattr(env.domain.slot(s), "values", None) or [])] for s in slots}
+            values = {s: self._slot_values(s) for s in slots}
             self._prompt = self.compose_prompt([
                 f"You are the assistant of a {p.entity} booking service. A customer wants to book a "
                 f"{p.entity}: find out what they want, suggest one that fits, check the booking with them and "
@@ -291,6 +291,20 @@ class SummaryView(View):
             ], "its confidence" if self._noisy else None,
                 f"The dialogue ends with goodbye, when the customer leaves, or after {env.max_steps} turns.")
         return self._prompt
+
+    def _slot_values(self, slot: str) -> list[str]:
+        """A slot's values: the domain's (categorical slots), else the table column's (matched slots), else
+        the party sizes of the table's capacity rule."""
+        env = self.base
+        declared = getattr(env.domain.slot(slot), "values", None)
+        if declared:
+            return [str(v) for v in declared]
+        kb = env.kb
+        if slot in kb.match:
+            return sorted({str(row.attributes[slot]) for row in kb.rows if slot in row.attributes})
+        if kb.capacity is not None and kb.capacity.slot == slot:
+            return list(kb.capacity.values)
+        return []
 
     def mark(self) -> None:
         tracker = self.base.tracker
