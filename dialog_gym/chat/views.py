@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from dialog_gym.chat.nlg import ActRenderer, Phrases
+from dialog_gym.chat.nlg import ActRenderer, Phrases, pick
 from dialog_gym.envs.base import BaseDialogueEnv
 from dialog_gym.envs.pydial_env import PyDialEnv
 from dialog_gym.envs.summary import SummaryActEnv
@@ -26,6 +26,7 @@ from dialog_gym.roles import (
     ACK_MAKERESERVATION,
     ASK_HOWCANHELP,
     ASK_MOREUPDATES,
+    ASK_SLOT,
     GOODBYE,
     GREET,
     NO_MATCH,
@@ -306,6 +307,15 @@ class SummaryView(View):
             return list(kb.capacity.values)
         return []
 
+    def _suggestion(self, name: str | None, rng: np.random.Generator) -> str:
+        kb = self.base.kb
+        if name is None:
+            return pick(rng, (f"Sorry, I have no (more) {kb.item}s to suggest.",
+                               f"I'm afraid there is no other {kb.item} that fits."))
+        described = kb.describe(name)
+        return pick(rng, (f"What do you think of {described}?", f"How about {described}?",
+                           f"I can suggest {described}. Would that suit you?"))
+
     def mark(self) -> None:
         tracker = self.base.tracker
         self._seen = len(tracker.events)
@@ -342,12 +352,14 @@ class SummaryView(View):
             elif isinstance(event, UserUttered):
                 reply = self._heard(event, rng)
             elif isinstance(event, ActionExecuted) and event.action_name != "action_listen":
-                role = env.roles.role(env.domain.index_for_action(event.action_name))[0]
+                role, slot = env.roles.role(env.domain.index_for_action(event.action_name))
                 if role == SEARCH:
                     continue
                 if role == SUGGEST:
-                    said.append(f"What do you think of {env.kb.describe(matches[0])}?" if matches
-                                else f"Sorry, I have no (more) {env.kb.item}s to suggest.")
+                    said.append(self._suggestion(matches[0] if matches else None, rng))
+                    continue
+                if role == ASK_SLOT and slot is not None and rng.random() < 0.5:  # the domain's words or ours
+                    said.append(self.renderer.system(("request", ((slot, None, False),)), rng))
                     continue
                 text = env.domain.utter(event.action_name, values, rng)
                 said.append(_sentence_case(text) if text else f"({event.action_name})")
