@@ -4,7 +4,13 @@ The numbers are the environment's: success is ``info["success"]`` (the one succe
 reward is the environment's return; :func:`dialog_gym.metrics.summarize_seeds` reports the pooled
 success rate with its 95% Wilson interval and the across-seed mean with its 95% t-interval.
 Episode ``i`` under seed ``s`` is reset with :func:`dialog_gym.seeds.episode_seed` (``s * 100_000 + i``).
-Agents follow :class:`dialog_gym.agent.Agent`.
+
+The dialogues run over a Gymnasium vector env of ``n_envs`` sub-environments
+(:func:`dialog_gym.rollout.run_dialogues`): each dialogue keeps its reset seed whichever sub-environment
+runs it, so the results are the same for any ``n_envs``; a stable-baselines3 model predicts the running
+dialogues' actions in one batch. Environments are made with ``info_tracker=True`` (agents that read the
+dialogue state find it in ``info["tracker"]``). Agents follow :class:`dialog_gym.agent.Agent`; this is
+the one evaluation of ``rollout``, the benchmark's tests, RL training curves and ``imitate``.
 """
 
 from __future__ import annotations
@@ -13,25 +19,50 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
+from gymnasium.vector import SyncVectorEnv
 
 from dialog_gym.agent import Agent
 from dialog_gym.metrics import EpisodeResult, summarize_seeds
-from dialog_gym.rollout import run_episodes
+from dialog_gym.rollout import run_dialogues, vector_env
 from dialog_gym.seeds import episode_seed
 
-#: builds the agent for a freshly made environment (one per evaluation seed)
+#: builds the agent for a freshly made environment (one per evaluation seed; the agent may read the env's
+#: domain and spaces, but acts on observations and infos only)
 AgentFactory = Callable[[gym.Env], Agent]
 
 
-def evaluate_agent(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),
-                   env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run ``episodes`` dialogues for each seed (a fresh env and agent per seed) and summarise them."""
+def evaluate_dialogues(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),
+                       env_kwargs: dict[str, Any] | None = None, n_envs: int = 1, asynchronous: bool = False
+                       ) -> list[list[EpisodeResult]]:
+    """Each seed's ``episodes`` dialogues (a fresh vector env and agent per seed), per dialogue."""
+    kwargs = {**(env_kwargs or {}), "info_tracker": True}
     per_seed: list[list[EpisodeResult]] = []
     for seed in seeds:
-        env = gym.make(env_id, **(env_kwargs or {}))
-        results, _ = run_episodes(env, make_agent(env), episodes, seed=episode_seed(seed, 0))
+        envs = vector_env(lambda: gym.make(env_id, **kwargs), n_envs, asynchronous)
+        try:
+            if isinstance(envs, SyncVectorEnv):
+                agent = make_agent(envs.envs[0])
+            else:  # the sub-environments live in other processes: the agent is made on one of its own
+                probe = gym.make(env_id, **kwargs)
+                agent = make_agent(probe)
+                probe.close()
+            results, _ = run_dialogues(envs, agent, [episode_seed(seed, i) for i in range(episodes)])
+        finally:
+            envs.close()
         per_seed.append(results)
-        env.close()
+    return per_seed
+
+
+def evaluate_agent(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),
+                   env_kwargs: dict[str, Any] | None = None, n_envs: int = 1, asynchronous: bool = False,
+                   per_dialogue: bool = False) -> dict[str, Any]:
+    """Run ``episodes`` dialogues for each seed (:func:`evaluate_dialogues`) and summarise them; with
+    ``per_dialogue``, ``"dialogues"`` lists each dialogue's seed, index, reset seed and result."""
+    per_seed = evaluate_dialogues(make_agent, env_id, episodes, seeds, env_kwargs, n_envs, asynchronous)
     summary = summarize_seeds(per_seed)
     summary.update({"env": env_id, "seeds_used": list(seeds)})
+    if per_dialogue:
+        summary["dialogues"] = [{"seed": seed, "index": i, "reset_seed": episode_seed(seed, i), **r.as_dict()}
+                                for seed, results in zip(seeds, per_seed, strict=True)
+                                for i, r in enumerate(results)]
     return summary

@@ -50,7 +50,7 @@ def _discounted(rewards: list[float], gamma: float) -> list[float]:
 def expert_demonstrations(env_id: str, dialogues: int, seed: int, gamma: float = 0.99,
                           env_kwargs: dict[str, Any] | None = None) -> Demonstrations:
     """Roll the rule expert out for ``dialogues`` dialogues (seeds ``seed, seed + 1, ...``)."""
-    env = gym.make(env_id, **(env_kwargs or {}))
+    env = gym.make(env_id, **{**(env_kwargs or {}), "info_tracker": True})  # the expert reads the tracker
     act = expert_act(env)
     obs_l, act_l, ret_l, mask_l = [], [], [], []
     for i in range(dialogues):
@@ -58,7 +58,7 @@ def expert_demonstrations(env_id: str, dialogues: int, seed: int, gamma: float =
         rewards: list[float] = []
         done = False
         while not done:
-            a = act(obs, info, env)
+            a = act(obs, info)
             obs_l.append(obs)
             mask_l.append(info["action_mask"].astype(bool))
             act_l.append(a)

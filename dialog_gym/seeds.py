@@ -12,9 +12,15 @@ expert demonstrations      ``500_000 + s + i``                   RL warm start f
 benchmark expert stories   ``2_000_000 + s * 10_000 + i``        the imitation agents of the benchmark
 correction session         ``1_000_000_000 + s * 100_000 + i``   ``dialog_gym.wrappers`` sessions
 =========================  ==================================  ==========================================
+
+An agent's own randomness (the random agent) is not a reset seed: :func:`agent_rng` gives it one
+generator per dialogue from the agent's seed and the dialogue's reset seed, a stream apart from the
+environment's generator of that dialogue.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 #: episodes one evaluation seed may run before the next seed's episodes begin
 SEED_STRIDE = 100_000
@@ -47,3 +53,15 @@ def benchmark_story_seed(seed: int) -> int:
 def dialogue_seed(seed: int, dialogue: int) -> int:
     """Reset seed of the ``dialogue``-th dialogue of a correction session with seed ``seed``."""
     return SESSION_SEED_BASE + seed * SEED_STRIDE + dialogue
+
+
+#: the first word of every agent generator's seed sequence: keeps them apart from the environments' generators
+AGENT_STREAM = 0xA6E27
+
+
+def agent_rng(seed: int, reset_seed: int | None) -> np.random.Generator:
+    """The generator of an agent with seed ``seed`` in the dialogue reset with ``reset_seed`` (None: the
+    agent's stream across dialogues): seeded with the words ``(AGENT_STREAM, seed[, reset_seed])``, never
+    the single word an environment's ``reset(seed=...)`` uses, so agent and environment draw apart."""
+    words = [AGENT_STREAM, seed] if reset_seed is None else [AGENT_STREAM, seed, reset_seed]
+    return np.random.default_rng(words)

@@ -103,7 +103,7 @@ def test_smoke_train_save_load(tmp_path: Path, algo, env_id):
     env = gym.make(env_id)
     agent = make_agent(str(tmp_path), env)
     obs, info = env.reset(seed=0)
-    assert 0 <= agent(obs, info, env) < env.action_space.n
+    assert 0 <= agent(obs, info) < env.action_space.n
 
 
 def test_loaded_model_predicts_like_the_trained_one(tmp_path: Path):

@@ -37,8 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=positive_int, default=100, help="dialogues per seed")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="first seed")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds (seed, seed+1, ...)")
+    p.add_argument("--n-envs", type=positive_int, default=1,
+                   help="run the dialogues over a Gymnasium vector env of N sub-environments (same results for "
+                        "any N: each dialogue keeps its reset seed; SB3 models predict in batches)")
+    p.add_argument("--async", dest="asynchronous", action="store_true",
+                   help="with --n-envs: one process per sub-environment (AsyncVectorEnv)")
     p.add_argument("--stories-out", metavar="FILE", help="write the dialogues (of the first seed) as stories")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (with each dialogue's result under 'dialogues')")
     p.set_defaults(func=run)
 
 
@@ -85,9 +91,12 @@ def run(args: argparse.Namespace) -> int:
     env, remark = choose_env(args.env, args.policy)
     warnings.filterwarnings("ignore", message=".* was trained on ")  # said above, in one line
     summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env.id, args.episodes,
-                             seeds=range(args.seed, args.seed + args.seeds), env_kwargs=env.kwargs)
+                             seeds=range(args.seed, args.seed + args.seeds), env_kwargs=env.kwargs,
+                             n_envs=args.n_envs, asynchronous=args.asynchronous, per_dialogue=args.json)
     if args.stories_out:
-        gym_env = env.make()
+        import gymnasium as gym
+
+        gym_env = gym.make(env.id, **{**env.kwargs, "info_tracker": True})  # the stories are the trackers' events
         start = episode_seed(args.seed, 0)
         _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes, start,
                                     keep_events=True)
@@ -95,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
                       domain=dialogue_env_of(gym_env).domain)
         summary["stories_out"] = args.stories_out
     summary["policy"] = args.policy
+    summary["n_envs"] = args.n_envs
     summary["env_kwargs"] = env.kwargs
     if remark:
         summary["note"] = remark

@@ -189,9 +189,8 @@ class HumanCorrectionWrapper(gym.Wrapper):
             raw = np.ones(n)
         else:
             state = base.get_state()  # the observation and info of the last reset or step
-            info = {**state.info, "action_mask": mask.copy()}
-            raw = np.asarray(self.learner.action_probabilities(state.observation, info, self.env),
-                             dtype=np.float64)
+            info = {**state.info, **base.tracker_info(), "action_mask": mask.copy()}  # the learner may read the tracker
+            raw = np.asarray(self.learner.action_probabilities(state.observation, info), dtype=np.float64)
             if raw.shape != (n,):
                 raise DialogGymError(f"the learner returned {raw.shape} probabilities for {n} actions")
         probs = np.where(mask > 0, np.nan_to_num(raw, nan=0.0).clip(min=0.0), 0.0)

@@ -17,9 +17,10 @@ from dialog_gym.wrappers.records import StepRecord
 class Learner(Ranker, Protocol):
     """What the wrapper needs from a learner (any ``agents`` policy through an adapter).
 
-    ``action_probabilities(observation, info, env)`` is the agent contract's ranking
+    ``action_probabilities(observation, info)`` is the agent contract's ranking
     (:class:`dialog_gym.agent.Ranker`): one probability per action of the domain for the environment's
-    current state, given the observation and info of the last reset or step (the wrapper masks and
+    current state, given the observation and info of the last reset or step, with ``info["tracker"]``
+    (the wrapper masks and
     renormalises them). ``learn`` is called with the steps recorded since the last retraining (``new``)
     and all steps of the session (``aggregate``, DAgger's data set); each step's ``label`` is the
     teacher's action for its state.
