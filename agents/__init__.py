@@ -16,7 +16,6 @@ from agents.rule import RandomPolicy, RulePolicy
 __all__ = [
     "AugmentedMemoizationPolicy",
     "FallbackPolicy",
-    "KerasPolicy",
     "MemoizationPolicy",
     "Policy",
     "PolicyAgent",
@@ -39,6 +38,6 @@ register_policy_loader("supervised", _import_supervised)
 
 def __getattr__(name: str) -> Any:
     # the supervised policy imports torch: only when asked for
-    if name in ("SupervisedPolicy", "KerasPolicy"):
+    if name == "SupervisedPolicy":
         return getattr(_import_supervised(), name)
     raise AttributeError(f"module 'agents' has no attribute {name!r}")

@@ -4,9 +4,9 @@ Protocol (PyDial's, Casanueva et al. 2017, for the full budget): training in bat
 each batch the agent is tested alone on fresh seeded dialogues; several seeds. An agent's "training
 dialogues" are environment episodes for RL agents and expert dialogues for the imitation (Rasa) agents,
 whose learning curve therefore shows success against the amount of demonstration; warm-started RL counts
-its demonstrations too. Test dialogues are the same for every agent of a seed (the evaluation seed
-:func:`dialog_gym.seeds.benchmark_eval_seed`, i.e. reset seeds ``(1000 + seed) * 100_000 + i``, far from
-any training seed), so agents are compared on identical users.
+its demonstrations too. Test dialogues are the same for every agent of a seed (the benchmark test stream
+:data:`dialog_gym.seeds.benchmark_test_seed`, i.e. reset seeds ``(1000 + seed) * 100_000 + i``, disjoint
+from every training stream), so agents are compared on identical users.
 
 The unit of work is a cell (:func:`plan_cells`): one (environment, agent, seed), the imitation agents of an
 (environment, seed) together. A cell's result depends only on its parameters (torch threads = its CPUs,
@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import os
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,12 +38,20 @@ import numpy as np
 
 from agents.cells import Cell, run_cells
 from agents.evaluation_sim import evaluate_agent
+from agents.provenance import (
+    code_fingerprint,
+    earlier_sessions,
+    env_fingerprint,
+    hardware,
+    json_sha256,
+    library_versions,
+    session_record,
+)
 from agents.tables import format_table
 from dialog_gym import SUITES, __version__
-from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
-from dialog_gym.seeds import benchmark_eval_seed, benchmark_story_seed
+from dialog_gym.seeds import benchmark_story_seed, benchmark_test_seed
 from dialog_gym.utils import atomic_write, write_json
 
 #: every agent the benchmark knows, in table order
@@ -78,7 +86,6 @@ BUDGETS: dict[str, Budget] = {
                    agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
                            "a2c", "dqn", "ppo_warm", "ppo_warm_naive")),
 }
-SUITES_EXTRA = {"small": [DEFAULT_ENV_ID, "dialog_gym/Restaurant-Env3-v0"]}
 
 
 @dataclass
@@ -99,11 +106,10 @@ class RunRecord:
 
 
 def suite_envs(name: str) -> list[str]:
+    """The ids of a suite (declared by the env configs' ``register.ids.<id>.suites``)."""
     if name in SUITES:
         return list(SUITES[name])
-    if name in SUITES_EXTRA:
-        return list(SUITES_EXTRA[name])
-    raise ConfigError(f"unknown suite {name!r} (expected one of {', '.join([*SUITES, *SUITES_EXTRA])})")
+    raise ConfigError(f"unknown suite {name!r} (expected one of {', '.join(SUITES)})")
 
 
 def available_agents() -> list[str]:
@@ -112,7 +118,7 @@ def available_agents() -> list[str]:
 
 
 def _test(make_agent: Callable, env_id: str, seed: int, episodes: int) -> dict[str, Any]:
-    s = evaluate_agent(make_agent, env_id, episodes, seeds=[benchmark_eval_seed(seed)])
+    s = evaluate_agent(make_agent, env_id, episodes, seeds=[seed], stream=benchmark_test_seed)
     return {k: s[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions", "mean_reward")}
 
 
@@ -131,7 +137,8 @@ def _run_imitation(agents: Sequence[str], env_id: str, seed: int, budget: Budget
     from agents.policy import PolicyAgent
     from agents.policy_training import TrainingOptions, expert_story_graph, story_trackers, train_policies
 
-    graph, domain = expert_story_graph(budget.batches[-1], seed=benchmark_story_seed(seed), env_id=env_id)
+    graph, domain = expert_story_graph(budget.batches[-1], seed=seed, env_id=env_id,
+                                       stream=benchmark_story_seed)
     trackers = story_trackers(graph, domain, augmentation=0)
     curves: dict[str, list[dict[str, Any]]] = {a: [] for a in agents}
     seconds: dict[str, float] = dict.fromkeys(agents, 0.0)
@@ -160,7 +167,7 @@ def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -
                              dialogues=budget.batches[-1], seed=seed, eval_every=step,
                              eval_episodes=budget.test_episodes, warm_start="rule" if warm else None,
                              warm_start_mode=warm or "conservative", progress=False, tensorboard=False))
-    # the training evaluates on the same test seeds the other agents use (benchmark_eval_seed(seed))
+    # the training evaluates on the same test dialogues the other agents use (benchmark_test_seed)
     curve = [{k: p[k] for k in ("dialogues", "success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
                                  "mean_reward")} for p in result.curve]
     return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, result.dialogues,
@@ -199,6 +206,22 @@ def _policy_env_problem(env_id: str) -> str | None:
     return None
 
 
+#: the parts of a cell's parameters other than its settings (what a re-run says changed; see agents.cells)
+PARAM_PARTS = {"code": "code", "env_data": "env data", "hyperparams": "hyperparameters", "versions": "versions"}
+
+
+def hyperparams_used(agent: str, env_id: str) -> dict[str, Any] | None:
+    """The hyperparameter entries an agent's training reads on ``env_id`` (RL agents: the algorithm's merged
+    entry and the warm-start recipe; others: None, their settings are the cell's and the code's), as JSON."""
+    if agent not in RL_AGENTS:
+        return None
+    from agents.hyperparams import load_hyperparams, load_warm_start
+
+    algo, warm = RL_AGENTS[agent]
+    used = {"algorithm": load_hyperparams(algo, env_id), "warm_start": load_warm_start(warm) if warm else None}
+    return json.loads(json.dumps(used, sort_keys=True, default=str))  # as a cell file holds it
+
+
 def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds: Sequence[int],
                workdir: str | os.PathLike, cpus: int = 1) -> list[Cell]:
     """The benchmark's cells, in table order: one per (environment, agent, seed), except that the imitation
@@ -210,17 +233,21 @@ def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds
     imitation = [a for a in agents if a in IMITATION_AGENTS]
     groups = [[a] for a in agents if a not in IMITATION_AGENTS or a == imitation[0]]
     groups = [imitation if g[0] in IMITATION_AGENTS else g for g in groups]
-    versions = _versions()
+    versions = library_versions()
+    code = code_fingerprint()["sha256"]
     cells = []
     for env_id in envs:
         excluded = unsupported_agents(env_id, agents)  # no cells for them (run_benchmark says why)
+        env_data = env_fingerprint(env_id)
         for group in groups:
             if group[0] in excluded:
                 continue
+            hyperparams = hyperparams_used(group[0], env_id)
             for seed in seeds:
                 params = {"env": env_id, "agents": list(group), "seed": seed, "batches": list(budget.batches),
                           "test_episodes": budget.test_episodes, "imitation_epochs": budget.imitation_epochs,
-                          "torch_threads": cpus, "versions": versions}
+                          "torch_threads": cpus, "versions": versions, "code": code, "env_data": env_data,
+                          "hyperparams": hyperparams}
                 kind = "imitation" if group[0] in IMITATION_AGENTS else group[0]
                 key = f"{env_id.replace('/', '_')}__{'+'.join(group)}__s{seed}"
                 cells.append(Cell(key, params, {"workdir": str(workdir)}, cpus=cpus, cost=_COST.get(kind, 10.0)))
@@ -232,10 +259,14 @@ def benchmark_cell(cell: Cell) -> dict[str, Any]:
     import torch
 
     p = cell.params
-    mine = _versions()
+    mine = library_versions()
     if p["versions"] != mine:  # a cluster node installed differently would give other numbers
         raise ConfigError("this worker has other versions than the driver: " + ", ".join(
             f"{k} {p['versions'].get(k)} (driver) vs {v} (here)" for k, v in mine.items() if p["versions"].get(k) != v))
+    for part, here in (("code", code_fingerprint()["sha256"]), ("env_data", env_fingerprint(p["env"]))):
+        if p[part] != here:
+            raise ConfigError(f"this worker has other {PARAM_PARTS[part]} than the driver ({part} fingerprint "
+                              f"{p[part][:12]} (driver) vs {here[:12]} (here))")
     torch.set_num_threads(int(p["torch_threads"]))  # reproducible, and fastest for these small networks at 1
     budget = Budget("cell", seeds=1, batches=tuple(p["batches"]), test_episodes=p["test_episodes"],
                     agents=tuple(p["agents"]), imitation_epochs=p["imitation_epochs"])
@@ -253,8 +284,13 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
                   seeds: Sequence[int], progress: bool = False, backend: str = "serial", address: str | None = None,
                   workers: int | None = None, cpus_per_cell: int = 1, retries: int = 3, fresh: bool = False,
                   note: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run every cell of (env, agent, seed) not already finished in ``out`` (see :mod:`agents.cells`), then
-    write the outputs from the cell files; returns the results document."""
+    """Run every cell of (env, agent, seed) not already finished in ``out`` with the same parameters (see
+    :mod:`agents.cells`), then write the outputs from the cell files; returns the results document.
+
+    The document records what made its numbers (the code's and each environment's fingerprint, the library
+    versions, each cell's fingerprint by part) and its ``history``: one record per session that computed
+    cells of it (start, wall time, machine, cells reused and recomputed and why), the original run first; the
+    top-level ``started``, ``wall_time``, ``hardware``, ``backend`` and ``workers`` are the original run's."""
     out = Path(out)
     cells = plan_cells(budget, envs, agents, seeds, out / "runs", cpus=cpus_per_cell)
     for env_id in envs:
@@ -263,14 +299,15 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
             note(f"{', '.join(excluded)} skipped on {env_id}: {next(iter(excluded.values()))}")
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    records_by_key, skipped = run_cells(benchmark_cell, cells, out, backend=backend, address=address,
-                                        workers=workers, retries=retries, fresh=fresh, progress=progress, note=note)
+    run = run_cells(benchmark_cell, cells, out, backend=backend, address=address, workers=workers, retries=retries,
+                    fresh=fresh, progress=progress, note=note, parts=PARAM_PARTS)
     records: list[RunRecord] = []
     failed: list[dict[str, Any]] = []
     cell_rows: list[dict[str, Any]] = []
     for cell in cells:
-        rec = records_by_key[cell.key]
+        rec = run.records[cell.key]
         cell_rows.append({"key": cell.key, "status": rec["status"], "seconds": rec["seconds"], "host": rec["host"],
+                          "fingerprint": cell_fingerprint(cell.params),
                           **({"error": rec["error"]} if rec["status"] == "failed" else {})})
         if rec["status"] == "done":
             records.extend(RunRecord(**r) for r in rec["result"]["runs"])
@@ -279,14 +316,22 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
                            "error": rec["error"]} for a in cell.params["agents"])
     summary = summarize_runs(records, failed)
     disc = discrimination(records, envs, agents, sorted({budget.batches[0], budget.batches[-1]}))
+    session = session_record(started, hardware() | {"torch_threads": cpus_per_cell}, backend=backend,
+                             workers=workers if backend == "ray" else 1, cells_reused=len(run.reused),
+                             cells_recomputed=len(run.recomputed), recomputed_because=run.reasons(),
+                             cells_new=len(cells) - len(run.reused) - len(run.recomputed))
+    history = [*(earlier_sessions(out / "results.json") if run.reused else []), session]
+    first = history[0]
     doc: dict[str, Any] = {
         "dialog_gym_version": __version__,
         "budget": budget.__dict__ | {"batches": list(budget.batches), "agents": list(budget.agents)},
         "envs": list(envs), "agents": list(agents), "seeds": list(seeds),
-        "hardware": hardware() | {"torch_threads": cpus_per_cell}, "backend": backend,
-        "workers": workers if backend == "ray" else 1,
-        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-        "wall_time": time.time() - started, "cells_skipped": skipped,
+        "code_fingerprint": code_fingerprint(),
+        "env_fingerprints": {env_id: env_fingerprint(env_id) for env_id in envs},
+        "versions": library_versions(),
+        **{k: first.get(k) for k in ("hardware", "backend", "workers", "started", "wall_time")},
+        "cells_skipped": len(run.reused),
+        "history": history,
         "cells": cell_rows,
         "runs": [r.__dict__ for r in records],
         "failed": failed,
@@ -305,35 +350,12 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     return doc
 
 
-def _versions() -> dict[str, str]:
-    """The versions a cell's numbers depend on."""
-    import gymnasium
-    import sb3_contrib
-    import stable_baselines3
-    import torch
-
-    return {"dialog_gym": __version__, "torch": torch.__version__, "gymnasium": gymnasium.__version__,
-            "stable_baselines3": stable_baselines3.__version__, "sb3_contrib": sb3_contrib.__version__,
-            "numpy": np.__version__}
-
-
-def hardware() -> dict[str, Any]:
-    import gymnasium
-    import sb3_contrib
-    import stable_baselines3
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "os": platform.platform(),
-            "python": platform.python_version(), "torch": torch.__version__, "gymnasium": gymnasium.__version__,
-            "stable_baselines3": stable_baselines3.__version__, "sb3_contrib": sb3_contrib.__version__,
-            "torch_threads": torch.get_num_threads()}
+def cell_fingerprint(params: dict[str, Any]) -> dict[str, Any]:
+    """A cell's fingerprint: the sha256 of all its parameters, and of each part (:data:`PARAM_PARTS`, and
+    ``settings``: the rest), so that a comparison can say which part differs."""
+    settings = {k: v for k, v in params.items() if k not in PARAM_PARTS}
+    return {"sha256": json_sha256(params),
+            "parts": {"settings": json_sha256(settings), **{k: json_sha256(params.get(k)) for k in PARAM_PARTS}}}
 
 
 def success_interval(points: Sequence[dict[str, Any]]) -> tuple[float, float, float]:
@@ -551,9 +573,13 @@ def load_results(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def compare(old: str | os.PathLike, new: str | os.PathLike, tolerance: float = 0.0) -> list[str]:
-    """Differences between two ``results.json`` files, number by number (empty: identical within
-    ``tolerance``)."""
-    a, b = load_results(old), load_results(new)
+    """Differences between two ``results.json`` files, number by number (empty: the numbers are identical
+    within ``tolerance``; whether the same code and data made them is :func:`compare_results`' question)."""
+    return number_differences(load_results(old), load_results(new), tolerance)
+
+
+def number_differences(a: dict[str, Any], b: dict[str, Any], tolerance: float = 0.0) -> list[str]:
+    """:func:`compare` on two loaded results documents."""
     index = lambda doc: {(r["env"], r["agent"], r["seed"], p["dialogues"]): p  # noqa: E731
                          for r in doc["runs"] for p in r["curve"]}
     ia, ib = index(a), index(b)
@@ -567,3 +593,76 @@ def compare(old: str | os.PathLike, new: str | os.PathLike, tolerance: float = 0
             if abs(x - y) > tolerance:
                 diffs.append(f"{key} {metric}: {x} -> {y}")
     return diffs
+
+
+@dataclass
+class Comparison:
+    """Two ``results.json`` compared: the numbers (:func:`compare`) and, apart from them, what made them
+    (:func:`provenance_differences`), so that "the numbers are identical" and "the same code and data made
+    them" are never confused: after a pure refactor the numbers agree and the code differs."""
+
+    numbers: list[str]
+    provenance: list[str]
+    kinds: list[str]               # the parts that differ: code, env data, hyperparameters, settings, versions
+    fingerprinted: bool            # the old file records fingerprints (written by dialog_gym 0.2.0 or later)
+
+    @property
+    def identical(self) -> bool:
+        """Every number equal, and made by the same code, data, hyperparameters and versions."""
+        return not self.numbers and not self.provenance and self.fingerprinted
+
+    def verdict(self) -> str:
+        numbers = ("numbers identical" if not self.numbers else
+                   f"{len(self.numbers)} numbers differ from the reference's (env, agent, seed, dialogues, metric: "
+                   "old -> new)")
+        if not self.fingerprinted:
+            return (f"{numbers}; the reference has no fingerprints (written before dialog_gym 0.2.0), so whether "
+                    "the same code and data made its numbers is unknown")
+        if self.provenance:
+            kinds = self.kinds
+            which = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
+            return f"{numbers}, {which} differ{'s' * (len(kinds) == 1)} (made by other code, data or versions)"
+        if not self.numbers:
+            return "identical: every number equals the reference's, made by the same code, data and versions"
+        return f"{numbers}, made by the same code, data and versions"
+
+
+def provenance_differences(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """What made two results documents differently: the code, the library versions, each environment's data
+    and, cell by cell, the hyperparameters and settings; ``(lines, kinds)``. Only what both record is
+    compared (an environment or cell in one file only is a difference of the numbers)."""
+    lines: list[str] = []
+    kinds: list[str] = []
+
+    def differ(kind: str, line: str) -> None:
+        lines.append(line)
+        if kind not in kinds:
+            kinds.append(kind)
+
+    code_a, code_b = a.get("code_fingerprint") or {}, b.get("code_fingerprint") or {}
+    if code_a.get("sha256") != code_b.get("sha256"):
+        differ("code", f"code: {str(code_a.get('sha256'))[:12]} ({code_a.get('files')} files) -> "
+                       f"{str(code_b.get('sha256'))[:12]} ({code_b.get('files')} files)")
+    envs_a, envs_b = a.get("env_fingerprints") or {}, b.get("env_fingerprints") or {}
+    for env in sorted(set(envs_a) & set(envs_b)):
+        if envs_a[env] != envs_b[env]:
+            differ("env data", f"env data of {env}: {envs_a[env][:12]} -> {envs_b[env][:12]}")
+    versions_a, versions_b = a.get("versions") or {}, b.get("versions") or {}
+    for lib in sorted(set(versions_a) | set(versions_b)):
+        if versions_a.get(lib) != versions_b.get(lib):
+            differ("versions", f"versions: {lib} {versions_a.get(lib)} -> {versions_b.get(lib)}")
+    cells_a = {c["key"]: c.get("fingerprint") or {} for c in a.get("cells", [])}
+    cells_b = {c["key"]: c.get("fingerprint") or {} for c in b.get("cells", [])}
+    for part, kind in (("hyperparams", "hyperparameters"), ("settings", "settings")):
+        keys = [k for k in sorted(set(cells_a) & set(cells_b))
+                if (cells_a[k].get("parts") or {}).get(part) != (cells_b[k].get("parts") or {}).get(part)]
+        if keys:
+            differ(kind, f"{kind} of {len(keys)} cell(s): {', '.join(keys[:5])}{' ...' * (len(keys) > 5)}")
+    return lines, kinds
+
+
+def compare_results(old: str | os.PathLike, new: str | os.PathLike, tolerance: float = 0.0) -> Comparison:
+    """Compare two ``results.json``: the numbers, and what made them."""
+    a, b = load_results(old), load_results(new)
+    lines, kinds = provenance_differences(a, b) if "code_fingerprint" in a else ([], [])
+    return Comparison(number_differences(a, b, tolerance), lines, kinds, "code_fingerprint" in a)

@@ -1,10 +1,12 @@
 """Durable units of work ("cells") run one after another or as Ray tasks.
 
 A cell is a module-level function applied to JSON parameters (:class:`Cell`); its result depends on those parameters
-only, never on the process, worker or order that ran it. Every finished cell is written at once,
-atomically, to ``OUT/cells/<key>.json``; running the same cells into the same folder again skips the
-finished ones, re-runs the failed ones and refuses (:class:`StaleCellError`) a cell file whose key matches
-but whose parameters differ, so old numbers are never mixed silently with new ones.
+only, never on the process, worker or order that ran it. The parameters hold everything the numbers depend on
+(for the benchmark: the settings, and the fingerprints of the code, the environment's data, the hyperparameters
+and the library versions: :mod:`agents.provenance`). Every finished cell is written at once, atomically, to
+``OUT/cells/<key>.json``; running the same cells into the same folder again reuses the finished ones whose
+parameters are equal, re-runs the failed ones and recomputes (and says why: which part of the parameters
+changed) a finished cell whose parameters differ, so old numbers are never mixed with new ones.
 
 A cell that raises is recorded as failed with its error; the other cells go on. With the Ray backend a
 worker process that dies mid-cell gets its cell retried by Ray (``max_retries``); the driver writes the
@@ -19,7 +21,7 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +32,6 @@ from dialog_gym.utils import read_json, write_json
 BACKENDS = ("serial", "ray")
 #: what to pip install for the Ray backend, ``dialog-gym tune --backend ray`` and the RLlib script
 RAY_HINT = "pip install -e '.[ray]'"
-
-
-class StaleCellError(DialogGymError):
-    """A finished cell file holds the same cell made with other parameters (budget, versions)."""
 
 
 @dataclass(frozen=True)
@@ -95,22 +93,58 @@ class CellStore:
     def write(self, record: dict[str, Any]) -> None:
         write_json(self.path(record["key"]), record)
 
-    def finished(self, cells: Sequence[Cell]) -> dict[str, dict[str, Any]]:
-        """The records of the cells already done with the same parameters; raises :class:`StaleCellError`
-        if one was done with other parameters. Failed cells are not finished: they run again."""
-        done = {}
+    def finished(self, cells: Sequence[Cell], parts: Mapping[str, str] | None = None
+                 ) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+        """The records of the cells already done with the same parameters, and for each finished cell made
+        with other parameters, what changed (the :func:`changed_parts` of its parameters): it is to be
+        recomputed. Failed cells are in neither: they run again."""
+        done: dict[str, dict[str, Any]] = {}
+        changed: dict[str, list[str]] = {}
         for cell in cells:
             record = self.read(cell.key)
             if record is None or record["status"] != "done":
                 continue
-            if record["params"] != cell.params:
-                old = record["params"]
-                changes = [f"{k} {old.get(k)!r} -> {cell.params.get(k)!r}" for k in sorted(set(old) | set(cell.params))
-                           if old.get(k) != cell.params.get(k)]
-                raise StaleCellError(f"{self.path(cell.key)}: made with other parameters ({'; '.join(changes)}); "
-                                     "use another --out, or --fresh to recompute every cell")
-            done[cell.key] = record
-        return done
+            if record["params"] == cell.params:
+                done[cell.key] = record
+            else:
+                changed[cell.key] = changed_parts(record["params"], cell.params, parts)
+        return done, changed
+
+
+def changed_parts(old: Mapping[str, Any], new: Mapping[str, Any], parts: Mapping[str, str] | None = None
+                  ) -> list[str]:
+    """What differs between two cells' parameters: the part each differing key belongs to (``parts``: key ->
+    part name, e.g. ``code``; a key not in it is a setting, named ``settings (key)``), sorted."""
+    parts = parts or {}
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return sorted({parts.get(k, f"settings ({k})") for k in keys})
+
+
+@dataclass
+class CellsRun:
+    """What :func:`run_cells` did: every cell's record by key, the keys of the finished cells it reused,
+    and for each finished cell it recomputed, what had changed (:func:`changed_parts`)."""
+
+    records: dict[str, dict[str, Any]]
+    reused: list[str]
+    recomputed: dict[str, list[str]]
+
+    def reasons(self) -> dict[str, int]:
+        """How many recomputed cells each change concerns (a cell may count under several)."""
+        counts: dict[str, int] = {}
+        for changes in self.recomputed.values():
+            for part in changes:
+                counts[part] = counts.get(part, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def summary(self, total: int, folder: str | os.PathLike) -> str:
+        """One line: how many cells were reused from ``folder``, recomputed (and why) and computed anew."""
+        new = total - len(self.reused) - len(self.recomputed)
+        line = f"{len(self.reused)} of {total} cell{'s' * (total != 1)} reused from {folder}"
+        if self.recomputed:
+            why = ", ".join(f"{part} changed: {n}" for part, n in self.reasons().items())
+            line += f", {len(self.recomputed)} recomputed ({why})"
+        return line + f", {new} new (--fresh recomputes every cell)"
 
 
 class CellProgress:
@@ -150,23 +184,22 @@ class CellProgress:
 def run_cells(fn: Callable[[Cell], Any], cells: Sequence[Cell], out: str | os.PathLike,
               backend: str = "serial", address: str | None = None, workers: int | None = None,
               retries: int = 3, fresh: bool = False, progress: bool = False,
-              note: Callable[[str], None] | None = None) -> tuple[dict[str, dict[str, Any]], int]:
-    """Run the cells not finished in ``out`` (all with ``fresh``) and write each record as it ends.
-
-    Returns every cell's record by key and how many were skipped as already finished."""
+              note: Callable[[str], None] | None = None, parts: Mapping[str, str] | None = None) -> CellsRun:
+    """Run the cells not finished in ``out`` with the same parameters (all with ``fresh``) and write each
+    record as it ends; ``note`` hears, before the work, how many are reused and recomputed and why
+    (``parts`` names the part each parameter belongs to, see :func:`changed_parts`)."""
     if backend not in BACKENDS:
         raise DialogGymError(f"unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):
         raise DialogGymError("two cells have the same key")
     store = CellStore(out)
-    records = {} if fresh else store.finished(cells)
+    records, recomputed = ({}, {}) if fresh else store.finished(cells, parts)
+    run = CellsRun(records, list(records), recomputed)
     todo = [c for c in cells if c.key not in records]
-    skipped = len(cells) - len(todo)
-    if skipped and note:
-        note(f"skipping {skipped} finished cell{'s' * (skipped != 1)} of {len(cells)} in {store.folder} "
-             "(--fresh recomputes them)")
-    bar = CellProgress(len(todo), skipped, enabled=progress)
+    if (run.reused or run.recomputed) and note:
+        note(run.summary(len(cells), store.folder))
+    bar = CellProgress(len(todo), len(run.reused), enabled=progress)
     try:
         if not todo:
             pass
@@ -184,7 +217,7 @@ def run_cells(fn: Callable[[Cell], Any], cells: Sequence[Cell], out: str | os.Pa
                     records[record["key"]] = record
     finally:
         bar.close()
-    return records, skipped
+    return run
 
 
 def _ray_records(ray: Any, fn: Callable, cells: Sequence[Cell], retries: int,

@@ -3,7 +3,8 @@
 The numbers are the environment's: success is ``info["success"]`` (the one success definition), the
 reward is the environment's return; :func:`dialog_gym.metrics.summarize_seeds` reports the pooled
 success rate with its 95% Wilson interval and the across-seed mean with its 95% t-interval.
-Episode ``i`` under seed ``s`` is reset with :func:`dialog_gym.seeds.episode_seed` (``s * 100_000 + i``).
+Episode ``i`` under seed ``s`` is reset with ``stream(s, i)``: by default the evaluation stream
+:data:`dialog_gym.seeds.episode_seed` (``s * 10_000 + i``), the benchmark's is ``benchmark_test_seed``.
 
 The dialogues run over a Gymnasium vector env of ``n_envs`` sub-environments
 (:func:`dialog_gym.rollout.run_dialogues`): each dialogue keeps its reset seed whichever sub-environment
@@ -24,7 +25,12 @@ from gymnasium.vector import SyncVectorEnv
 from dialog_gym.agent import Agent
 from dialog_gym.metrics import EpisodeResult, summarize_seeds
 from dialog_gym.rollout import run_dialogues, vector_env
-from dialog_gym.seeds import episode_seed
+from dialog_gym.seeds import Stream, episode_seed
+
+#: sub-environments for agents that act in batches (SB3 models: RL training curves, the benchmark's RL tests);
+#: one ``predict`` per step for all of them (4x faster than one env for MaskablePPO, 100 dialogues, 2-core
+#: EPYC), the same dialogues. Agents that act one state at a time gain nothing from more sub-environments.
+BATCH_ENVS = 8
 
 #: builds the agent for a freshly made environment (one per evaluation seed; the agent may read the env's
 #: domain and spaces, but acts on observations and infos only)
@@ -32,12 +38,14 @@ AgentFactory = Callable[[gym.Env], Agent]
 
 
 def evaluate_dialogues(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),
-                       env_kwargs: dict[str, Any] | None = None, n_envs: int = 1, asynchronous: bool = False
-                       ) -> list[list[EpisodeResult]]:
-    """Each seed's ``episodes`` dialogues (a fresh vector env and agent per seed), per dialogue."""
+                       env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed, n_envs: int = 1,
+                       asynchronous: bool = False) -> list[list[EpisodeResult]]:
+    """Each seed's ``episodes`` dialogues (a fresh vector env and agent per seed; episode ``i`` of seed ``s``
+    reset with ``stream(s, i)``), per dialogue."""
     kwargs = {**(env_kwargs or {}), "info_tracker": True}
     per_seed: list[list[EpisodeResult]] = []
     for seed in seeds:
+        reset_seeds = [stream(seed, i) for i in range(episodes)]  # checked against the stream's bound first
         envs = vector_env(lambda: gym.make(env_id, **kwargs), n_envs, asynchronous)
         try:
             if isinstance(envs, SyncVectorEnv):
@@ -46,7 +54,7 @@ def evaluate_dialogues(make_agent: AgentFactory, env_id: str, episodes: int = 10
                 probe = gym.make(env_id, **kwargs)
                 agent = make_agent(probe)
                 probe.close()
-            results, _ = run_dialogues(envs, agent, [episode_seed(seed, i) for i in range(episodes)])
+            results, _ = run_dialogues(envs, agent, reset_seeds)
         finally:
             envs.close()
         per_seed.append(results)
@@ -54,15 +62,15 @@ def evaluate_dialogues(make_agent: AgentFactory, env_id: str, episodes: int = 10
 
 
 def evaluate_agent(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),
-                   env_kwargs: dict[str, Any] | None = None, n_envs: int = 1, asynchronous: bool = False,
-                   per_dialogue: bool = False) -> dict[str, Any]:
+                   env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed, n_envs: int = 1,
+                   asynchronous: bool = False, per_dialogue: bool = False) -> dict[str, Any]:
     """Run ``episodes`` dialogues for each seed (:func:`evaluate_dialogues`) and summarise them; with
     ``per_dialogue``, ``"dialogues"`` lists each dialogue's seed, index, reset seed and result."""
-    per_seed = evaluate_dialogues(make_agent, env_id, episodes, seeds, env_kwargs, n_envs, asynchronous)
+    per_seed = evaluate_dialogues(make_agent, env_id, episodes, seeds, env_kwargs, stream, n_envs, asynchronous)
     summary = summarize_seeds(per_seed)
     summary.update({"env": env_id, "seeds_used": list(seeds)})
     if per_dialogue:
-        summary["dialogues"] = [{"seed": seed, "index": i, "reset_seed": episode_seed(seed, i), **r.as_dict()}
+        summary["dialogues"] = [{"seed": seed, "index": i, "reset_seed": stream(seed, i), **r.as_dict()}
                                 for seed, results in zip(seeds, per_seed, strict=True)
                                 for i, r in enumerate(results)]
     return summary

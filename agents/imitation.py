@@ -25,9 +25,8 @@ from agents.learners import SB3Learner, SupervisedLearner
 from dialog_gym.agent import Agent, greedy_allowed
 from dialog_gym.envs import DEFAULT_ENV_ID, dialogue_env_of
 from dialog_gym.errors import DialogGymError
-from dialog_gym.seeds import dialogue_seed
-from dialog_gym.wrappers import CorrectionSession, HumanCorrectionWrapper, Learner
-from dialog_gym.wrappers.scripted import ScriptedTeacher
+from dialog_gym.seeds import dialogue_seed, expert_dialogue_seed
+from dialog_gym.wrappers import CorrectionSession, HumanCorrectionWrapper, Learner, ScriptedTeacher
 
 STARTS = ("scratch", "pretrained")
 LEARNERS = ("supervised", "sb3")
@@ -58,8 +57,9 @@ def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int
 
     ``start="scratch"``: an untrained learner (it proposes the first allowed action until its first
     retraining), or one trained on ``scratch_dialogues`` expert dialogues. ``start="pretrained"``: trained
-    on ``pretrain_dialogues`` of the rule expert's simulated dialogues (generated here, seed ``seed``),
-    or on the Rasa stories file ``stories``. ``learner`` is ``"supervised"`` (the Rasa-style network,
+    on ``pretrain_dialogues`` of the rule expert's simulated dialogues (generated here: run seed ``seed`` of
+    the expert-dialogue stream, which the evaluation and session streams never meet), or on the Rasa
+    stories file ``stories``. ``learner`` is ``"supervised"`` (the Rasa-style network,
     :class:`~agents.learners.SupervisedLearner`) or ``"sb3"`` (a MaskablePPO policy network trained by
     behaviour cloning, :class:`~agents.learners.SB3Learner`). Deterministic under ``seed``.
     """
@@ -99,8 +99,8 @@ def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int
         behaviour_clone(model, story_demonstrations(stories, env_id), epochs=30, value_pretraining=False, seed=seed)
         sb3.source = f"pretrained on {stories}"
     elif n_expert:
-        behaviour_clone(model, expert_demonstrations(env_id, n_expert, seed=seed), epochs=30,
-                        value_pretraining=False, seed=seed)
+        demos = expert_demonstrations(env_id, n_expert, seed=seed, stream=expert_dialogue_seed)
+        behaviour_clone(model, demos, epochs=30, value_pretraining=False, seed=seed)
         sb3.source = f"{start}: {n_expert} expert dialogues (seed {seed})"
     env.close()
     return sb3
@@ -118,8 +118,8 @@ def learner_agent(learner: Learner) -> Callable[[gym.Env], Agent]:
 
 
 def evaluate_learner(learner: Learner, env_id: str, episodes: int, seed: int) -> dict[str, Any]:
-    """The learner alone on ``episodes`` fresh seeded dialogues (the evaluation seeds of ``seed``, never
-    those of the training dialogues)."""
+    """The learner alone on ``episodes`` fresh seeded dialogues (the evaluation stream's seed ``seed``; the
+    learner's training dialogues come from the expert-dialogue and correction-session streams)."""
     from agents.evaluation_sim import evaluate_agent
 
     return evaluate_agent(learner_agent(learner), env_id, episodes=episodes, seeds=(seed,))

@@ -30,7 +30,7 @@ from dialog_gym.agent import greedy_allowed, tracker_of
 from dialog_gym.domain import Domain
 from dialog_gym.errors import DialogGymError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrainingData
-from dialog_gym.wrappers.records import StepRecord
+from dialog_gym.wrappers.correction import StepRecord
 
 
 class SupervisedLearner:

@@ -21,6 +21,7 @@ from agents.policy import Policy
 from dialog_gym.domain import Domain
 from dialog_gym.envs import DEFAULT_ENV_ID
 from dialog_gym.errors import DialogGymError
+from dialog_gym.seeds import Stream, expert_dialogue_seed
 from dialog_gym.stories import StoryGraph, events_to_story, generate_trackers, parse_stories, read_stories
 from dialog_gym.tracker import DialogueStateTracker
 
@@ -111,9 +112,10 @@ def story_trackers(stories: str | os.PathLike | StoryGraph, domain: Domain, augm
 
 
 def expert_story_graph(episodes: int, seed: int = 0, env_id: str = DEFAULT_ENV_ID,
-                       **env_kwargs: Any) -> tuple[StoryGraph, Domain]:
-    """The rule expert's dialogues with the simulated user, as a story graph (written to story
-    markdown and parsed back, so they mean exactly what the same stories in a file would)."""
+                       stream: Stream = expert_dialogue_seed, **env_kwargs: Any) -> tuple[StoryGraph, Domain]:
+    """The rule expert's dialogues with the simulated user (run seed ``seed`` of ``stream``, by default the
+    expert-dialogue stream, which no test stream meets), as a story graph (written to story markdown and
+    parsed back, so they mean exactly what the same stories in a file would)."""
     import gymnasium as gym
 
     from dialog_gym.envs import dialogue_env_of
@@ -122,7 +124,7 @@ def expert_story_graph(episodes: int, seed: int = 0, env_id: str = DEFAULT_ENV_I
     env = gym.make(env_id, **env_kwargs)
     domain = dialogue_env_of(env).domain
     env.close()
-    stories = simulate_stories(episodes, seed=seed, env_id=env_id, **env_kwargs)
+    stories = simulate_stories(episodes, seed=seed, env_id=env_id, stream=stream, **env_kwargs)
     text = "\n".join(events_to_story(name, events, domain) for name, events in stories)
     return parse_stories(text, f"<{episodes} expert dialogues in {env_id}, seed {seed}>"), domain
 

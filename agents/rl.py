@@ -22,6 +22,7 @@ from agents.hyperparams import META_KEYS, algorithm_class
 from dialog_gym import __version__
 from dialog_gym.agent import action_mask
 from dialog_gym.errors import PersistenceError
+from dialog_gym.seeds import training_env_seed
 from dialog_gym.utils import atomic_folder, read_json, write_json
 
 if TYPE_CHECKING:
@@ -38,6 +39,14 @@ def make_vec_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any]
 
     kwargs = {"render_mode": None, **(env_kwargs or {})}
     return sb3_make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=kwargs)
+
+
+def seed_training_envs(env: VecEnv, seed: int, first: int) -> None:
+    """Environment ``k`` of ``env`` starts its next reset with ``training_env_seed(seed, first + k)`` (the RL
+    training stream of :mod:`dialog_gym.seeds`; a vector env seeds its k-th env with ``seed + k``, and the
+    stream is contiguous in its index)."""
+    training_env_seed(seed, first + env.num_envs - 1)  # raises past the stream's bound
+    env.seed(training_env_seed(seed, first))
 
 
 def build_model(algo: str, env: Any, hyperparams: dict[str, Any], seed: int,

@@ -21,12 +21,21 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
-from agents.evaluation_sim import evaluate_agent
+from agents.evaluation_sim import BATCH_ENVS, evaluate_agent
 from agents.hyperparams import ALGORITHMS, load_hyperparams, load_warm_start
-from agents.rl import AGENT_FILE, SB3Agent, build_model, load_agent, make_vec_env, read_agent_meta, save_agent
+from agents.rl import (
+    AGENT_FILE,
+    SB3Agent,
+    build_model,
+    load_agent,
+    make_vec_env,
+    read_agent_meta,
+    save_agent,
+    seed_training_envs,
+)
 from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
 from dialog_gym.errors import ConfigError, DialogGymError
-from dialog_gym.seeds import benchmark_eval_seed, demonstration_seed
+from dialog_gym.seeds import benchmark_test_seed, demonstration_seed
 from dialog_gym.utils import write_json
 
 
@@ -151,22 +160,24 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
         curve = list(meta.get("curve", []))
         dialogues_done = int(meta.get("dialogues", 0))
         demonstrations = int(meta.get("demonstrations", 0))
-        # fresh environment seeds for the remaining dialogues (an interrupted run is not bit-identical)
-        env.seed(spec.seed + dialogues_done)
+        # fresh environment seeds for the remaining dialogues (an interrupted run is not bit-identical):
+        # indices n_envs * (1 + dialogues_done) + k, never those of the first start or of another resume point
+        seed_training_envs(env, spec.seed, n_envs * (1 + dialogues_done))
         env.reset()
     else:
         model = build_model(spec.algo, env, hp, spec.seed)
+        seed_training_envs(env, spec.seed, 0)  # after build_model, which seeds the envs with the model's seed
     # TensorBoard is an optional extra (dialog-gym[tensorboard]): without it, train.json keeps the curve
     model.tensorboard_log = str(out / "tensorboard") if spec.tensorboard and tensorboard_available() else None
 
     meta_base = {"algo": spec.algo, "env_id": spec.env_id, "env_kwargs": spec.env_kwargs, "seed": spec.seed,
                  "hyperparams": hp, "warm_start": spec.warm_start, "warm_start_mode": spec.warm_start_mode
                  if spec.warm_start else None}
-    eval_seed = benchmark_eval_seed(spec.seed)  # far from the training environments' seeds
-
     def evaluate() -> dict[str, Any]:
-        summary = evaluate_agent(lambda e: SB3Agent(model), spec.env_id, spec.eval_episodes, seeds=[eval_seed],
-                                 env_kwargs=spec.env_kwargs)
+        # the benchmark's test dialogues of this seed: no training stream meets them
+        # over BATCH_ENVS sub-environments: one predict per step for all of them, the same dialogues as one env
+        summary = evaluate_agent(lambda e: SB3Agent(model), spec.env_id, spec.eval_episodes, seeds=[spec.seed],
+                                 env_kwargs=spec.env_kwargs, stream=benchmark_test_seed, n_envs=BATCH_ENVS)
         return {k: summary[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
                                         "mean_reward", "invalid_action_rate")}
 
@@ -195,8 +206,8 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
         source = spec.warm_start
         gamma = float(hp.get("gamma", 0.99))
         if source == "rule":
-            demos = expert_demonstrations(spec.env_id, int(recipe["demonstrations"]),
-                                          seed=demonstration_seed(spec.seed), gamma=gamma, env_kwargs=spec.env_kwargs)
+            demos = expert_demonstrations(spec.env_id, int(recipe["demonstrations"]), seed=spec.seed, gamma=gamma,
+                                          env_kwargs=spec.env_kwargs, stream=demonstration_seed)
         elif source.startswith("stories:"):
             demos = story_demonstrations(source.split(":", 1)[1], spec.env_id, gamma=gamma,
                                          env_kwargs=spec.env_kwargs)

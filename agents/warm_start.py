@@ -24,6 +24,7 @@ from dialog_gym.errors import DialogGymError
 from dialog_gym.events import ActionExecuted
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer
 from dialog_gym.rollout import expert_act
+from dialog_gym.seeds import Stream, demonstration_seed
 from dialog_gym.stories import generate_trackers, read_stories
 
 
@@ -48,13 +49,15 @@ def _discounted(rewards: list[float], gamma: float) -> list[float]:
 
 
 def expert_demonstrations(env_id: str, dialogues: int, seed: int, gamma: float = 0.99,
-                          env_kwargs: dict[str, Any] | None = None) -> Demonstrations:
-    """Roll the rule expert out for ``dialogues`` dialogues (seeds ``seed, seed + 1, ...``)."""
+                          env_kwargs: dict[str, Any] | None = None,
+                          stream: Stream = demonstration_seed) -> Demonstrations:
+    """Roll the rule expert out for ``dialogues`` dialogues of run seed ``seed`` (dialogue ``i`` reset with
+    ``stream(seed, i)``, the warm-start demonstration stream unless said otherwise)."""
     env = gym.make(env_id, **{**(env_kwargs or {}), "info_tracker": True})  # the expert reads the tracker
     act = expert_act(env)
     obs_l, act_l, ret_l, mask_l = [], [], [], []
     for i in range(dialogues):
-        obs, info = env.reset(seed=seed + i)
+        obs, info = env.reset(seed=stream(seed, i))
         rewards: list[float] = []
         done = False
         while not done:

@@ -50,7 +50,9 @@ from dialog_gym.featurizers import (
 )
 from dialog_gym.tracker import DialogueStateTracker
 
-__version__ = "0.1.0"
+#: the package's version, semantic versioning from 0.2.0 (the only place it is written: pyproject.toml reads it).
+#: An environment's behaviour has its own version, the ``-vN`` of its id (see CHANGELOG.md).
+__version__ = "0.2.0"
 
 register_envs()
 

@@ -45,8 +45,8 @@ from dialog_gym.errors import DialogGymError
 if TYPE_CHECKING:
     from dialog_gym.tracker import DialogueStateTracker
 
-__all__ = ["Agent", "BatchAgent", "Ranker", "RankingAgent", "Resettable", "action_mask", "greedy_allowed",
-           "sample_allowed", "tracker_of"]
+__all__ = ["Agent", "BatchAgent", "Ranker", "Resettable", "action_mask", "greedy_allowed", "sample_allowed",
+           "tracker_of"]
 
 
 @runtime_checkable
@@ -64,11 +64,6 @@ class Ranker(Protocol):
 
     def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], /) -> np.ndarray:
         ...
-
-
-@runtime_checkable
-class RankingAgent(Agent, Ranker, Protocol):
-    """An agent that can also rank the actions (``PolicyAgent``, ``SB3Agent``, the correction learners)."""
 
 
 @runtime_checkable

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dialog_gym.domain import Domain
@@ -91,6 +91,8 @@ class ActionRoles:
     intent_names: Mapping[str, str]
     matches_slot: str | None = None
     suggestion_slot: str | None = None
+    #: the roles preset file the bindings started from (a config fingerprint hashes it; not part of equality)
+    source: str = field(default="<preset>", compare=False)
 
     @classmethod
     def bind(cls, domain: Domain, bindings: Mapping[str, Any] | None = None,
@@ -156,7 +158,7 @@ class ActionRoles:
                 name = None
             bound[key] = None if name is None else str(name)
         return cls(tuple(roles), index_of, ask_index, tuple(ask_index), intent_names, bound["matches"],
-                   bound["suggestion"])
+                   bound["suggestion"], preset.source)
 
     def index(self, role: str) -> int | None:
         return self.index_of.get(role)

@@ -28,7 +28,7 @@ from dialog_gym.events import Event
 from dialog_gym.experts import SlotFillingExpert
 from dialog_gym.metrics import EpisodeResult
 from dialog_gym.pydial.expert import HDCExpert
-from dialog_gym.seeds import agent_rng
+from dialog_gym.seeds import Stream, agent_rng, episode_seed, expert_dialogue_seed
 from dialog_gym.stories import write_stories
 from dialog_gym.tracker import DialogueStateTracker
 
@@ -132,12 +132,13 @@ def run_dialogues(envs: DialogueVectorEnv, act: Agent, seeds: Sequence[int | Non
     return [r for r in results if r is not None], events
 
 
-def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0,
-                 keep_events: bool = False) -> tuple[list[EpisodeResult], list[list[Event]]]:
-    """``episodes`` dialogues in ``env`` with seeds ``seed, seed + 1, ...`` (:func:`run_dialogues` over a
-    one-env vector); events kept only if asked (``env`` made with ``info_tracker=True``)."""
+def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0, keep_events: bool = False,
+                 stream: Stream = episode_seed) -> tuple[list[EpisodeResult], list[list[Event]]]:
+    """``episodes`` dialogues in ``env`` of run seed ``seed``, episode ``i`` reset with ``stream(seed, i)``
+    (:func:`run_dialogues` over a one-env vector); events kept only if asked (``env`` made with
+    ``info_tracker=True``)."""
     envs = SyncVectorEnv([lambda: env], autoreset_mode=AutoresetMode.DISABLED)
-    return run_dialogues(envs, act, [seed + i for i in range(episodes)], keep_events)
+    return run_dialogues(envs, act, [stream(seed, i) for i in range(episodes)], keep_events)
 
 
 def expert_choice(env: gym.Env, expert: SlotFillingExpert) -> Callable[[DialogueStateTracker, Any], int]:
@@ -188,14 +189,16 @@ def random_act(env: gym.Env, seed: int = 0, respect_mask: bool = True) -> Random
 
 
 def simulate_stories(episodes: int, seed: int = 0, path: str | os.PathLike | None = None,
-                     env_id: str = DEFAULT_ENV_ID, act: Agent | None = None,
+                     env_id: str = DEFAULT_ENV_ID, act: Agent | None = None, stream: Stream = expert_dialogue_seed,
                      **env_kwargs: Any) -> list[tuple[str, list[Event]]]:
-    """Roll the expert (or ``act``) out for ``episodes`` dialogues and return them as stories;
-    with ``path``, also write them as Rasa markdown (the format of the bAbI stories)."""
+    """Roll the expert (or ``act``) out for ``episodes`` dialogues of run seed ``seed`` (reset seeds from
+    ``stream``, the expert-dialogue stream a policy is trained on unless said otherwise) and return them as
+    stories named after their reset seeds; with ``path``, also write them as Rasa markdown (the format of
+    the bAbI stories)."""
     env = gym.make(env_id, **{**env_kwargs, "info_tracker": True})
     agent = act or expert_act(env)
-    _, dialogues = run_episodes(env, agent, episodes, seed, keep_events=True)
-    stories = [(f"simulated_{seed + i:06d}", events) for i, events in enumerate(dialogues)]
+    _, dialogues = run_episodes(env, agent, episodes, seed, keep_events=True, stream=stream)
+    stories = [(f"simulated_{stream(seed, i):06d}", events) for i, events in enumerate(dialogues)]
     if path is not None:
         write_stories(path, stories, domain=dialogue_env_of(env).domain)
     env.close()

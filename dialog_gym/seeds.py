@@ -1,59 +1,100 @@
 """Every reset seed the project derives from a run's seed, in one place, so that streams never overlap.
 
-A run's seed ``s`` (a benchmark seed, a training seed, a session seed) names several streams of episode
-seeds; each function below is one stream, with the ranges chosen far apart:
+A run's seed ``s`` (a benchmark seed, a training seed, a session seed; ``0 <= s < RUN_SEEDS``) names
+several streams of reset seeds, one per purpose. Each stream is a function ``(s, i) -> reset seed`` for
+episode ``i`` with ``0 <= i < bound``; it is affine, ``base + s * bound + i``, so stream and run seed
+together own the interval ``[base + s * bound, base + (s + 1) * bound)``, and the intervals of all streams
+and run seeds are pairwise disjoint (``tests/test_seeds.py`` proves it by enumeration). A run past its
+stream's bound raises :class:`~dialog_gym.errors.DialogGymError` instead of entering another stream.
 
-=========================  ==================================  ==========================================
-stream                     episode ``i`` is reset with          used by
-=========================  ==================================  ==========================================
-evaluation                 ``s * 100_000 + i``                  ``agents.evaluation_sim``, ``rollout``
-benchmark test             evaluation of ``1000 + s``            the benchmark and RL training curves
-expert demonstrations      ``500_000 + s + i``                   RL warm start from the rule expert
-benchmark expert stories   ``2_000_000 + s * 10_000 + i``        the imitation agents of the benchmark
-correction session         ``1_000_000_000 + s * 100_000 + i``   ``dialog_gym.wrappers`` sessions
-=========================  ==================================  ==========================================
+=========================  ===========================  ==========  =====================================
+stream                     episode ``i`` of seed ``s``   bound       used by
+=========================  ===========================  ==========  =====================================
+evaluation                 ``s * 10_000 + i``            10,000      ``evaluate``, ``rollout``, ``demo``,
+                                                                     imitation curves' test dialogues
+benchmark test             ``(1000 + s) * 100_000 + i``  100,000     the benchmark, RL training curves
+RL training environments   ``1e12 + s * 1e8 + i``        1e8         environment ``i`` of ``train``
+warm-start demonstrations  ``2e12 + s * 1e5 + i``        100,000     RL warm start from the rule expert
+expert dialogues           ``3e12 + s * 1e5 + i``        100,000     ``train-policy``, ``stories
+                                                                     simulate``, pretrained learners
+benchmark expert stories   ``4e12 + s * 1e5 + i``        100,000     the benchmark's imitation agents
+correction session         ``5e12 + s * 1e5 + i``        100,000     ``dialog_gym.wrappers`` sessions
+user calibration           ``6e12 + s * 1e5 + i``        100,000     ``scripts/calibrate_user.py``'s table
+calibration check          ``7e12 + s * 1e5 + i``        100,000     the test that the user matches bAbI
+=========================  ===========================  ==========  =====================================
 
-An agent's own randomness (the random agent) is not a reset seed: :func:`agent_rng` gives it one
-generator per dialogue from the agent's seed and the dialogue's reset seed, a stream apart from the
-environment's generator of that dialogue.
+Because training streams and test streams differ, a command's default test dialogues are never the
+dialogues its training used (``train-policy`` then ``rollout``; a pretrained learner and its learning
+curve; a warm-started agent and its evaluation). The benchmark test stream keeps the reset seeds it has
+always had, so published benchmark results stay comparable.
+
+An agent's own randomness (the random agent) is not a reset seed: :func:`agent_rng` gives it one generator
+per dialogue from the agent's seed and the dialogue's reset seed, apart from the environment's generator
+of that dialogue, so a dialogue's random actions do not depend on the dialogues run before it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
-#: episodes one evaluation seed may run before the next seed's episodes begin
-SEED_STRIDE = 100_000
-#: the benchmark (and RL training curves) test seed ``s`` on evaluation seed ``TEST_SEED_OFFSET + s``
-TEST_SEED_OFFSET = 1000
-#: first reset seed of a session's dialogues: far from every evaluation seed
-SESSION_SEED_BASE = 1_000_000_000
+from dialog_gym.errors import DialogGymError
+
+#: run seeds every stream accepts: ``0 .. RUN_SEEDS - 1``
+RUN_SEEDS = 10_000
+
+#: a stream as a plain function: ``(run seed, episode index) -> reset seed``
+Stream = Callable[[int, int], int]
 
 
-def episode_seed(seed: int, index: int) -> int:
-    """Reset seed of episode ``index`` of evaluation seed ``seed``."""
-    return seed * SEED_STRIDE + index
+@dataclass(frozen=True)
+class SeedStream:
+    """One stream of reset seeds: episode ``index`` of run seed ``seed`` is reset with
+    ``base + seed * bound + index``, for ``0 <= seed < RUN_SEEDS`` and ``0 <= index < bound``."""
+
+    name: str
+    base: int
+    bound: int
+    purpose: str
+
+    def __call__(self, seed: int, index: int) -> int:
+        if not 0 <= seed < RUN_SEEDS:
+            raise DialogGymError(f"seed {seed} is out of range: seeds are 0 to {RUN_SEEDS - 1}")
+        if not 0 <= index < self.bound:
+            raise DialogGymError(f"{self.name} seeds: episode {index} of seed {seed} is past the stream's bound "
+                                 f"({self.bound:,} episodes per seed; use more seeds instead)")
+        return self.base + seed * self.bound + index
+
+    def interval(self, seed: int) -> tuple[int, int]:
+        """The reset seeds of run seed ``seed``: ``[first, end)``."""
+        first = self(seed, 0)
+        return first, first + self.bound
 
 
-def benchmark_eval_seed(seed: int) -> int:
-    """The evaluation seed on which the benchmark tests every agent of its seed ``seed``."""
-    return TEST_SEED_OFFSET + seed
+episode_seed = SeedStream("evaluation", 0, 10_000, "test dialogues of evaluate, rollout, demo and imitation curves")
+benchmark_test_seed = SeedStream("benchmark test", 1000 * 100_000, 100_000,
+                                 "test dialogues of the benchmark and of RL training curves")
+training_env_seed = SeedStream("RL training environment", 10**12, 10**8,
+                               "first reset of each training environment of an RL run (and of a resumed run)")
+demonstration_seed = SeedStream("warm-start demonstration", 2 * 10**12, 100_000,
+                                "the rule expert's demonstrations for an RL warm start")
+expert_dialogue_seed = SeedStream("expert dialogue", 3 * 10**12, 100_000,
+                                  "expert dialogues a policy or learner is trained on (train-policy, stories "
+                                  "simulate, pretrained learners)")
+benchmark_story_seed = SeedStream("benchmark expert story", 4 * 10**12, 100_000,
+                                  "expert dialogues the benchmark's imitation agents are trained on")
+dialogue_seed = SeedStream("correction session", 5 * 10**12, 100_000, "dialogues of a correction session")
+calibration_seed = SeedStream("user calibration", 6 * 10**12, 100_000,
+                              "simulated dialogues the user simulator's calibration table is measured on")
+calibration_check_seed = SeedStream("calibration check", 7 * 10**12, 100_000,
+                                    "held-out simulated dialogues the calibration test checks")
 
-
-def demonstration_seed(seed: int) -> int:
-    """First reset seed of the rule expert's warm-start demonstrations for training seed ``seed``."""
-    return 500_000 + seed
-
-
-def benchmark_story_seed(seed: int) -> int:
-    """First reset seed of the expert dialogues the benchmark's imitation agents learn from."""
-    return 2_000_000 + seed * 10_000
-
-
-def dialogue_seed(seed: int, dialogue: int) -> int:
-    """Reset seed of the ``dialogue``-th dialogue of a correction session with seed ``seed``."""
-    return SESSION_SEED_BASE + seed * SEED_STRIDE + dialogue
-
+#: every stream, for the disjointness test and the docs
+STREAMS: tuple[SeedStream, ...] = (episode_seed, benchmark_test_seed, training_env_seed, demonstration_seed,
+                                   expert_dialogue_seed, benchmark_story_seed, dialogue_seed, calibration_seed,
+                                   calibration_check_seed)
 
 #: the first word of every agent generator's seed sequence: keeps them apart from the environments' generators
 AGENT_STREAM = 0xA6E27
@@ -62,6 +103,25 @@ AGENT_STREAM = 0xA6E27
 def agent_rng(seed: int, reset_seed: int | None) -> np.random.Generator:
     """The generator of an agent with seed ``seed`` in the dialogue reset with ``reset_seed`` (None: the
     agent's stream across dialogues): seeded with the words ``(AGENT_STREAM, seed[, reset_seed])``, never
-    the single word an environment's ``reset(seed=...)`` uses, so agent and environment draw apart."""
+    the single number an environment's ``reset(seed=...)`` uses, so agent and environment draw apart."""
     words = [AGENT_STREAM, seed] if reset_seed is None else [AGENT_STREAM, seed, reset_seed]
     return np.random.default_rng(words)
+
+
+__all__ = [
+    "AGENT_STREAM",
+    "RUN_SEEDS",
+    "STREAMS",
+    "SeedStream",
+    "Stream",
+    "agent_rng",
+    "benchmark_story_seed",
+    "benchmark_test_seed",
+    "calibration_check_seed",
+    "calibration_seed",
+    "demonstration_seed",
+    "dialogue_seed",
+    "episode_seed",
+    "expert_dialogue_seed",
+    "training_env_seed",
+]

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     domain = Domain.load("restaurant")  # the environments' domain: policies must fit it
     train_graph, test_graph = split_stories(read_stories(args.babi), args.train_stories)
     test_trackers = generate_trackers(test_graph, domain, augmentation_factor=0)
-    expert_graph, _ = expert_story_graph(args.expert_dialogues, seed=10_000 + args.seed)
+    expert_graph, _ = expert_story_graph(args.expert_dialogues, seed=args.seed)  # the expert-dialogue stream
     sources = {
         f"bAbI stories 1-{args.train_stories}": train_graph,
         f"{args.expert_dialogues} expert dialogues": expert_graph,

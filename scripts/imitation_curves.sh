@@ -24,9 +24,10 @@ run() {  # name, then imitate arguments
   local name=$1; shift
   for seed in $SEEDS; do
     local dir="$OUT/${name}_seed${seed}"
-    if [[ -f "$dir/curve.json" ]]; then echo "skip $dir (done)"; continue; fi
     echo "== $name seed $seed"
-    $DG imitate --teacher scripted "$@" --seed "$seed" --eval-episodes "$EVAL" --out "$dir" --quiet
+    # --reuse: a curve.json made from the same inputs (settings, code, env config and data, versions) is kept;
+    # one made from other inputs is recomputed, and the command says what changed
+    $DG imitate --teacher scripted "$@" --seed "$seed" --eval-episodes "$EVAL" --out "$dir" --quiet --reuse
   done
 }
 

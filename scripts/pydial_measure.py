@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import time
 
 import gymnasium as gym
 import numpy as np
 
 import dialog_gym
+from agents.provenance import hardware
 from dialog_gym.rollout import expert_act, random_act, run_episodes
 
 
@@ -28,14 +27,6 @@ def summary(results: list) -> dict:
             "return": round(float(np.mean([r.reward for r in results])), 2)}
 
 
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=500)
@@ -44,7 +35,9 @@ def main() -> None:
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--speed-episodes", type=int, default=3000)
     args = parser.parse_args()
-    report: dict = {"cpu": cpu_model(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    machine = hardware()
+    report: dict = {"cpu": machine["cpu"], "hardware": machine,
+                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "episodes": args.episodes, "expert": {}, "random_allowed": {}, "random_all": {}}
     for env_id in dialog_gym.SUITES["pydial18"]:
         env = gym.make(env_id, info_tracker=True)  # the expert reads info["belief"]
@@ -62,11 +55,11 @@ def main() -> None:
         results, _ = run_episodes(env, expert_act(env), args.episodes, args.seed)
         report["expert"][config] = summary(results)
         print(config, report["expert"][config], flush=True)
-    # speed: the expert on CR Env1 in this process, one env, seeded resets as run_episodes does
+    # speed: the expert on CR Env1 in this process, one env, seeded resets as run_episodes does (evaluation seed 1)
     env = gym.make("dialog_gym/PyDial-CR-Env1-v0", info_tracker=True)
     agent = expert_act(env)
     wall, cpu = time.perf_counter(), time.process_time()
-    results, _ = run_episodes(env, agent, args.speed_episodes, 10_000)
+    results, _ = run_episodes(env, agent, args.speed_episodes, 1)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     report["speed"] = {"dialogues": args.speed_episodes, "per_s_wall": round(args.speed_episodes / wall, 1),
                        "per_s_cpu": round(args.speed_episodes / cpu, 1),

@@ -8,10 +8,15 @@ bytes, rewards, terminated/truncated and a canonical JSON of each info), and so 
 transcript. ``tests/test_golden_trajectories.py`` compares a fresh rollout with
 ``tests/data/golden_trajectories.json``.
 
-Regenerate (only when a change of behaviour is intended, and say why in the commit message)::
+The digests are stored per versioned id and an id's behaviour is frozen (Gymnasium's rule): a change of
+an id's dynamics, reward, masks, observation or user gives the id a new version (``-v0`` -> ``-v1`` in its
+config's ``register`` block), a line in its family's "Version History" docstring section and a
+``CHANGELOG.md`` entry; then ``--add`` stores the new version's digests. The old version's digests stay in
+the file (its id is no longer registered: the test checks that a newer version replaced it)::
 
-    PYTHONPATH=. python -m tests.golden_trajectories --regen   # rewrite every entry
-    PYTHONPATH=. python -m tests.golden_trajectories --add     # add newly registered ids, keep the rest
+    PYTHONPATH=. python -m tests.golden_trajectories --add      # store the ids that have no entry yet
+    PYTHONPATH=. python -m tests.golden_trajectories --rehash   # the hashing itself changed (SEEDS, EPISODES,
+                                                                # what is hashed): every registered id again
 """
 
 from __future__ import annotations
@@ -115,14 +120,19 @@ def write(data: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--regen", action="store_true", help="rewrite every entry (a change of behaviour)")
-    group.add_argument("--add", action="store_true", help="add registered ids that have no entry yet")
+    group.add_argument("--add", action="store_true",
+                       help="store the registered ids that have no entry yet (a new id or a new version)")
+    group.add_argument("--rehash", action="store_true",
+                       help="rewrite every registered id's entry: only when the hashing itself changed (seeds, "
+                            "episodes, what is hashed), never for a change of behaviour (that is a new version)")
     args = parser.parse_args(argv)
     ids = dialog_gym.env_ids()
-    if args.regen:
-        data = {"seeds": list(SEEDS), "episodes": EPISODES, "envs": generate(ids)}
+    data = load()
+    if args.rehash:
+        data.update(seeds=list(SEEDS), episodes=EPISODES)
+        data["envs"].update(generate(ids))
+        print(f"rehashed {len(ids)} id(s); retired versions kept as they were")
     else:
-        data = load()
         missing = [i for i in ids if i not in data["envs"]]
         data["envs"].update(generate(missing))
         print(f"added {len(missing)} id(s): {', '.join(missing) or '-'}")

@@ -12,10 +12,9 @@ import torch
 from agents import Policy, PolicyAgent, PolicyEnsemble, RandomPolicy, RulePolicy
 from agents.learners import SB3Learner, SupervisedLearner
 from agents.rl import SB3Agent
-from dialog_gym.agent import Agent, Ranker, RankingAgent, action_mask, greedy_allowed, sample_allowed
+from dialog_gym.agent import Agent, Ranker, action_mask, greedy_allowed, sample_allowed
 from dialog_gym.errors import DialogGymError
 from dialog_gym.rollout import expert_act, random_act, run_episodes
-from dialog_gym.seeds import benchmark_eval_seed, dialogue_seed, episode_seed
 
 torch.set_num_threads(1)
 ENV_ID = "dialog_gym/Restaurant-v0"
@@ -40,14 +39,6 @@ def test_sample_allowed_draws_uniformly_among_the_allowed_with_one_draw():
 def test_action_mask_reads_info():
     assert action_mask({}) is None
     assert action_mask({"action_mask": [1, 0]}).tolist() == [1, 0]
-
-
-def test_seed_streams():
-    assert episode_seed(2, 3) == 200_003
-    assert benchmark_eval_seed(1) == 1001
-    assert dialogue_seed(1, 2) == 1_000_100_002
-    # the benchmark's test dialogues and a session's dialogues never meet for any plausible seed
-    assert episode_seed(benchmark_eval_seed(999), 99_999) < dialogue_seed(0, 0)
 
 
 class RecordingPolicy(Policy):
@@ -145,7 +136,7 @@ def test_every_kind_of_agent_follows_the_contract():
     rankers = {"rule policy", "random policy", "sb3", "sb3 learner", "supervised learner"}
     for name, agent in _agents(env).items():
         assert isinstance(agent, Agent), name
-        assert isinstance(agent, RankingAgent) == (name in rankers), name
+        assert isinstance(agent, Ranker) == (name in rankers), name
         obs, info = env.reset(seed=11)
         for _ in range(6):
             action = agent(obs, info)  # type: ignore[operator]

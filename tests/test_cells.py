@@ -1,5 +1,6 @@
-"""Cells, serially: each finished cell written at once, a re-run skips them, stale cells are refused, a
-cell that raises is reported as failed and the rest completes (the Ray backend: test_ray_backend.py)."""
+"""Cells, serially: each finished cell written at once, a re-run reuses them, a cell whose parameters changed
+is recomputed (and the run says why), a cell that raises is reported as failed and the rest completes (the Ray
+backend: test_ray_backend.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agents.benchmark import BUDGETS, benchmark_cell, compare, plan_cells, run_benchmark
-from agents.cells import Cell, CellStore, StaleCellError, estimate_wall_time, execute_cell, run_cells
+from agents.cells import Cell, CellStore, changed_parts, estimate_wall_time, execute_cell, run_cells
 from agents.cli import main
 from dialog_gym.errors import DialogGymError, PersistenceError
 
@@ -43,24 +44,37 @@ def test_execute_cell_records_the_result_or_the_error():
     assert "raise ValueError" in bad["traceback"]
 
 
-def test_run_cells_skips_finished_reruns_failed_and_refuses_stale(tmp_path: Path):
+def test_run_cells_reuses_finished_reruns_failed_and_recomputes_changed(tmp_path: Path):
     cells = [Cell("a", {"x": 2}), Cell("b", {"x": -1}), Cell("c", {"x": 4})]
-    records, skipped = run_cells(_square, cells, tmp_path)
-    assert skipped == 0 and [records[k]["status"] for k in "abc"] == ["done", "failed", "done"]
+    run = run_cells(_square, cells, tmp_path)
+    assert run.reused == [] and [run.records[k]["status"] for k in "abc"] == ["done", "failed", "done"]
     assert json.loads((tmp_path / "cells" / "c.json").read_text())["result"] == 16
     notes: list[str] = []
-    records, skipped = run_cells(_square, cells, tmp_path, note=notes.append)
-    assert skipped == 2 and records["b"]["status"] == "failed"  # failed cells run again
-    assert notes == [f"skipping 2 finished cells of 3 in {tmp_path / 'cells'} (--fresh recomputes them)"]
-    with pytest.raises(StaleCellError, match=r"a\.json: made with other parameters \(x 2 -> 5\)"):
-        run_cells(_square, [Cell("a", {"x": 5})], tmp_path)
-    records, skipped = run_cells(_square, [Cell("a", {"x": 5})], tmp_path, fresh=True)
-    assert skipped == 0 and records["a"]["result"] == 25
+    run = run_cells(_square, cells, tmp_path, note=notes.append)
+    assert run.reused == ["a", "c"] and run.records["b"]["status"] == "failed"  # failed cells run again
+    assert notes == [f"2 of 3 cells reused from {tmp_path / 'cells'}, 1 new (--fresh recomputes every cell)"]
+    notes.clear()
+    changed = [Cell("a", {"x": 5, "code": "v2"}), Cell("c", {"x": 4})]
+    run = run_cells(_square, changed, tmp_path, note=notes.append, parts={"code": "code"})
+    assert run.records["a"]["result"] == 25 and run.reused == ["c"]
+    assert run.recomputed == {"a": ["code", "settings (x)"]} and run.reasons() == {"code": 1, "settings (x)": 1}
+    assert notes == [f"1 of 2 cells reused from {tmp_path / 'cells'}, 1 recomputed (code changed: 1, settings (x) "
+                     "changed: 1), 0 new (--fresh recomputes every cell)"]
+    assert json.loads((tmp_path / "cells" / "a.json").read_text())["params"] == {"x": 5, "code": "v2"}
+    run = run_cells(_square, [Cell("a", {"x": 5, "code": "v2"})], tmp_path, fresh=True)
+    assert run.reused == [] and run.recomputed == {} and run.records["a"]["result"] == 25
     (tmp_path / "cells" / "c.json").write_text("[1, 2]")
     with pytest.raises(PersistenceError, match="not a cell file"):
         CellStore(tmp_path).finished(cells[2:])
     with pytest.raises(DialogGymError, match="unknown backend"):
         run_cells(_square, cells, tmp_path, backend="dask")
+
+
+def test_changed_parts_names_each_part_once():
+    assert changed_parts({"x": 1, "code": "a", "env": "e"}, {"x": 1, "code": "b", "env": "f"},
+                         {"code": "code", "env": "env data"}) == ["code", "env data"]
+    assert changed_parts({"x": 1}, {"x": 1, "y": 2}) == ["settings (y)"]
+    assert changed_parts({"x": 1}, {"x": 1}) == []
 
 
 def test_a_failing_cell_is_reported_and_the_rest_completes(tmp_path: Path):

@@ -381,7 +381,7 @@ def test_help_explains_masks_warm_start_and_beta(capsys):
     assert "DAgger's beta: the probability that the teacher's action is executed" in imitate
     main(["benchmark", "--help"])
     assert "mask allows" in " ".join(capsys.readouterr().out.split())
-    from dialog_gym.wrappers.terminal import HELP
+    from agents.terminal import HELP
 
     assert "Masks: the environment's action mask" in HELP
 

@@ -21,7 +21,9 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def story_files(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("stories")
-    simulate_stories(12, seed=0, path=folder / "train.md")
+    # expert dialogues of two run seeds (disjoint); with 20 training stories the ensemble's action accuracy on
+    # the 4 test stories was 0.92-1.0 for training seeds 0-2 (with 12 it was 0.89-0.95)
+    simulate_stories(20, seed=0, path=folder / "train.md")
     simulate_stories(4, seed=500, path=folder / "test.md")
     return folder / "train.md", folder / "test.md"
 
@@ -49,7 +51,7 @@ def test_evaluate_stories_json(capsys, story_files, tmp_path):
 
 def test_evaluate_stories_split_and_table(capsys, story_files, tmp_path):
     train, _ = story_files
-    code, out, _ = run_cli(capsys, "evaluate-stories", "--train", str(train), "--split", "9", "--policies", "memo",
+    code, out, _ = run_cli(capsys, "evaluate-stories", "--train", str(train), "--split", "17", "--policies", "memo",
                            "--out", str(tmp_path), *FAST)
     assert code == 0 and "| memo " in out and "3 test stories" in out
 

@@ -14,8 +14,7 @@ from dialog_gym.envs import REGISTRATIONS, BaseDialogueEnv, DialogueEnv, dialogu
 from dialog_gym.envs.pydial_env import PyDialEnv
 from dialog_gym.errors import DialogGymError
 from dialog_gym.wrappers import HumanCorrectionWrapper
-from dialog_gym.wrappers.scripted import ScriptedTeacher
-from dialog_gym.wrappers.teaching import Teacher
+from dialog_gym.wrappers.teaching import ScriptedTeacher, Teacher
 
 PYDIAL_ID = "dialog_gym/PyDial-CR-Env1-v0"
 ONE_ID_PER_FAMILY = [dialog_gym.DEFAULT_ENV_ID, PYDIAL_ID]

@@ -102,3 +102,30 @@ def test_imitate_minari_dataset(capsys, tmp_path: Path):
     assert code == 1 and "exists already" in err
     code, _, err = run_cli(capsys, *args[:-2], "no-version", "--json")
     assert code == 1 and "bad Minari dataset id" in err
+
+
+def test_imitate_reuse_keeps_a_curve_made_from_the_same_inputs_only(capsys, tmp_path: Path):
+    import shutil
+
+    from dialog_gym.resources import configs_dir
+
+    task = Path(shutil.copy(configs_dir() / "envs" / "restaurant.yml", tmp_path / "task.yml"))
+    args = ["imitate", "--dialogues", "1", "--eval-episodes", "1", "--env", str(task), "--out", str(tmp_path / "o"),
+            "--reuse", "--json", "--quiet"]
+    assert main(args) == 0
+    first = json.loads((tmp_path / "o" / "curve.json").read_text())
+    assert set(first["inputs"]) == {"settings", "code", "env_data", "hyperparams", "versions"}
+    assert [h["reused"] for h in first["history"]] == [False]
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["reused"] is True and "made from the same inputs, reused" in out.err
+    again = json.loads((tmp_path / "o" / "curve.json").read_text())
+    assert again["curve"] == first["curve"] and again["history"][0] == first["history"][0]  # the original run kept
+    assert [h["reused"] for h in again["history"]] == [False, True]
+    task.write_text(task.read_text().replace("  success: 20 ", "  success: 25 "))
+    assert main(args) == 0
+    assert "curve.json: recomputed (env data changed)" in capsys.readouterr().err
+    assert [h["reused"] for h in json.loads((tmp_path / "o" / "curve.json").read_text())["history"]] == [False]
+    assert main([*args[:-3], "--json", "--quiet", "--seed", "1"]) == 0  # without --reuse: always computed
+    assert "reused" not in capsys.readouterr().err

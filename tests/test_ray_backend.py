@@ -111,7 +111,7 @@ def test_a_killed_driver_resumes_where_it_stopped(cluster, serial, tmp_path: Pat
     rerun = subprocess.run(_cli(tmp_path, cluster), cwd=ROOT, env=env, capture_output=True, text=True,
                            timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert f"note: skipping {finished} finished cell" in rerun.stderr
+    assert f"note: {finished} of 8 cells reused from {cells}, {8 - finished} new" in rerun.stderr
     assert compare(serial, tmp_path / "results.json") == []
     assert json.loads((tmp_path / "results.json").read_text())["cells_skipped"] == finished
 

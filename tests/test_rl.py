@@ -3,9 +3,11 @@ warm start, resume, and the train command."""
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from agents.rl_training import TrainSpec, train
 from agents.warm_start import behaviour_clone, expert_demonstrations
 from dialog_gym.errors import ConfigError, PersistenceError
 from dialog_gym.resources import configs_dir
+from dialog_gym.seeds import episode_seed
 
 
 @pytest.mark.parametrize("algo", ALGORITHMS)
@@ -106,18 +109,102 @@ def test_smoke_train_save_load(tmp_path: Path, algo, env_id):
     assert 0 <= agent(obs, info) < env.action_space.n
 
 
-def test_loaded_model_predicts_like_the_trained_one(tmp_path: Path):
-    train(TrainSpec("maskable_ppo", "dialog_gym/Restaurant-v0", tmp_path, timesteps=512, n_envs=2,
-                    overrides={"n_steps": 128, "batch_size": 64}, eval_every=10**6, eval_episodes=2,
-                    progress=False, tensorboard=False))
-    a, _ = load_agent(tmp_path / "final")
-    b, _ = load_agent(tmp_path / "final")
-    obs = np.random.default_rng(0).uniform(-1, 1, size=(16, a.observation_space.shape[0])).astype(np.float32)
-    pa = a.policy.get_distribution(a.policy.obs_to_tensor(obs)[0]).distribution.probs
-    pb = b.policy.get_distribution(b.policy.obs_to_tensor(obs)[0]).distribution.probs
-    assert np.allclose(pa.detach().numpy(), pb.detach().numpy())
+def _batch() -> tuple[np.ndarray, np.ndarray]:
+    """A fixed batch of real observations and their masks: the rule expert's first 3 evaluation dialogues."""
+    demos = expert_demonstrations("dialog_gym/Restaurant-v0", 3, seed=0, stream=episode_seed)
+    return demos.obs, demos.masks
+
+
+def _predictions(model, obs: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
+    """What a model says about ``obs``: its deterministic actions (under the masks where it takes them), its
+    action probabilities and state values (actor-critics) or Q-values (DQN)."""
+    import torch
+    from sb3_contrib import MaskablePPO
+
+    policy = model.policy
+    masked = isinstance(model, MaskablePPO)
+    tensor = policy.obs_to_tensor(obs)[0]
+    with torch.no_grad():
+        if hasattr(policy, "q_net"):
+            out = {"q": policy.q_net(tensor).numpy()}
+        else:
+            dist = policy.get_distribution(tensor, action_masks=masks) if masked else policy.get_distribution(tensor)
+            out = {"probs": dist.distribution.probs.numpy(), "values": policy.predict_values(tensor).numpy()}
+    actions, _ = model.predict(obs, deterministic=True, action_masks=masks) if masked else \
+        model.predict(obs, deterministic=True)
+    return {**out, "actions": np.asarray(actions)}
+
+
+def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return a.keys() == b.keys() and all(np.allclose(a[k], b[k], rtol=0, atol=1e-6) for k in a)
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_a_saved_model_predicts_like_the_trained_one(tmp_path: Path, algo):
+    """Round trip: a model trained (behaviour cloning of the expert moves every weight) and saved, then loaded,
+    gives the same actions, probabilities and values as the trained model in memory, and not those of a fresh
+    model of the same seed (which a load that dropped the weights would return)."""
+    from agents.rl import build_model, make_vec_env, save_agent
+
+    env_id = "dialog_gym/Restaurant-v0"
+    hp = load_hyperparams(algo, env_id)
+    obs, masks = _batch()
+    trained = build_model(algo, make_vec_env(env_id, 1, 0), hp, seed=0)
+    fresh = _predictions(trained, obs, masks)
+    behaviour_clone(trained, expert_demonstrations(env_id, 10, seed=0), epochs=10, batch_size=64,
+                    learning_rate=3e-3)
+    expected = _predictions(trained, obs, masks)
+    assert not _same(expected, fresh)  # else the comparison below could not tell a load from no load
+    save_agent(trained, tmp_path / "agent", {"algo": algo, "env_id": env_id, "hyperparams": hp, "seed": 0})
+    loaded, meta = load_agent(tmp_path / "agent")
+    assert meta["algo"] == algo and type(loaded) is type(trained)
+    assert _same(_predictions(loaded, obs, masks), expected)
     with pytest.raises(PersistenceError):
         load_agent(tmp_path / "nope")
+
+
+def test_a_resumed_run_starts_from_the_checkpoint(tmp_path: Path, monkeypatch):
+    """The model a resumed run continues from predicts exactly like the model the first run saved last (seen
+    in memory as it was saved, not through a load), with the same optimizer state; so does ``load_agent``."""
+    import torch
+
+    import agents.rl_training as rl_training
+
+    obs, masks = _batch()
+    saved: dict[str, Any] = {}
+    resumed: dict[str, Any] = {}
+    real_save, real_load = rl_training.save_agent, rl_training.load_agent
+
+    def save(model, folder, meta):
+        if Path(folder).name == "final":
+            saved.update(predictions=_predictions(model, obs, masks),
+                         optimizer=copy.deepcopy(model.policy.optimizer.state_dict()))
+        return real_save(model, folder, meta)
+
+    def load(folder, env=None, load_optimizer=False):
+        model, meta = real_load(folder, env=env, load_optimizer=load_optimizer)
+        resumed.update(predictions=_predictions(model, obs, masks),
+                       optimizer=copy.deepcopy(model.policy.optimizer.state_dict()))
+        return model, meta
+
+    monkeypatch.setattr(rl_training, "save_agent", save)
+    monkeypatch.setattr(rl_training, "load_agent", load)
+    spec = dict(algo="maskable_ppo", env_id="dialog_gym/Restaurant-v0", out=tmp_path, n_envs=2,
+                overrides={"n_steps": 64, "batch_size": 64}, eval_every=20, eval_episodes=2, progress=False,
+                tensorboard=False)
+    first = train(TrainSpec(dialogues=20, warm_start="rule", **spec))
+    checkpoint = dict(saved)
+    loaded, _ = load_agent(tmp_path / "final")
+    assert _same(_predictions(loaded, obs, masks), checkpoint["predictions"])
+    second = train(TrainSpec(dialogues=40, resume=True, **spec))
+    assert _same(resumed["predictions"], checkpoint["predictions"])
+    state, expected_state = resumed["optimizer"]["state"], checkpoint["optimizer"]["state"]
+    assert state.keys() == expected_state.keys() and state
+    for key in state:
+        for name in ("exp_avg", "exp_avg_sq"):
+            assert torch.equal(state[key][name], expected_state[key][name])
+    assert second.dialogues >= 40 and second.timesteps > first.timesteps
+    assert [p["dialogues"] for p in second.curve][: len(first.curve)] == [p["dialogues"] for p in first.curve]
 
 
 def test_behaviour_cloning_imitates_the_expert():
@@ -129,16 +216,6 @@ def test_behaviour_cloning_imitates_the_expert():
     demos = expert_demonstrations("dialog_gym/Restaurant-v0", 20, seed=0)
     stats = behaviour_clone(model, demos, epochs=40, batch_size=64, learning_rate=3e-3)
     assert stats["accuracy"] > 0.95 and stats["examples"] == len(demos)
-
-
-def test_resume_continues_from_the_checkpoint(tmp_path: Path):
-    spec = dict(algo="maskable_ppo", env_id="dialog_gym/Restaurant-v0", out=tmp_path, n_envs=2,
-                overrides={"n_steps": 64, "batch_size": 64}, eval_every=20, eval_episodes=2, progress=False,
-                tensorboard=False)
-    first = train(TrainSpec(dialogues=20, **spec))
-    second = train(TrainSpec(dialogues=40, resume=True, **spec))
-    assert second.dialogues >= 40 and second.timesteps > first.timesteps
-    assert [p["dialogues"] for p in second.curve][: len(first.curve)] == [p["dialogues"] for p in first.curve]
 
 
 def test_schedules_decay_over_a_dialogue_budget(tmp_path: Path):

@@ -423,8 +423,7 @@ def test_rasa_policies_are_refused_with_a_clear_message(tmp_path):
 
 
 def test_scripted_teacher_answers_with_acts():
-    from dialog_gym.wrappers.scripted import ScriptedTeacher
-    from dialog_gym.wrappers.teaching import StepView
+    from dialog_gym.wrappers.teaching import ScriptedTeacher, StepView
 
     env = gym.make(SUMMARY_IDS[0], info_tracker=True)
     obs, info = env.reset(seed=0)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import dialog_gym  # noqa: F401  (registers the environments)
+from agents.terminal import TerminalTeacher
 from dialog_gym.experts import RestaurantExpert
 from dialog_gym.wrappers.teaching import Command, Decision, StepView
-from dialog_gym.wrappers.terminal import TerminalTeacher
 
 # At the start of a dialogue (the user said hello) the mask allows exactly these 7 actions.
 START_ALLOWED = ["utter_greet", "utter_ask_cuisine", "utter_ask_howcanhelp", "utter_ask_location",

@@ -90,7 +90,59 @@ def test_every_api_request_needs_the_token(client):
     r = client.post("/api/sessions", json={})
     assert r.status_code == 401 and "token" in r.json()["error"]
     assert not (client.out / "sessions").exists()
-    assert client.get("/api/sessions", headers=HEADERS).json() == {"sessions": []}
+    assert client.get("/api/sessions", headers=HEADERS).json() == {"sessions": [], "latest": None}
+
+
+@pytest.mark.parametrize("embed, words", [(True, "restarted since this page was opened"), (False, "--token")])
+def test_a_page_from_before_a_restart_is_told_what_to_do(tmp_path, embed, words):
+    """The server made a new token at its restart: the old page's requests are refused with a hint to
+    reload (a page whose token the user typed: to enter the server's token)."""
+    with TestClient(create_app(tmp_path, options(), "old-token-0123456789", embed_token=embed)) as c:
+        r = c.get("/api/sessions", headers={TOKEN_HEADER: "old-token-0123456789"})
+        assert r.status_code == 200
+    with TestClient(create_app(tmp_path, options(), TOKEN, embed_token=embed)) as c:
+        r = c.get("/api/sessions", headers={TOKEN_HEADER: "old-token-0123456789"})
+        assert r.status_code == 403 and "wrong token" in r.json()["error"]
+        assert words in r.json()["hint"] and "eload the page" in r.json()["hint"]
+        assert "hint" in c.get("/api/sessions").json()  # missing: the same hint
+
+
+def test_refusals_say_what_to_do(client):
+    sid = new_session(client)["id"]
+    r = decide(client, sid, command="accept", turn=7)
+    assert r.status_code == 409 and r.json()["hint"].startswith("Reload the page")
+    r = decide(client, "nope", command="accept")
+    assert r.status_code == 404 and "without ?session=" in r.json()["hint"]
+    r = decide(client, sid, command="fly")  # nothing to do but send something else: no hint
+    assert r.status_code == 400 and "hint" not in r.json()
+
+
+def test_the_latest_session_comes_first_also_after_a_restart(tmp_path):
+    app = create_app(tmp_path, options(), TOKEN)
+    with TestClient(app) as c:
+        a, b = new_session(c)["id"], new_session(c)["id"]
+        listing = c.get("/api/sessions", headers=HEADERS).json()
+        assert listing["latest"] == b and [row["id"] for row in listing["sessions"]] == [b, a]
+        assert decide(c, a, command="accept").status_code == 200  # a is used after b was made
+        listing = c.get("/api/sessions", headers=HEADERS).json()
+        assert listing["latest"] == a and [row["id"] for row in listing["sessions"]] == [a, b]
+        assert listing["sessions"][0]["updated"] >= listing["sessions"][1]["updated"]
+    with TestClient(create_app(tmp_path, options(), TOKEN)) as c:  # resuming writes nothing: a stays the latest
+        for sid in (a, b):
+            c.get(f"/api/sessions/{sid}?wait=1", headers=HEADERS)
+        assert c.get("/api/sessions", headers=HEADERS).json()["latest"] == a
+
+
+def test_a_listen_the_user_does_not_answer_shows_in_the_transcript(client):
+    """The untrained bot proposes action_listen right after the greeting: accepting it adds no bot line
+    and no user line, so the transcript says that the bot listened."""
+    s = new_session(client)
+    assert s["proposal"] == 0 and s["actions"][0]["name"] == "action_listen"
+    assert [r["text"] for r in s["transcript"]] == ["hello"]
+    s = decide(client, s["id"], command="accept", turn=s["turn"]).json()
+    assert [r["text"] for r in s["transcript"]] == ["hello", "[listens: the customer says nothing]"]
+    s = decide(client, s["id"], command="accept", turn=s["turn"]).json()
+    assert [r["who"] for r in s["transcript"]] == ["user", "bot", "bot"]
 
 
 def test_no_permissive_cors(client):
@@ -165,7 +217,7 @@ def test_bad_decisions_are_refused_and_change_nothing(client, body, status, word
     sid = new_session(client)["id"]
     before = log_bytes(client.out, sid)
     r = decide(client, sid, **body)
-    assert r.status_code == status and words in r.json()["error"]
+    assert r.status_code == status and words in (r.json()["error"] + " " + r.json().get("hint", "")).lower()
     assert log_bytes(client.out, sid) == before
     assert client.get(f"/api/sessions/{sid}", headers=HEADERS).json()["turn"] == 1
 

@@ -53,9 +53,9 @@ def free_port() -> int:
 class Server:
     """The app under uvicorn on a thread, on 127.0.0.1 and a free port."""
 
-    def __init__(self, out: Path, options: SessionOptions) -> None:
+    def __init__(self, out: Path, options: SessionOptions, port: int | None = None) -> None:
         self.app = create_app(out, options, allowed_hosts=list(LOOPBACK_HOSTS))
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -180,6 +180,110 @@ def test_play_correct_undo_export_in_the_browser(tmp_path, browser):
         assert browser.save_screenshot(str(tmp_path / "serve.png"))
         if shot:
             shutil.copyfile(tmp_path / "serve.png", shot)
+
+
+def banner(driver) -> dict:
+    """The banner as the person sees it: shown or not, its kind, its text, its colours."""
+    return driver.execute_script("""
+        const b = document.getElementById("banner");
+        const style = getComputedStyle(b);
+        return {shown: !b.hidden && b.offsetHeight > 0, kind: b.className, text: b.innerText,
+                color: style.color, background: style.backgroundColor,
+                reload: !document.getElementById("banner-reload").hidden};""")
+
+
+def luminance(css: str) -> float:
+    """WCAG relative luminance of an ``rgb(r, g, b)`` colour."""
+    channels = [int(c) / 255 for c in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_after_a_server_restart_the_page_says_to_reload(tmp_path, browser):
+    """A page opened before a restart holds the old token: its next key press is refused, and the page
+    says so in a readable banner (WCAG AA contrast) with what to do; its Reload button brings it back."""
+    options = SessionOptions(env="Restaurant-Env2-v0", start="scratch", retrain_every=None, eval_every=0)
+    with Server(tmp_path, options) as first:
+        sid = open_page(browser, first)["id"]
+        port = first.port
+    with Server(tmp_path, options, port=port):  # the same address, a new token
+        press(browser, Keys.ENTER)
+        WebDriverWait(browser, 60).until(lambda d: banner(d)["shown"])
+        shown = banner(browser)
+        assert "error" in shown["kind"] and shown["reload"]
+        assert "missing or wrong token" in shown["text"] and "reload the page" in shown["text"]
+        assert contrast(shown["color"], shown["background"]) >= 4.5
+        status = browser.find_element(By.ID, "status")
+        assert contrast(status.value_of_css_property("color"), status.value_of_css_property("background-color")) >= 4.5
+        assert logged(tmp_path / "sessions" / sid / "log.jsonl", "step") == []  # nothing was confirmed
+        if os.environ.get("DIALOG_GYM_ERROR_SCREENSHOT"):
+            browser.save_screenshot(os.environ["DIALOG_GYM_ERROR_SCREENSHOT"])
+        browser.find_element(By.ID, "banner-reload").click()
+        WebDriverWait(browser, 120).until(lambda d: d.execute_script(
+            "return window.dgState && window.dgState.status === 'waiting'"))
+        assert page_state(browser)["id"] == sid and not banner(browser)["shown"]
+        press(browser, Keys.ENTER)
+        answered(browser, 1)
+        assert len(logged(tmp_path / "sessions" / sid / "log.jsonl", "step")) == 1
+
+
+def test_keys_pressed_while_the_bot_retrains_are_queued_or_refused_visibly(tmp_path, browser):
+    """A correction starts a retraining (held here until the test lets it go): an undo pressed meanwhile
+    is queued and runs after it, an Enter is refused with a notice; nothing is dropped silently."""
+    options = SessionOptions(env="Restaurant-Env2-v0", start="scratch", retrain_every=1, eval_every=0)
+    with Server(tmp_path, options) as server:
+        s = open_page(browser, server)
+        sid = s["id"]
+        session = server.app.state.manager.get(sid)
+        learner = session.session.learner
+        entered, release = threading.Event(), threading.Event()
+        learn = learner.learn
+
+        def held_learn(*args, **kwargs):
+            entered.set()
+            assert release.wait(120)
+            return learn(*args, **kwargs)
+
+        learner.learn = held_learn
+        log = tmp_path / "sessions" / sid / "log.jsonl"
+        # a candidate that says something (action_restart would end the dialogue): a correction, so a retraining
+        digit = next(i for i, c in enumerate(s["candidates"]) if c["name"].startswith("utter_")) + 1
+        press(browser, str(digit))
+        assert entered.wait(60)
+        press(browser, "u")
+        WebDriverWait(browser, 30).until(lambda d: "Undo queued" in banner(d)["text"])
+        assert "notice" in banner(browser)["kind"] and "retraining" in banner(browser)["text"]
+        press(browser, Keys.ENTER)
+        WebDriverWait(browser, 30).until(lambda d: "Accept not sent" in banner(d)["text"])
+        assert [r["type"] for r in logged(log, "step")] == ["step"]  # the correction only (retraining still held)
+        release.set()
+        s = answered(browser, 2)  # the correction's answer, then the queued undo's
+        records = [json.loads(line)["type"] for line in log.read_text().splitlines()]
+        assert records[-3:] == ["step", "retrain", "undo"] and records.count("step") == 1
+        assert s["step"] == 0 and s["turn"] == 3
+
+
+def test_the_bare_address_opens_the_latest_session(tmp_path, browser):
+    options = SessionOptions(env="Restaurant-Env2-v0", start="scratch", retrain_every=None, eval_every=0)
+    with Server(tmp_path, options) as server:
+        first = open_page(browser, server)["id"]
+        again = open_page(browser, server)["id"]  # a second visit: the same session, none made
+        assert again == first and [p.name for p in (tmp_path / "sessions").iterdir()] == [first]
+        press(browser, Keys.ENTER)  # the untrained bot's action_listen is shown in the transcript
+        answered(browser, 1)
+        assert "[listens: the customer says nothing]" in browser.find_element(By.ID, "transcript").text
+        browser.find_element(By.ID, "new-session").click()
+        WebDriverWait(browser, 120).until(lambda d: d.execute_script(
+            "return window.dgState && window.dgState.status === 'waiting' && window.dgState.id !== arguments[0]",
+            first))
+        second = page_state(browser)["id"]
+        assert open_page(browser, server)["id"] == second
+        assert sorted(p.name for p in (tmp_path / "sessions").iterdir()) == sorted([first, second])
 
 
 def play_scripted(browser, server: Server, dialogues: int) -> dict:

@@ -14,9 +14,9 @@ import argparse
 import platform
 import statistics
 import time
-from pathlib import Path
 
 from agents.commands.common import DEFAULT_ENV, EnvArg, UsageError, env_arg, positive_int, print_json
+from agents.provenance import cpu_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,17 +39,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 #: the clocks a measurement can use
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux), else what :mod:`platform` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return f"{platform.machine()} {platform.processor() or ''}".strip()
 
 
 def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | None = None,

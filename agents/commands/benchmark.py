@@ -29,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "training in batches of dialogues, test dialogues after each batch). Writes OUT/table.md "
                     "(also printed), OUT/results.json and .csv, and OUT/curves_<env>.png. The unit of work is a "
                     "cell (environment, agent, seed; the Rasa policies of a seed are one cell): each finished "
-                    "cell is written at once to OUT/cells/<key>.json, so the same command run again skips the "
-                    "finished cells and resumes an interrupted run; a cell that fails is reported as failed "
+                    "cell is written at once to OUT/cells/<key>.json with a fingerprint of everything its numbers "
+                    "depend on (code, environment config and data, hyperparameters, versions, settings), so the same "
+                    "command run again reuses the finished cells whose fingerprint is unchanged, recomputes the "
+                    "others (and says why) and resumes an interrupted run; a cell that fails is reported as failed "
                     "and the rest completes. --backend ray runs the cells as Ray tasks on this machine's "
                     "cores or on a cluster (pip install -e '.[ray]').")
     p.add_argument("--budget", choices=["small", "full"], default="small",
@@ -54,10 +56,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("results/benchmark"), help="output folder")
     p.add_argument("--compare", type=Path, metavar="OLD_RESULTS_JSON",
                    help="after the run, compare every number with an earlier results.json (e.g. the shipped "
-                        "reference/small/results.json) and print the verdict: identical, or each difference")
+                        "reference/small/results.json) and what made them (the code's, each environment's and "
+                        "each cell's fingerprints, the library versions), and print the verdict: identical "
+                        "(same numbers, code, data and versions), or each difference")
     p.add_argument("--strict", action="store_true",
                    help=f"with --compare: exit with status {EXIT_DIFFERENT} if any number differs (for CI on the "
-                        "machine that made the reference; other CPUs or torch builds can differ legitimately)")
+                        "machine that made the reference; other CPUs or torch builds can differ legitimately). "
+                        "A difference of code or data alone, with the same numbers, is reported but passes")
     add_backend_arguments(p, "cell")
     p.add_argument("--cpus-per-cell", type=positive_int, default=1,
                    help="CPUs a cell may use (Ray reserves them; torch threads are set to match). Results "
@@ -78,9 +83,8 @@ def run(args: argparse.Namespace) -> int:
     from agents.benchmark import (
         BUDGETS,
         RL_AGENTS,
-        SUITES_EXTRA,
         available_agents,
-        compare,
+        compare_results,
         load_results,
         results_table,
         run_benchmark,
@@ -93,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         print("agents:", ", ".join(available_agents()))
         print("budgets:", ", ".join(f"{k} (suite {b.suite}, {b.seeds} seeds, batches {list(b.batches)}, "
                                     f"{b.test_episodes} tests)" for k, b in BUDGETS.items()))
-        for name in [*SUITES, *SUITES_EXTRA]:
+        for name in SUITES:
             print(f"suite {name}:", ", ".join(suite_envs(name)))
         return 0
     budget = BUDGETS[args.budget]
@@ -141,21 +145,29 @@ def run(args: argparse.Namespace) -> int:
     doc = run_benchmark(args.out, budget, envs, agents, seeds, progress=not args.no_progress and not args.json,
                         backend=args.backend, address=args.address, workers=args.workers,
                         cpus_per_cell=args.cpus_per_cell, retries=args.retries, fresh=args.fresh, note=note)
-    diffs = compare(args.compare, args.out / "results.json") if args.compare else None
+    comparison = compare_results(args.compare, args.out / "results.json") if args.compare else None
+    this_session = doc["history"][-1]
     if args.json:
-        result = {"summary": doc["summary"], "out": str(args.out), "wall_time": doc["wall_time"],
-                  "cells": len(doc["cells"]), "cells_skipped": doc["cells_skipped"], "failed": doc["failed"],
+        result = {"summary": doc["summary"], "out": str(args.out), "wall_time": this_session["wall_time"],
+                  "cells": len(doc["cells"]), "cells_skipped": doc["cells_skipped"],
+                  "cells_recomputed": this_session["cells_recomputed"],
+                  "recomputed_because": this_session["recomputed_because"], "failed": doc["failed"],
                   "separated_tasks": doc["discrimination"]["separated_tasks"]}
-        if diffs is not None:
-            result.update(compare=str(args.compare), identical=not diffs, differences=diffs)
+        if comparison is not None:
+            result.update(compare=str(args.compare), identical=comparison.identical,
+                          numbers_identical=not comparison.numbers, differences=comparison.numbers,
+                          provenance_differences=comparison.provenance, verdict=comparison.verdict())
         print_json(result)
     else:
         print(results_table(doc["summary"], envs, agents))
+        recomputed = this_session["cells_recomputed"]
+        why = ", ".join(f"{part}: {n}" for part, n in this_session["recomputed_because"].items())
         print(f"\n{len(seeds)} seeds x {budget.test_episodes} test dialogues after each of the batches "
               f"{list(budget.batches)}; success is the final batch's, mean over seeds with a 95% t-interval. "
-              f"Outputs in {args.out}/ ({doc['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
-              f"{doc['cells_skipped']} reused from an earlier run, {sum(c['status'] == 'failed' for c in doc['cells'])}"
-              " failed).")
+              f"Outputs in {args.out}/ ({this_session['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
+              f"{doc['cells_skipped']} reused from an earlier run, {recomputed} recomputed"
+              f"{f' because their inputs changed ({why})' if recomputed else ''}, "
+              f"{sum(c['status'] == 'failed' for c in doc['cells'])} failed).")
         disc = doc["discrimination"]
         if len(disc["learners"]) > 1:
             print("Telling learners apart (" + ", ".join(disc["learners"]) + f"; {args.out}/discrimination.md): "
@@ -164,15 +176,14 @@ def run(args: argparse.Namespace) -> int:
         for cell in doc["cells"]:
             if cell["status"] == "failed":
                 print(f"failed: {cell['key']}: {cell['error']}")
-        if diffs is not None:
-            verdict = ("identical: every number equals the reference's" if not diffs else
-                       f"{len(diffs)} numbers differ from the reference's (env, agent, seed, dialogues, metric: "
-                       "old -> new)")
-            print(f"\ncompared with {args.compare}: {verdict}")
-            for line in diffs[:50]:
+        if comparison is not None:
+            print(f"\ncompared with {args.compare}: {comparison.verdict()}")
+            for line in comparison.provenance:
                 print("  " + line)
-            if len(diffs) > 50:
-                print(f"  ... and {len(diffs) - 50} more")
-    if diffs and args.strict:
+            for line in comparison.numbers[:50]:
+                print("  " + line)
+            if len(comparison.numbers) > 50:
+                print(f"  ... and {len(comparison.numbers) - 50} more")
+    if comparison is not None and comparison.numbers and args.strict:
         return EXIT_DIFFERENT
     return 0

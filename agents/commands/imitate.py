@@ -13,6 +13,7 @@ from agents.commands.common import (
     check_readable,
     env_arg,
     nonnegative_int,
+    note,
     positive_int,
     print_json,
     probability,
@@ -57,18 +58,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--minari", metavar="DATASET_ID", help="also write the session as this Minari dataset under "
                                                           "OUT/minari (needs the minari extra)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep OUT/curve.json if it was made from the same inputs (settings, code, environment "
+                        "config and data, hyperparameters, library versions: its fingerprint) and only add this "
+                        "run to its history; otherwise compute it (again) and say what changed")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
+    import time
     from pathlib import Path
 
     import torch
 
+    from agents.cells import changed_parts
+    from agents.hyperparams import load_hyperparams
     from agents.imitation import learning_curve, plot_curve
+    from agents.provenance import (
+        INPUT_PARTS,
+        earlier_sessions,
+        hardware,
+        path_sha256,
+        run_inputs,
+        session_record,
+    )
     from dialog_gym.errors import DialogGymError
-    from dialog_gym.utils import write_json
+    from dialog_gym.utils import read_json, write_json
 
     if args.stories and args.start != "pretrained":
         raise UsageError("--stories goes with --start pretrained")
@@ -83,6 +99,24 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     stream = sys.stderr if args.json else sys.stdout  # under --json stdout holds only the JSON object
+    env_id = args.env.registered_id()
+    inputs = run_inputs({"teacher": args.teacher, "start": args.start, "learner": args.learner, "mode": args.mode,
+                         "beta": args.beta, "error_rate": args.error_rate, "dialogues": args.dialogues,
+                         "eval_episodes": args.eval_episodes, "seed": args.seed, "env": env_id,
+                         "stories": path_sha256(args.stories) if args.stories else None, "minari": args.minari},
+                        env_id, load_hyperparams("maskable_ppo", env_id) if args.learner == "sb3" else None)
+    started = time.time()
+    earlier = read_json(out / "curve.json") if (out / "curve.json").is_file() else None
+    if args.reuse and isinstance(earlier, dict) and earlier.get("inputs") == inputs:
+        earlier["history"] = [*earlier_sessions(out / "curve.json"), session_record(started, hardware(), reused=True)]
+        write_json(out / "curve.json", earlier)
+        note(f"{out / 'curve.json'}: made from the same inputs, reused (without --reuse it is recomputed)")
+        if args.json:
+            print_json(_curve_summary(earlier) | {"reused": True})
+        return 0
+    if args.reuse and isinstance(earlier, dict):
+        why = changed_parts(earlier.get("inputs") or {}, inputs, INPUT_PARTS)
+        note(f"{out / 'curve.json'}: recomputed ({', '.join(why)} changed)")
 
     def progress(entry: dict) -> None:
         if not args.quiet:
@@ -100,11 +134,17 @@ def run(args: argparse.Namespace) -> int:
                             beta=args.beta, mode=args.mode, env_id=args.env.registered_id(),
                             error_rate=args.error_rate,
                             out=out, progress=progress, minari_id=args.minari)
+    result.update(inputs=inputs, history=[session_record(started, hardware(), reused=False)])
     write_json(out / "curve.json", result)
     plot_curve(result, out / "curve.png")
     if args.json:
-        print_json({"curve": [{"dialogues": p["dialogues"], "success_rate": p["success_rate"],
-                               "corrections": p["corrections"]} for p in result["curve"]]})
+        print_json(_curve_summary(result))
     else:
         print(f"wrote {out / 'curve.json'} and {out / 'curve.png'}", file=sys.stdout)
     return 0
+
+
+def _curve_summary(result: dict) -> dict:
+    """What ``--json`` prints of a curve."""
+    return {"curve": [{"dialogues": p["dialogues"], "success_rate": p["success_rate"], "corrections": p["corrections"]}
+                      for p in result["curve"]]}

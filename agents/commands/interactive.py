@@ -95,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
 
     import dialog_gym  # noqa: F401  (registers the environments)
     from agents.imitation import make_learner
+    from agents.terminal import TerminalTeacher
     from dialog_gym.envs import dialogue_env_of
-    from dialog_gym.wrappers import CorrectionSession, TerminalTeacher
+    from dialog_gym.wrappers import CorrectionSession
 
     if sys.stdin.isatty():  # Ctrl-C must reach the teacher (it asks about exporting), even when the shell
         signal.signal(signal.SIGINT, signal.default_int_handler)  # started us with SIGINT ignored

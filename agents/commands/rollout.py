@@ -97,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
         import gymnasium as gym
 
         gym_env = gym.make(env.id, **{**env.kwargs, "info_tracker": True})  # the stories are the trackers' events
-        start = episode_seed(args.seed, 0)
-        _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes, start,
-                                    keep_events=True)
-        write_stories(args.stories_out, [(f"rollout_{start + i:07d}", ev) for i, ev in enumerate(dialogues)],
+        _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes,
+                                    args.seed, keep_events=True)
+        write_stories(args.stories_out, [(f"rollout_{episode_seed(args.seed, i):07d}", ev)
+                                         for i, ev in enumerate(dialogues)],
                       domain=dialogue_env_of(gym_env).domain)
         summary["stories_out"] = args.stories_out
     summary["policy"] = args.policy

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=check)
     s = ssub.add_parser("simulate", help="roll the rule expert out and write the dialogues as stories")
     s.add_argument("--episodes", type=positive_int, default=100, help="dialogues to simulate")
-    s.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the first dialogue")
+    s.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="run seed of the dialogues (the expert-dialogue stream, which no evaluation seed meets)")
     s.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id, a full id or an env config YAML path")
     s.add_argument("--out", required=True, metavar="FILE", help="story file to write")

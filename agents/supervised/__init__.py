@@ -1,6 +1,6 @@
 """The supervised ("Keras-style") policy of Rasa Core, in torch.
 
-:class:`SupervisedPolicy` (alias :data:`KerasPolicy`) learns ``P(action | recent states)`` from the
+:class:`SupervisedPolicy` (Rasa's KerasPolicy) learns ``P(action | recent states)`` from the
 featurized stories. Its network comes from :meth:`SupervisedPolicy.model_architecture`, which is meant
 to be overridden; the default mirrors Rasa's KerasPolicy: the -1 padding is masked, an LSTM of 32 units
 reads the states, a dense layer scores the actions and a softmax turns the scores into probabilities.
@@ -32,14 +32,13 @@ A saved policy holds ``policy.json``, ``model.pt`` (a ``state_dict``, loaded wit
 
 from agents.supervised.fitting import FitOptions, collapse_duplicates, torch_threads
 from agents.supervised.networks import PADDING, MaskedLSTM, NextActionNetwork, PerStepActionNetwork
-from agents.supervised.policy import DATA_FILE, MODEL_FILE, KerasPolicy, SupervisedPolicy
+from agents.supervised.policy import DATA_FILE, MODEL_FILE, SupervisedPolicy
 
 __all__ = [
     "DATA_FILE",
     "MODEL_FILE",
     "PADDING",
     "FitOptions",
-    "KerasPolicy",
     "MaskedLSTM",
     "NextActionNetwork",
     "PerStepActionNetwork",

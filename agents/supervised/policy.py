@@ -1,4 +1,4 @@
-"""The supervised policy: :class:`SupervisedPolicy` (alias :data:`KerasPolicy`); see :mod:`agents.supervised`."""
+"""The supervised policy: :class:`SupervisedPolicy` (Rasa's KerasPolicy); see :mod:`agents.supervised`."""
 
 from __future__ import annotations
 
@@ -267,6 +267,3 @@ def _load_training_data(path: Path, input_shape: tuple[int, ...], output_shape: 
         raise PersistenceError(f"{path}: arrays of shape {X.shape}, {y.shape} do not fit the network")
     return TrainingData(X.astype(np.float32), y.astype(np.float32))
 
-
-KerasPolicy = SupervisedPolicy
-"""Rasa Core's name for the supervised policy."""

@@ -2,7 +2,8 @@
 
 =======  ==================================  ==========================================================
 GET      /                                   the page (the token embedded when the server made it)
-GET      /api/sessions                       every session: id, status, environment, dialogues
+GET      /api/sessions                       every session (id, status, environment, dialogues, last
+                                             change), the latest first; ``latest``: its id or null
 POST     /api/sessions                       a new session (its own log and learner); its state
 GET      /api/sessions/{id}                  the session's state: the pending step, chart, messages
 POST     /api/sessions/{id}/decide           ``{"command": "accept"|"correct"|"undo"|"reset",
@@ -13,9 +14,10 @@ GET      /api/sessions/{id}/exports/{file}   an exported stories file
 
 Every ``/api`` request needs the token in the ``X-Dialog-Gym-Token`` header (a page on another site can
 neither read the token nor send the header: there is no CORS). Bodies are JSON objects of at most
-:data:`MAX_BODY` bytes; refused requests answer ``{"error": message}`` with a 4xx status and change
-nothing. With ``allowed_hosts`` (the loopback names when bound to loopback) other ``Host`` headers are
-refused, which stops DNS rebinding.
+:data:`MAX_BODY` bytes; refused requests answer ``{"error": message, "hint": what to do}`` (``hint`` when
+there is something to do, e.g. reload the page after a restart) with a 4xx status and change nothing.
+With ``allowed_hosts`` (the loopback names when bound to loopback) other ``Host`` headers are refused,
+which stops DNS rebinding.
 """
 
 from __future__ import annotations
@@ -68,10 +70,15 @@ def create_app(out: str | Path, options: SessionOptions | None = None, token: st
     boot = json.dumps({"token": token if embed_token else None})
     page = page.replace("{{BOOT}}", html.escape(boot, quote=True))
 
+    # a page opened before a restart holds the old server's token: the new page holds the new one
+    token_hint = ("The server was restarted since this page was opened (a new server has a new token): reload the page."
+                  if embed_token else "Reload the page and enter the token the server was started with (--token).")
+
     def checked(request: Request) -> None:
         given = request.headers.get(TOKEN_HEADER, "")
         if not secrets.compare_digest(given.encode(), token.encode()):
-            raise WebError(401 if not given else 403, f"missing or wrong token (send it in the {TOKEN_HEADER} header)")
+            raise WebError(401 if not given else 403, f"missing or wrong token (send it in the {TOKEN_HEADER} header)",
+                           token_hint)
 
     async def body_of(request: Request) -> dict[str, Any]:
         length = request.headers.get("content-length")
@@ -97,7 +104,8 @@ def create_app(out: str | Path, options: SessionOptions | None = None, token: st
 
     async def list_sessions(request: Request) -> Response:
         checked(request)
-        return JSONResponse({"sessions": await run_in_threadpool(manager.listing)})
+        sessions = await run_in_threadpool(manager.listing)
+        return JSONResponse({"sessions": sessions, "latest": sessions[0]["id"] if sessions else None})
 
     async def new_session(request: Request) -> Response:
         checked(request)
@@ -135,7 +143,8 @@ def create_app(out: str | Path, options: SessionOptions | None = None, token: st
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, WebError)
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        body = {"error": str(exc)} if exc.hint is None else {"error": str(exc), "hint": exc.hint}
+        return JSONResponse(body, status_code=exc.status)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)

@@ -43,12 +43,18 @@ Resolver = Callable[[str], str]  #: an environment as the user named it -> a reg
 WAIT_SECONDS = 600.0  #: longest a request waits for the loop (a pretrained start trains first)
 
 
-class WebError(DialogGymError):
-    """A request the session refuses; ``status`` is the HTTP status to answer with."""
+RELOAD = "Reload the page to see the step the session is at."
+STOPPED = "Start a new session (New session), or fix what the message names and restart the server."
 
-    def __init__(self, status: int, message: str) -> None:
+
+class WebError(DialogGymError):
+    """A request the session refuses; ``status`` is the HTTP status to answer with, ``hint`` what the
+    person at the page can do about it (the page shows both in its banner)."""
+
+    def __init__(self, status: int, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.hint = hint
 
 
 class SessionClosed(Exception):
@@ -141,7 +147,7 @@ class WebTeacher(Teacher):
         """Answer the question of ``turn`` (it must be the one the loop waits on)."""
         with self._cond:
             if self._view is None or turn != self.turn:
-                raise WebError(409, "the session is not waiting for that step; reload the page")
+                raise WebError(409, "the session is not waiting for that step", RELOAD)
             self._decision = decision
             self._cond.notify_all()
 
@@ -152,12 +158,13 @@ class WebTeacher(Teacher):
             while not (self._view is not None and self.turn > after) and not self._closed:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise WebError(503, "the session is still busy (training?); try again")
+                    raise WebError(503, "the session is still busy (training?)", "Try again in a moment.")
                 self._cond.wait(left)
             if self._error is not None:
-                raise WebError(500, f"the session stopped: {self._error}")
+                raise WebError(500, f"the session stopped: {self._error}", STOPPED)
             if self._closed:
-                raise WebError(410, "the session is closed")
+                raise WebError(410, "the session is closed", "The server is stopping: start it again, then reload the "
+                                                             "page.")
 
 
 class WebSession:
@@ -193,6 +200,11 @@ class WebSession:
     def start(self) -> None:
         self.thread.start()
 
+    def updated(self) -> float:
+        """When the session last changed on disk: the newest of its description and its log."""
+        times = [path.stat().st_mtime for path in (self.folder / "session.json", self.log_path) if path.is_file()]
+        return max(times, default=0.0)
+
     def close(self, timeout: float = 10.0) -> None:
         self.teacher.close()
         if self.thread.is_alive() and threading.current_thread() is not self.thread:
@@ -221,7 +233,7 @@ class WebSession:
         wrapper = self.session.wrapper if self.session is not None else None
         if wrapper is not None and not wrapper.active and len(wrapper.outcomes) > self._seen_outcomes:  # one ended
             self._seen_outcomes = len(wrapper.outcomes)
-            self._ended = transcript_lines(wrapper.unwrapped.transcript())
+            self._ended = transcript_lines(wrapper.dialogue_env.transcript(silent_listens=True))
 
     def _on_view(self, view: StepView) -> dict[str, Any]:
         """Runs in the worker thread when the loop asks: schedule evaluations, build the page's snapshot."""
@@ -269,6 +281,7 @@ class WebSession:
         status = ("error" if self.teacher.error else "waiting" if view is not None
                   else "starting" if self.session is None else "working")
         state: dict[str, Any] = {"id": self.id, "status": status, "turn": turn, "error": self.teacher.error,
+                                 "hint": STOPPED if self.teacher.error else None,
                                  "options": asdict(self.options), "messages": list(self.teacher.messages)[-20:]}
         if snap is not None:
             state.update(snap)
@@ -287,9 +300,9 @@ class WebSession:
         with self.lock:
             view, _, current = self.teacher.pending()
             if view is None:
-                raise WebError(409, "the session is not waiting for a decision yet; try again")
+                raise WebError(409, "the session is not waiting for a decision yet", "Try again in a moment.")
             if turn is not None and turn != current:
-                raise WebError(409, f"the page shows step {turn}, the session is at step {current}: reload")
+                raise WebError(409, f"the page shows step {turn}, the session is at step {current}", RELOAD)
             if decision.command.value == "correct":
                 self._check_action(view, int(decision.action))  # type: ignore[arg-type]
             self.teacher.submit(decision, current)
@@ -423,16 +436,20 @@ class SessionManager:
     def get(self, ident: str) -> WebSession:
         session = self.sessions.get(ident) if SESSION_ID.match(ident or "") else None
         if session is None:
-            raise WebError(404, f"no session {ident!r}")
+            raise WebError(404, f"no session {ident!r} on this server",
+                           "Open the page's address without ?session= for the latest session, or start a new one.")
         return session
 
     def listing(self) -> list[dict[str, Any]]:
+        """Every session, the most recently used first (``updated``: its folder's newest file, in seconds
+        since the epoch), so that a page opened without a session shows the first one."""
         rows = []
-        for ident, session in sorted(self.sessions.items()):
+        for ident, session in self.sessions.items():
             state = session.state()
             rows.append({"id": ident, "status": state["status"], "env": session.options.env,
-                         "dialogues": state.get("totals", {}).get("dialogues", 0), "turn": state["turn"]})
-        return rows
+                         "dialogues": state.get("totals", {}).get("dialogues", 0), "turn": state["turn"],
+                         "updated": session.updated()})
+        return sorted(rows, key=lambda row: (-row["updated"], row["id"]))
 
     def close(self) -> None:
         for session in self.sessions.values():
@@ -525,7 +542,7 @@ def build_learner(options: SessionOptions, env_id: str) -> Any:
 
 def transcript_lines(text: str) -> list[dict[str, Any]]:
     """``DialogueEnv.transcript()`` as rows for the page: who, text, and what the NLU heard (with noise)."""
-    from dialog_gym.wrappers.terminal import NLU_MARK
+    from dialog_gym.wrappers.teaching import NLU_MARK
 
     rows: list[dict[str, Any]] = []
     for line in text.splitlines():
@@ -548,7 +565,8 @@ def transcript_lines(text: str) -> list[dict[str, Any]]:
 
 
 def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[str, Any]:
-    """The page's picture of a pending step (built in the loop's thread, while nothing moves)."""
+    """The page's picture of a pending step (built in the loop's thread, while nothing moves). Its
+    transcript shows where the bot listened and the user said nothing: a step that leaves no other trace."""
     domain = view.domain
     slots = {k: _plain(v) for k, v in view.slots.items()}
     latest = view.tracker.latest_message
@@ -561,7 +579,7 @@ def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[
     records = wrapper.records
     return {
         "dialogue": view.dialogue, "step": view.step, "proposal": view.proposal,
-        "transcript": transcript_lines(view.transcript), "previous": ended,
+        "transcript": transcript_lines(wrapper.dialogue_env.transcript(silent_listens=True)), "previous": ended,
         "tracker": {"slots": slots,
                     "intent": getattr(latest, "intent_name", None),
                     "confidence": round(float(view.user_confidence), 3),

@@ -246,8 +246,10 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT], metaclass=abc.A
         """Where the configuration was read from (named in error messages)."""
 
     @abc.abstractmethod
-    def transcript(self) -> str:
-        """The dialogue so far as text, one line per utterance."""
+    def transcript(self, silent_listens: bool = False) -> str:
+        """The dialogue so far as text, one line per utterance; with ``silent_listens`` also a line for each
+        time the bot listened and the user said nothing (a step that leaves no other trace: the web page
+        shows it)."""
 
     # ------------------------------------------------------------------ public, derived from the hooks
     @property

@@ -32,6 +32,9 @@ from dialog_gym.tracker import DialogueStateTracker
 from dialog_gym.users.agenda import BotTurn, SimulatedUser
 from dialog_gym.users.nlu_noise import NoiseModel
 
+#: the transcript's line where the bot listened and the user said nothing (``transcript(silent_listens=True)``)
+SILENT_LISTEN = "BOT:  [listens: the customer says nothing]"
+
 
 class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     """
@@ -144,7 +147,9 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     "human" or None), `info_tracker` (bool, default False: add "tracker" to every info).
 
     ## Version History
-    * v0: Initial version.
+    Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
+    listed here and in CHANGELOG.md (the golden trajectories test enforces it).
+    * v0: Initial version (dialog_gym 0.2.0, the first release whose ids are versioned).
     """
 
     #: the env config family this class runs (``family: dialogue``, the default)
@@ -394,9 +399,10 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
         self._window.contents_changed()
 
     # ------------------------------------------------------------------ text
-    def transcript(self) -> str:
+    def transcript(self, silent_listens: bool = False) -> str:
         """The dialogue so far as text: bot templates filled with the slots of the moment, user
-        messages with what the NLU understood when noise is on."""
+        messages with what the NLU understood when noise is on; with ``silent_listens``, a line
+        :data:`SILENT_LISTEN` where the bot listened and the user said nothing (``render()`` leaves it out)."""
         lines: list[str] = []
         replay = self.tracker.init_copy()
         events = self.tracker.events
@@ -409,7 +415,11 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
                 if show_nlu:
                     line += f"    [NLU: {event.as_story_string()} @ {event.confidence:.2f}]"
                 lines.append(line)
-            elif isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
+            elif isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME:
+                answer = next((e for e in events[i + 1:] if not isinstance(e, SlotSet)), None)
+                if silent_listens and not isinstance(answer, UserUttered):
+                    lines.append(SILENT_LISTEN)
+            elif isinstance(event, ActionExecuted):
                 # slot events that an action produced follow it: apply them before filling its template
                 j = i + 1
                 after = replay.copy()

@@ -22,6 +22,7 @@ from dialog_gym.pydial.task import DONTCARE, USER_ACTS, load_task
 from dialog_gym.tracker import DialogueStateTracker
 from dialog_gym.users.nlu_noise import NBestChannel
 from dialog_gym.users.pydial_user import PyDialUser, PyDialUserProfile, act_str
+from dialog_gym.utils import file_sha256
 
 #: the simulated user's per-dialogue attributes (its goal, agenda, parameters, patience, memory)
 _USER_STATE = frozenset({"p", "max_patience", "patience", "constraints", "name_eq", "name_neq", "requests",
@@ -120,7 +121,9 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
     ("ansi", "human"), `info_tracker` (bool: add "tracker" and "belief" to every info).
 
     ## Version History
-    * v0: Initial version.
+    Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
+    listed here and in CHANGELOG.md (the golden trajectories test enforces it).
+    * v0: Initial version (dialog_gym 0.2.0, the first release whose ids are versioned).
     """
 
     #: the env config family this class runs (``family: pydial``)
@@ -221,9 +224,9 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
         """System turns so far (= ``steps``)."""
         return self.steps
 
-    def transcript(self) -> str:
+    def transcript(self, silent_listens: bool = False) -> str:
         """The dialogue so far, one line per act: system and user acts, with the decoder's N-best list
-        under noise."""
+        under noise (the user answers every act, so ``silent_listens`` adds nothing)."""
         return "\n".join(self._line(entry) for entry in self._log)
 
     def _line(self, entry: tuple) -> str:
@@ -248,10 +251,11 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
 
     @property
     def config_fingerprint(self) -> str:
-        """A hash of what this environment's configuration is (task files' contents and settings)."""
+        """A hash of what this environment's configuration is (the env config, the sha256 of the domain and
+        table files it names, the user profile file and the settings: :func:`config_fingerprint`)."""
         if self._fingerprint is None:
-            files = {name: Path(self.config_path).parent.joinpath(name).read_bytes().hex()
-                     for name in ("domain.yml", "table.csv") if Path(self.config_path).parent.joinpath(name).is_file()}
+            files = {key: file_sha256(Path(self.config_path).parent / str(self.task.raw[key]))
+                     for key in ("domain", "table")}
             self._fingerprint = config_fingerprint({
                 "task": self.task.raw, "files": files, "profile": self.profile, "error_rate": self.error_rate,
                 "nbest": self.nbest_size, "masks": self.masks, "bye_mask": self.bye_mask,

@@ -16,12 +16,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from dialog_gym.envs.base import EnvSnapshot
 from dialog_gym.envs.masks import DialogueProgress
 from dialog_gym.tracker import DialogueStateTracker
+from dialog_gym.utils import file_sha256
 
 
 @dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
@@ -41,17 +44,26 @@ class DialogueEnvState(EnvSnapshot):
 
 
 def config_fingerprint(config: Any) -> str:
-    """A hash of what an environment configuration *is* (domain, table, user, noise, rewards, ...), not
-    of where it was read from, so that envs made with the same id and options agree across processes."""
+    """The sha256 of what an environment configuration *is* (domain, table, user, noise, rewards, ...) and
+    of every data file it was read from, not of where those files are, so that envs made with the same id
+    and options agree across processes and machines, and an env whose config or data changed does not.
+
+    One implementation for :meth:`get_state`'s check and the benchmark's cells: each loaded object that
+    records its ``source`` file (env config, domain, user profile, roles preset, table) contributes that
+    file's sha256, so an edit the parsed form would hide (a long table's repr is abbreviated) still counts."""
     payload = json.dumps(_describe(config), sort_keys=True, default=repr)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _describe(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"__type__": type(value).__name__,
-                **{f.name: _describe(getattr(value, f.name)) for f in dataclasses.fields(value)
-                   if f.init and f.compare and f.name != "source"}}
+        described = {"__type__": type(value).__name__,
+                     **{f.name: _describe(getattr(value, f.name)) for f in dataclasses.fields(value)
+                        if f.init and f.compare and f.name != "source"}}
+        source = getattr(value, "source", None)
+        if isinstance(source, str | os.PathLike) and Path(source).is_file():
+            described["__source_sha256__"] = file_sha256(source)
+        return described
     if isinstance(value, Mapping):
         return {str(k): _describe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

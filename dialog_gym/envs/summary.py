@@ -245,7 +245,9 @@ class SummaryActEnv(DialogueEnv):
     `render_mode`, `info_tracker` (add the task's "tracker" to every info).
 
     ## Version History
-    * v0: Initial version.
+    Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
+    listed here and in CHANGELOG.md (the golden trajectories test enforces it).
+    * v0: Initial version (dialog_gym 0.2.0, the first release whose ids are versioned).
     """
 
     family: ClassVar[str] = "summary"

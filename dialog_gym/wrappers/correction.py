@@ -1,47 +1,93 @@
 """Human-in-the-loop correction as imitation learning: the learner proposes, the teacher disposes.
 
-:class:`HumanCorrectionWrapper` (alias :data:`ImitationWrapper`) is a ``gymnasium.Wrapper`` around any
-dialog_gym environment. At every step the learner proposes an action; the teacher (a human at a
-terminal, the scripted rule expert, a program's callback: any :class:`~dialog_gym.wrappers.teaching.Teacher`)
-accepts it or substitutes another; the teacher's action is executed (DAgger: with ``beta < 1`` the
-learner's own proposal is executed with probability ``1 - beta``, drawn from a seeded generator, while
-the teacher's action is still recorded as the label). Every step is recorded (observation, tracker,
-mask, proposal, label, executed action, whether it was a correction) and, with a log, appended to disk
-before the session goes on. The learner is retrained on the aggregated steps after each dialogue, or
-after every ``retrain_every`` corrections.
+:class:`HumanCorrectionWrapper` is a ``gymnasium.Wrapper`` around any dialog_gym environment. At every
+step the learner proposes an action; the teacher (a human at a terminal or in a browser, the scripted
+rule expert, a program's callback: any :class:`~dialog_gym.wrappers.teaching.Teacher`) accepts it or
+substitutes another; the teacher's action is executed (DAgger: with ``beta < 1`` the learner's own
+proposal is executed with probability ``1 - beta``, drawn from a seeded generator, while the teacher's
+action is still recorded as the label). Every step is recorded (:class:`StepRecord`: observation,
+tracker, mask, proposal, label, executed action, whether it was a correction) and, with a log, appended
+to disk before the session goes on. The learner is retrained on the aggregated steps after each
+dialogue, or after every ``retrain_every`` corrections.
 
-The correction loop, one module per concern:
-
-* :mod:`~dialog_gym.wrappers.learner`: the :class:`Learner` protocol;
-* :mod:`~dialog_gym.wrappers.records`: what is recorded (:class:`StepRecord`, :class:`DialogueOutcome`);
-* this module: the wrapper (proposing, executing, recording, undo, retraining);
-* :mod:`~dialog_gym.wrappers.teacher_loop`: asking the teacher until a step is confirmed (commands);
-* :mod:`~dialog_gym.wrappers.session`: :class:`CorrectionSession`, which owns the teacher loop and
-  drives it for N dialogues or until the teacher quits, with the durable log;
-* :mod:`~dialog_gym.wrappers.resume`: resuming a session from its log (a killed session loses no
-  confirmed step);
-* :mod:`~dialog_gym.wrappers.exports`, :mod:`~dialog_gym.wrappers.minari_export`: the session as Rasa
-  stories or as a Minari dataset.
+The correction loop is three modules: :mod:`~dialog_gym.wrappers.teaching` (what the teacher sees and
+answers), this one (the wrapper: the teacher loop of one step, recording, undo, retraining) and
+:mod:`~dialog_gym.wrappers.session` (:class:`~dialog_gym.wrappers.session.CorrectionSession`: the
+wrapper driven over dialogues with its durable log, resume and exports).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
 
+from dialog_gym.agent import Ranker
 from dialog_gym.envs.base import BaseDialogueEnv, EnvSnapshot, dialogue_env_of
 from dialog_gym.errors import DialogGymError
+from dialog_gym.events import Event
 from dialog_gym.seeds import dialogue_seed
+from dialog_gym.tracker import DialogueStateTracker
 from dialog_gym.wrappers.correction_log import CorrectionLog
-from dialog_gym.wrappers.learner import Learner
-from dialog_gym.wrappers.records import DialogueOutcome, StepRecord
-from dialog_gym.wrappers.teacher_loop import StepResult, TeacherLoop
-from dialog_gym.wrappers.teaching import StepView, Teacher
+from dialog_gym.wrappers.teaching import Command, StepView, Teacher
+
+StepResult = tuple[np.ndarray, float, bool, bool, dict[str, Any]]
+
+
+@dataclass
+class StepRecord:
+    """One confirmed step: the state it was taken in and what the learner and the teacher did."""
+
+    dialogue: int
+    step: int
+    observation: np.ndarray  #: the observation before the step
+    tracker: DialogueStateTracker  #: the tracker before the step (a copy)
+    action_mask: np.ndarray  #: int8 mask before the step
+    proposal: int  #: the learner's proposed action
+    label: int  #: the teacher's action (what the learner should have proposed)
+    action: int  #: the executed action (the label, or the proposal when the learner acted)
+    corrected: bool  #: the teacher's action differs from the proposal
+    learner_acted: bool  #: DAgger: the learner's proposal was executed (probability 1 - beta)
+    reward: float
+    events: list[Event]  #: events the step added to the tracker
+    terminated: bool = False
+    truncated: bool = False
+    probabilities: np.ndarray | None = None  #: the learner's masked distribution (None when replayed)
+    next_observation: np.ndarray | None = None  #: the observation after the step
+
+
+@dataclass
+class DialogueOutcome:
+    """How a dialogue of the session ended."""
+
+    dialogue: int
+    success: bool
+    reason: str  #: "ended", "truncated" or "reset"
+    steps: int
+    corrections: int
+
+
+@runtime_checkable
+class Learner(Ranker, Protocol):
+    """What the wrapper needs from a learner (duck-typed: the adapters for the supervised policy and
+    stable-baselines3 models are in ``agents.learners``; ``dialog_gym`` never imports ``agents``).
+
+    ``action_probabilities(observation, info)`` is the agent contract's ranking
+    (:class:`dialog_gym.agent.Ranker`): one probability per action of the domain for the environment's
+    current state, given the observation and info of the last reset or step, with ``info["tracker"]``
+    (the wrapper masks and
+    renormalises them). ``learn`` is called with the steps recorded since the last retraining (``new``)
+    and all steps of the session (``aggregate``, DAgger's data set); each step's ``label`` is the
+    teacher's action for its state.
+    """
+
+    def learn(self, new: Sequence[StepRecord], aggregate: Sequence[StepRecord]) -> None:
+        ...
 
 
 class HumanCorrectionWrapper(gym.Wrapper):
@@ -49,18 +95,18 @@ class HumanCorrectionWrapper(gym.Wrapper):
     docstring.
 
     ``step(action)`` takes an outside agent's proposal, or ``None`` to let the learner propose, and asks
-    the teacher until it answers accept or correct (:class:`~dialog_gym.wrappers.teacher_loop.TeacherLoop`):
-    undo restores the environment to before the last step of this dialogue (tracker, simulated user,
-    random generator) and asks again; export calls ``on_export`` and asks again; reset abandons the
-    dialogue and quit stops, both returning ``truncated=True`` with ``info["teacher_command"]`` set
-    ("reset" or "quit"; for quit, ``info["export"]``). ``info`` also holds "proposal", "label",
-    "corrected" and "learner_acted". The public methods below are what the teacher loop and the
-    session's resume use.
+    the teacher until it answers accept or correct (the teacher loop, here and nowhere else): undo
+    restores the environment to before the last step of this dialogue (tracker, simulated user, random
+    generator) and asks again; export calls ``on_export`` (a session's stories; without it the teacher is
+    told it is not available) and asks again; a correction the environment does not allow is refused and
+    asked again; reset abandons the dialogue and quit stops, both returning ``truncated=True`` with
+    ``info["teacher_command"]`` set ("reset" or "quit"; for quit, ``info["export"]``). ``info`` also
+    holds "proposal", "label", "corrected" and "learner_acted".
     """
 
     def __init__(self, env: gym.Env, learner: Learner | None, teacher: Teacher, *, beta: float = 1.0,
                  retrain_every: int | None = None, seed: int = 0, log: CorrectionLog | None = None,
-                 on_export: Callable[[], None] | None = None) -> None:
+                 on_export: Callable[[], object] | None = None) -> None:
         super().__init__(env)
         if not 0.0 <= float(beta) <= 1.0:
             raise DialogGymError(f"beta must be in [0, 1], got {beta}")
@@ -72,7 +118,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         self.retrain_every = None if retrain_every is None else int(retrain_every)
         self.seed = int(seed)
         self.log = log
-        self.loop = TeacherLoop(self, teacher, on_export)  #: the loop ``step`` runs (a session runs its own)
+        self.on_export = on_export  #: what the teacher's export command runs (a session's stories)
         self.records: list[StepRecord] = []  #: every confirmed step of the session (DAgger's data set)
         self.outcomes: list[DialogueOutcome] = []
         self.retrains = 0
@@ -107,15 +153,41 @@ class HumanCorrectionWrapper(gym.Wrapper):
         return obs, info
 
     def step(self, action: Any = None) -> StepResult:
-        """One step confirmed by the teacher (see the class docstring)."""
-        return self.loop.step(action)
-
-    def confirm(self, proposal: int, label: int, probabilities: np.ndarray) -> StepResult:
-        """Execute the step the teacher confirmed with ``label`` (the learner's ``proposal`` instead with
-        probability ``1 - beta``) and record it."""
-        learner_acted = self.beta < 1.0 and self._learner_turn()
-        executed = proposal if learner_acted else label
-        return self.execute(proposal, label, executed, learner_acted, probabilities)
+        """One step confirmed by the teacher: ``action`` is an outside agent's proposal, or ``None`` for
+        the learner's (see the class docstring)."""
+        if not self._active:
+            raise DialogGymError("no dialogue under way: call reset() first")
+        while True:
+            probabilities, proposal = self._propose(action)
+            decision = self.teacher.decide(self.view(proposal, probabilities))
+            command = decision.command
+            if command is Command.ACCEPT:
+                label = proposal
+            elif command is Command.CORRECT:
+                label = int(decision.action)  # type: ignore[arg-type]
+                problem = self.check_action(label)
+                if problem:
+                    self.notify(problem)
+                    continue
+            elif command is Command.UNDO:
+                self.undo()
+                continue
+            elif command is Command.EXPORT:
+                if self.on_export is None:
+                    self.notify("export is not available here")
+                else:
+                    self.on_export()
+                continue
+            elif command is Command.RESET:
+                self.abandon_dialogue()
+                return self._idle_result({"teacher_command": "reset"})
+            elif command is Command.QUIT:
+                return self._idle_result({"teacher_command": "quit", "export": decision.export})
+            else:  # pragma: no cover - the enum is closed
+                raise DialogGymError(f"unknown teacher command {command!r}")
+            learner_acted = self.beta < 1.0 and self._learner_turn()
+            executed = proposal if learner_acted else label
+            return self.execute(proposal, label, executed, learner_acted, probabilities)
 
     # ------------------------------------------------------------------ teacher commands
     def undo(self) -> bool:
@@ -174,8 +246,8 @@ class HumanCorrectionWrapper(gym.Wrapper):
         finally:
             self._replaying = False
 
-    # ------------------------------------------------------------------ steps (the teacher loop's view)
-    def propose(self, action: Any = None) -> tuple[np.ndarray, int]:
+    # ------------------------------------------------------------------ the teacher loop's parts
+    def _propose(self, action: Any = None) -> tuple[np.ndarray, int]:
         """The masked, normalised probabilities of the learner (or one-hot ``action``) and the proposal."""
         base = self.dialogue_env
         mask = base.action_masks().astype(np.int8)
@@ -276,7 +348,7 @@ class HumanCorrectionWrapper(gym.Wrapper):
         if self.retrain_every is None and not self._replaying:
             self.retrain()
 
-    def idle_result(self, extra: dict[str, Any]) -> StepResult:
+    def _idle_result(self, extra: dict[str, Any]) -> StepResult:
         """A step result that executes nothing (the teacher reset or quit)."""
         state = self.dialogue_env.get_state()
         info = {**state.info, "invalid_action": False, **extra}
@@ -292,8 +364,4 @@ class HumanCorrectionWrapper(gym.Wrapper):
             self.teacher.notify(message)
 
 
-#: the same wrapper under the name of the learning method
-ImitationWrapper = HumanCorrectionWrapper
-
-
-__all__ = ["DialogueOutcome", "HumanCorrectionWrapper", "ImitationWrapper", "Learner", "StepRecord"]
+__all__ = ["DialogueOutcome", "HumanCorrectionWrapper", "Learner", "StepRecord", "StepResult"]

@@ -26,7 +26,7 @@ from dialog_gym.errors import DialogGymError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from dialog_gym.wrappers.records import StepRecord
+    from dialog_gym.wrappers.correction import StepRecord
 
 
 _DATASET_ID = re.compile(r"^(?:[\w.-]+/)*[\w.-]+-v\d+$")

@@ -1,33 +1,50 @@
-"""A correction session: the teacher loop driven over dialogues, the durable log, exports, resuming."""
+"""A correction session: the correction wrapper driven over dialogues, with the durable log, resuming
+from it, and exports (Rasa stories; a Minari dataset with :mod:`~dialog_gym.wrappers.minari_export`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 from dialog_gym.envs.base import dialogue_env_of
-from dialog_gym.errors import DialogGymError
+from dialog_gym.errors import DialogGymError, PersistenceError
 from dialog_gym.events import Event
 from dialog_gym.stories import write_stories
-from dialog_gym.wrappers.correction import HumanCorrectionWrapper
-from dialog_gym.wrappers.correction_log import LOG_FORMAT, CorrectionLog, read_log
-from dialog_gym.wrappers.exports import session_stories
-from dialog_gym.wrappers.learner import Learner
-from dialog_gym.wrappers.records import SessionSummary
-from dialog_gym.wrappers.resume import replay_log
-from dialog_gym.wrappers.teacher_loop import TeacherLoop
+from dialog_gym.wrappers.correction import HumanCorrectionWrapper, Learner, StepRecord
+from dialog_gym.wrappers.correction_log import LOG_FORMAT, CorrectionLog, SessionLog, read_log
 from dialog_gym.wrappers.teaching import Teacher
+
+
+@dataclass
+class SessionSummary:
+    """What a :meth:`CorrectionSession.run` did (resumed dialogues included)."""
+
+    dialogues: int  #: finished dialogues (ended or reset), resumed ones included
+    successes: int
+    steps: int  #: confirmed steps
+    corrections: int
+    corrections_per_dialogue: list[int] = field(default_factory=list)
+    success_per_dialogue: list[bool] = field(default_factory=list)
+    retrains: int = 0
+    resumed_dialogues: int = 0  #: finished dialogues read back from the log
+    resumed_steps: int = 0  #: confirmed steps read back from the log
+    quit: bool = False  #: the teacher quit
+    exported: str | None = None  #: the stories file last written
 
 
 class CorrectionSession:
     """An interactive (or scripted) correction session: dialogues until N are done or the teacher quits.
 
-    The session owns the teacher loop (:attr:`loop`, a :class:`~dialog_gym.wrappers.teacher_loop.TeacherLoop`
-    whose export command writes the session's stories) and drives it over its :attr:`wrapper`.
+    The session owns its :attr:`wrapper` (a :class:`~dialog_gym.wrappers.correction.HumanCorrectionWrapper`,
+    whose ``step`` is the teacher loop; the teacher's export command writes the session's stories) and
+    drives it over dialogues.
     With ``log_path`` every confirmed step is appended (fsynced) to a JSON-lines log; if the file already
     holds a session, :meth:`run` first resumes it: it replays the logged dialogues in the environment
     (verifying that every step produces the logged events), rebuilds the recorded steps, and repeats the
@@ -52,8 +69,7 @@ class CorrectionSession:
         self.stories_path = Path(stories_path)
         self.log = CorrectionLog(self.log_path) if self.log_path is not None else None
         self.wrapper = HumanCorrectionWrapper(env, learner, teacher, beta=beta, retrain_every=retrain_every,
-                                              seed=seed, log=self.log)
-        self.loop = TeacherLoop(self.wrapper, teacher, on_export=self.export)
+                                              seed=seed, log=self.log, on_export=self.export)
         self.resumed_dialogues = 0
         self.resumed_steps = 0
         self.exported: str | None = None
@@ -73,7 +89,7 @@ class CorrectionSession:
             while dialogues is None or len(wrapper.outcomes) < int(dialogues):
                 if not wrapper.active:
                     wrapper.reset()
-                _, _, _, _, info = self.loop.step()
+                _, _, _, _, info = wrapper.step()
                 if info.get("teacher_command") == "quit":
                     if info.get("export"):
                         self.export()
@@ -118,8 +134,18 @@ class CorrectionSession:
         return path
 
     def stories(self) -> list[tuple[str, list[Event]]]:
-        """``(name, events)`` of every dialogue with at least one confirmed step, in order."""
-        return session_stories(self.wrapper.records)
+        """``(name, events)`` of every dialogue with at least one confirmed step, in order: the events before
+        the first step, then each step's."""
+        by_dialogue: dict[int, list[StepRecord]] = {}
+        for record in self.wrapper.records:
+            by_dialogue.setdefault(record.dialogue, []).append(record)
+        stories = []
+        for index, steps in sorted(by_dialogue.items()):
+            events = list(steps[0].tracker.events)
+            for record in steps:
+                events.extend(record.events)
+            stories.append((f"interactive_{index + 1:04d}", events))
+        return stories
 
     # ------------------------------------------------------------------ starting and resuming
     def _start(self) -> None:
@@ -148,7 +174,7 @@ class CorrectionSession:
         assert self.log is not None and self.log_path is not None
         log = read_log(self.log_path)
         wrapper = self.wrapper
-        replay_log(wrapper, log, self.log_path)
+        _replay_log(wrapper, log, self.log_path)
         self.resumed_dialogues = len(wrapper.outcomes)
         self.resumed_steps = len(wrapper.records)
         self.log.open(truncate_to=log.valid_bytes)
@@ -162,9 +188,59 @@ class CorrectionSession:
             wrapper.retrain()  # killed between a dialogue's end and its retraining: retrain now
 
 
-def _jsonable(value: Any) -> Any:
-    import json
+def _replay_log(wrapper: HumanCorrectionWrapper, log: SessionLog, path: Path) -> None:
+    """Resume: replay ``log`` (read from ``path``) into ``wrapper``, which takes the log's seed, beta and
+    retraining schedule. The logged dialogues are replayed in the environment and checked event by
+    event, the recorded steps rebuilt and the logged retrainings repeated, so that the learner
+    (constructed as for the original session) is trained as before. An unfinished dialogue is left under
+    way, to be continued."""
+    header = log.header
+    spec = getattr(wrapper.env, "spec", None)
+    if header.get("env_id") and spec is not None and header["env_id"] != spec.id:
+        raise PersistenceError(f"{path}: the session was recorded in {header['env_id']}, not {spec.id}")
+    wrapper.seed = int(header.get("seed", wrapper.seed))
+    wrapper.beta = float(header.get("beta", wrapper.beta))
+    wrapper.retrain_every = header.get("retrain_every", wrapper.retrain_every)
+    with wrapper.replaying():
+        for number, rec in enumerate(log.records[1:], start=2):
+            _replay(wrapper, rec, f"{path}: record {number}")
 
+
+def _replay(wrapper: HumanCorrectionWrapper, rec: dict[str, Any], where: str) -> None:
+    base = wrapper.dialogue_env
+    kind = rec["type"]
+    if kind == "dialogue":
+        wrapper.dialogue = int(rec["dialogue"]) - 1
+        wrapper.reset(seed=rec.get("seed"))
+        if _dicts(base.tracker.events) != rec.get("events", []):
+            raise PersistenceError(f"{where}: the dialogue does not start as logged (another environment "
+                                   f"configuration or version?)")
+    elif kind == "step":
+        if not wrapper.active or int(rec["step"]) != len(wrapper.dialogue_steps):
+            raise PersistenceError(f"{where}: step out of order")
+        wrapper.execute(int(rec["proposal"]), int(rec["label"]), int(rec["action"]),
+                        bool(rec.get("learner_acted", False)), None)
+        if _dicts(wrapper.records[-1].events) != rec.get("events", []):
+            raise PersistenceError(f"{where}: replaying {base.action_names[int(rec['action'])]} did not "
+                                   f"produce the logged events (another environment configuration or version?)")
+    elif kind == "undo":
+        wrapper.undo()
+    elif kind == "end":
+        if rec.get("reason") == "reset":
+            wrapper.abandon_dialogue()
+        elif wrapper.active:
+            raise PersistenceError(f"{where}: the logged dialogue ended, the replayed one did not")
+    elif kind == "retrain":
+        wrapper.retrain()
+    # export records are informational
+
+
+def _dicts(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """Events as their JSON form (as the log holds them, so they compare equal after a round trip)."""
+    return json.loads(json.dumps([e.as_dict() for e in events]))
+
+
+def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 

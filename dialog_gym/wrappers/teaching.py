@@ -1,8 +1,10 @@
-"""The contract between a correction session and its teacher: what the teacher sees, what it answers.
+"""The contract between a correction session and its teacher: what the teacher sees, what it answers;
+and the teachers that need no front end (:class:`CallbackTeacher`, :class:`ScriptedTeacher`).
 
 A teacher is anything that, shown the learner's proposal for the next bot action, accepts it, replaces
-it, or steers the session (undo, reset, export, quit). The human at a terminal, the scripted rule expert
-and a program's callback all implement :class:`Teacher`, so the session code has one path for all.
+it, or steers the session (undo, reset, export, quit). The human at a terminal (``agents.terminal``) or in
+a browser (``agents.web``), the scripted rule expert and a program's callback all implement
+:class:`Teacher`, so the correction loop has one path for all.
 """
 
 from __future__ import annotations
@@ -12,10 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
+from dialog_gym.agent import sample_allowed
 from dialog_gym.domain import Domain
+from dialog_gym.experts import SlotFillingExpert
+from dialog_gym.rollout import expert_choice
 from dialog_gym.tracker import DialogueStateTracker
+
+#: how ``transcript()`` appends what the NLU understood of a user line (with noise), for front ends
+NLU_MARK = "    [NLU: "
 
 
 class Command(str, enum.Enum):
@@ -72,7 +81,7 @@ class StepView:
 
     domain: Domain
     tracker: DialogueStateTracker  #: the dialogue so far (a copy: changing it changes nothing)
-    transcript: str  #: the dialogue as text, templates filled (``DialogueEnv.transcript()``)
+    transcript: str  #: the dialogue as text, templates filled (``DialogueEnv.transcript()``; see NLU_MARK)
     proposal: int  #: the learner's proposed action index
     probabilities: np.ndarray  #: the learner's distribution over all actions (masked ones at 0)
     action_mask: np.ndarray  #: int8, 1 where the action is allowed
@@ -124,3 +133,43 @@ class CallbackTeacher(Teacher):
     def notify(self, message: str) -> None:
         if self._notify is not None:
             self._notify(message)
+
+
+class ScriptedTeacher(Teacher):
+    """The environment's rule expert (:class:`~dialog_gym.experts.SlotFillingExpert`) as a teacher.
+
+    It accepts the learner's proposal when it is the expert's action and corrects it otherwise. With
+    ``error_rate`` e, each answer is, with probability e, a uniformly random allowed action instead
+    (a careless human); the draws come from a generator seeded with ``seed``. It never undoes, resets,
+    exports or quits; notifications are kept in :attr:`messages` (and echoed with ``echo=True``).
+    """
+
+    def __init__(self, env: gym.Env, error_rate: float = 0.0, seed: int = 0, echo: bool = False) -> None:
+        if not 0.0 <= float(error_rate) <= 1.0:
+            raise ValueError(f"error_rate must be in [0, 1], got {error_rate}")
+        self.expert = SlotFillingExpert.for_env(env)
+        self._choose = expert_choice(env, self.expert)  # summary-act envs: the expert's choice as an act
+        self.error_rate = float(error_rate)
+        self.rng = np.random.default_rng(seed)
+        self.echo = echo
+        self.messages: list[str] = []
+        self.decisions = 0
+        self.errors = 0
+
+    def action_for(self, view: StepView) -> int:
+        """The action this teacher wants in the view's state."""
+        action = self._choose(view.tracker, view.action_mask)
+        if self.error_rate > 0 and self.rng.random() < self.error_rate:
+            action = sample_allowed(self.rng, view.action_mask)
+            self.errors += 1
+        return int(action)
+
+    def decide(self, view: StepView) -> Decision:
+        self.decisions += 1
+        action = self.action_for(view)
+        return Decision.accept() if action == view.proposal else Decision.correct(action)
+
+    def notify(self, message: str) -> None:
+        self.messages.append(message)
+        if self.echo:
+            print(message, flush=True)

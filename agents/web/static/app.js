@@ -11,6 +11,8 @@ sessionStorage.setItem("dialog-gym-token", token);
 let sessionId = new URLSearchParams(location.search).get("session");
 let state = null;
 let busy = false;
+let queued = null;  // an undo or reset pressed while the page waited for an answer: sent once it came
+let noticeTimer = null;
 window.dgLatencies = [];  // milliseconds from each key press or click to the page showing the answer
 window.dgState = null;
 
@@ -25,16 +27,53 @@ async function api(method, path, body) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(path, options);
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (err) {  // no answer at all: the server stopped (or the network is gone)
+    throw problem("the server does not answer",
+                  "Is dialog-gym serve still running? Start it again (the same --out), then reload the page.", 0);
+  }
   const data = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  if (!response.ok) {
+    if (response.status === 401 || response.status === 403) sessionStorage.removeItem("dialog-gym-token");
+    throw problem(data.error || `HTTP ${response.status}`, data.hint, response.status);
+  }
   return data;
+}
+
+function problem(message, hint, status) {
+  const err = new Error(message);
+  err.hint = hint || "";
+  err.status = status;
+  return err;
 }
 
 function setStatus(text, kind) {
   const el = $("status");
   el.textContent = text;
   el.className = "status" + (kind ? " " + kind : "");
+}
+
+// The banner under the header: an error (what went wrong, what to do, a Reload button) stays until the
+// next answer; a notice (a key refused or queued while the bot works) goes after a few seconds.
+function showBanner(kind, message, hint) {
+  clearTimeout(noticeTimer);
+  $("banner-text").replaceChildren(el("strong", {}, message), hint ? el("span", { class: "hint" }, " " + hint) : "");
+  $("banner").className = "banner " + kind;
+  $("banner-reload").hidden = kind !== "error";
+  $("banner").hidden = false;
+  if (kind === "notice") noticeTimer = setTimeout(hideBanner, 6000);
+}
+
+function hideBanner() {
+  clearTimeout(noticeTimer);
+  $("banner").hidden = true;
+}
+
+function showError(err) {
+  setStatus("error", "error");
+  showBanner("error", err.message, err.hint);
 }
 
 function el(tag, attrs, ...children) {
@@ -50,7 +89,9 @@ function pct(p) { return (100 * p).toFixed(p >= 0.995 || p < 0.005 ? 0 : 1) + "%
 
 function renderTranscript(target, rows) {
   target.replaceChildren(...rows.map((r) => {
-    const node = el("div", { class: "msg " + r.who }, r.text);
+    // "[...]": an action that says nothing (searching, listening): shown, but not as speech
+    const silent = r.who === "bot" && r.text.startsWith("[");
+    const node = el("div", { class: "msg " + r.who + (silent ? " silent" : "") }, r.text);
     if (r.nlu !== undefined) {
       const low = r.confidence !== undefined && r.confidence < 0.5;
       const conf = r.confidence !== undefined ? ` @ ${r.confidence.toFixed(2)}` : "";
@@ -63,11 +104,15 @@ function renderTranscript(target, rows) {
 
 function actionText(a) { return a.text || `[${a.name}]`; }
 
-function render(s) {
+function render(s, keepBanner) {
   state = s;
   window.dgState = s;
-  if (s.status === "error") { setStatus("stopped: " + s.error, "error"); return; }
+  if (s.status === "error") {
+    showError(problem("the session stopped: " + s.error, s.hint));
+    return;
+  }
   if (s.status !== "waiting") { setStatus(s.status + "…", "busy"); return; }
+  if (!keepBanner && !$("banner").classList.contains("notice")) hideBanner();
   setStatus(`session ${s.id} · ${s.totals.steps} confirmed step(s)`);
   $("dialogue-no").textContent = `${s.dialogue + 1} · step ${s.step + 1}`;
   renderTranscript($("previous"), s.previous || []);
@@ -146,22 +191,51 @@ function renderChart(s) {
   svg.replaceChildren(...parts);
 }
 
+const LABELS = { accept: "Accept", correct: "The chosen action", undo: "Undo", reset: "New customer" };
+
+// A decision while the page waits for an answer (the bot executes and retrains) or for the session to
+// start: an undo or a reset is queued (it does not depend on the step on screen); an accept or an action
+// is refused, visibly, because it would answer a step the person has not seen yet.
+function notNow(body) {
+  if (state && state.status === "error") { render(state); return; }  // the stopped session's banner again
+  const why = busy ? "the bot is still working on your last answer (retraining)" : "the session is not ready yet";
+  if (body.command === "undo" || body.command === "reset") {
+    queued = body;
+    showBanner("notice", `${LABELS[body.command]} queued:`, `${why}; it runs as soon as the bot is done.`);
+  } else {
+    showBanner("notice", `${LABELS[body.command]} not sent:`, `${why}. Press it again once the next step shows.`);
+  }
+}
+
+function setButtons(disabled) {  // the page's buttons; the banner's stay usable
+  document.querySelectorAll("main button, header button").forEach((b) => { b.disabled = disabled; });
+}
+
 async function send(body) {
-  if (busy || !state || state.status !== "waiting") return;
+  if (busy || !state || state.status !== "waiting") { notNow(body); return; }
   busy = true;
   const started = performance.now();
-  document.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  setButtons(true);
+  let failed = false;
   try {
     render(await api("POST", `/api/sessions/${sessionId}/decide`, { ...body, turn: state.turn }));
     const ms = performance.now() - started;
     window.dgLatencies.push(ms);
     $("latency").textContent = ` · last answer in ${ms.toFixed(0)} ms`;
   } catch (err) {
-    setStatus(err.message, "error");
-    await refresh();
+    failed = true;
+    queued = null;
+    showError(err);
+    if (err.status && err.status !== 401 && err.status !== 403) await refresh(true);
   } finally {
     busy = false;
-    document.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+    setButtons(false);
+  }
+  if (!failed && queued) {
+    const next = queued;
+    queued = null;
+    showBanner("notice", `${LABELS[next.command]}:`, "sent now.");
+    await send(next);
   }
 }
 
@@ -178,7 +252,8 @@ async function exportAs(format) {
     $("exported").replaceChildren("exported: ", where);
     await refresh();
   } catch (err) {
-    $("exported").replaceChildren(el("span", { class: "error" }, err.message));
+    $("exported").replaceChildren();
+    showError(err);
   }
 }
 
@@ -188,7 +263,9 @@ async function download(url, name) {  // the token goes in a header, so fetch an
   link.click();
 }
 
-async function refresh() {  // the same step: only the chart and the messages change (no button is replaced)
+// The same step: only the chart and the messages change (no button is replaced). After an error
+// (keepBanner) the step is shown again but the banner stays.
+async function refresh(keepBanner) {
   try {
     const s = await api("GET", `/api/sessions/${sessionId}`);
     if (state && !busy && s.turn === state.turn && s.status === state.status && s.status === "waiting") {
@@ -196,8 +273,8 @@ async function refresh() {  // the same step: only the chart and the messages ch
       state.messages = s.messages;
       renderChart(state);
       renderMessages(state);
-    } else if (!busy) render(s);
-  } catch (err) { setStatus(err.message, "error"); }
+    } else if (!busy) render(s, keepBanner);
+  } catch (err) { showError(err); }
 }
 
 function renderMessages(s) {
@@ -205,9 +282,10 @@ function renderMessages(s) {
 }
 
 async function listSessions() {
-  const { sessions } = await api("GET", "/api/sessions");
+  const { sessions, latest } = await api("GET", "/api/sessions");
   $("sessions").replaceChildren(...sessions.map((s) =>
     el("option", { value: s.id, selected: s.id === sessionId }, `${s.id} (${s.env}, ${s.dialogues} done)`)));
+  return latest;
 }
 
 function openSession(id) {
@@ -215,13 +293,15 @@ function openSession(id) {
   history.replaceState(null, "", `?session=${encodeURIComponent(id)}${location.hash}`);
 }
 
-async function start() {
+// The page's address names its session (?session=ID); the bare address opens the latest session, or a
+// new one when there is none (the New session button always makes a new one).
+async function start(fresh) {
   setStatus("starting…", "busy");
   try {
-    if (!sessionId) openSession((await api("POST", "/api/sessions", {})).id);
+    if (!sessionId) openSession((!fresh && await listSessions()) || (await api("POST", "/api/sessions", {})).id);
     render(await api("GET", `/api/sessions/${sessionId}?wait=1`));
     await listSessions();
-  } catch (err) { setStatus(err.message, "error"); }
+  } catch (err) { showError(err); }
 }
 
 document.addEventListener("keydown", (e) => {
@@ -244,8 +324,10 @@ $("export-minari").addEventListener("click", () => exportAs("minari"));
 $("new-session").addEventListener("click", async () => {
   sessionId = null;
   history.replaceState(null, "", location.pathname + location.hash);
-  await start();
+  await start(true);
 });
+$("banner-reload").addEventListener("click", () => location.reload());
+$("banner-close").addEventListener("click", hideBanner);
 $("sessions").addEventListener("change", async (e) => { openSession(e.target.value); await start(); });
 setInterval(() => { if (!busy && sessionId && state) refresh(); }, 4000);  // new evaluation points
 start();

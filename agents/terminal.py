@@ -1,10 +1,12 @@
-"""The human teacher at a terminal: Rasa's interactive learning, in plain text.
+"""The human teacher at a terminal (``dialog-gym interactive``): Rasa's interactive learning, in plain text.
+The other human teacher is the web page of ``dialog-gym serve`` (:mod:`agents.web`); both answer the one
+correction loop (:mod:`dialog_gym.wrappers`).
 
 Each bot turn the teacher sees the new lines of the dialogue (templates filled), the user's last message
 as the NLU understood it with its confidence, the slots, and the learner's most probable allowed actions
 with their probabilities, and answers with one line:
 
-=============  ===============================================================
+==============  =============================================================================
 Enter or ``a``  accept the learner's proposal
 a number        execute that action instead (numbers of the list shown; ``l`` lists them all)
 an action name  execute that action (a unique prefix is enough: ``utter_ask_p``)
@@ -15,7 +17,7 @@ an action name  execute that action (a unique prefix is enough: ``utter_ask_p``)
 ``l``           list every action allowed now
 ``t``           show the whole dialogue again
 ``?``           help
-=============  ===============================================================
+==============  =============================================================================
 
 Anything else re-prompts with a one-line reason. Output is plain text that fits 80 columns; colour
 (ANSI) only when the output is a terminal and ``NO_COLOR`` is not set.
@@ -29,11 +31,10 @@ import textwrap
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
+from dialog_gym.wrappers.teaching import NLU_MARK, Decision, StepView, Teacher
 
 WIDTH = 80
 UNDO_CONTEXT = 4  #: dialogue lines shown again after an undo
-NLU_MARK = "    [NLU: "  #: how DialogueEnv.transcript() appends what the NLU understood
 
 KEYS_LINE = "Enter=accept  number=choose  l=list  u=undo  r=reset  e=export  q=quit  ?=help"
 
