@@ -44,21 +44,20 @@ def vector_env(make_env: Callable[[], gym.Env], n_envs: int = 1, asynchronous: b
     return cls([make_env] * n_envs, autoreset_mode=AutoresetMode.DISABLED)
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def info_at(infos: Mapping[str, Any], index: int) -> dict[str, Any]:
     """Sub-environment ``index``'s info out of a vector env's batched infos (the keys it reported, numpy
     scalars back as Python values)."""
     out: dict[str, Any] = {}
     for key, value in infos.items():
-        if key.startswith("_"):
+        if key[:1] == "_":
             continue
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             out[key] = info_at(value, index)
-        elif infos.get(f"_{key}") is None or infos[f"_{key}"][index]:
-            out[key] = _plain(value[index])
+            continue
+        reported = infos.get("_" + key)
+        if reported is None or reported[index]:
+            item = value[index]
+            out[key] = item.item() if isinstance(item, np.generic) else item
     return out
 
 

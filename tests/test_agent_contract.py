@@ -4,6 +4,8 @@ only from ``info["tracker"]`` (``info_tracker=True``), never from the env."""
 
 from __future__ import annotations
 
+import pickle
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -154,3 +156,18 @@ def test_the_expert_succeeds_through_run_episodes(name):
     env = gym.make(ENV_ID, info_tracker=True)
     results, _ = run_episodes(env, _agents(env)[name], 5, seed=0)  # type: ignore[arg-type]
     assert all(r.success for r in results) and all(r.invalid_actions == 0 for r in results)
+
+
+@pytest.mark.parametrize("env_id", [ENV_ID, "dialog_gym/PyDial-CR-Env3-v0"])
+def test_the_tracker_info_is_picklable_and_the_env_too(env_id):
+    """What crosses a process boundary (AsyncVectorEnv): the env, and infos with the dialogue state."""
+    env = gym.make(env_id, info_tracker=True)
+    obs, info = env.reset(seed=2)
+    expert = expert_act(env)
+    obs, _, _, _, info = env.step(expert(obs, info))
+    copied = pickle.loads(pickle.dumps(info))
+    assert copied["tracker"].events == info["tracker"].events
+    assert expert(obs, copied) == expert(obs, info)  # the rule expert reads only what crossed
+    clone = pickle.loads(pickle.dumps(env.unwrapped))
+    assert clone.info_tracker and clone.step(expert(obs, info))[4]["tracker"].events == \
+        env.unwrapped.step(expert(obs, info))[4]["tracker"].events
