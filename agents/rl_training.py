@@ -35,7 +35,7 @@ from agents.rl import (
 )
 from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
 from dialog_gym.errors import ConfigError, DialogGymError
-from dialog_gym.seeds import benchmark_test_seed, demonstration_seed
+from dialog_gym.seeds import benchmark_test_seed, demonstration_seed, validation_seed
 from dialog_gym.utils import write_json
 
 
@@ -62,6 +62,7 @@ class TrainSpec:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     threads: int = 1                       # torch threads (1 keeps runs reproducible and fast for small nets)
     hyperparams: str | None = None         # an rl-zoo hyperparameter file instead of configs/hyperparams/<algo>.yml
+    validation: bool = False               # evaluate on the validation stream, not the benchmark's test dialogues
 
 
 @dataclass
@@ -173,11 +174,14 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
     meta_base = {"algo": spec.algo, "env_id": spec.env_id, "env_kwargs": spec.env_kwargs, "seed": spec.seed,
                  "hyperparams": hp, "warm_start": spec.warm_start, "warm_start_mode": spec.warm_start_mode
                  if spec.warm_start else None}
+    # the benchmark's test dialogues of this seed (no training stream meets them); a hyperparameter search
+    # scores its trials on the validation stream instead, so that no choice is made on the test dialogues
+    eval_stream = validation_seed if spec.validation else benchmark_test_seed
+
     def evaluate() -> dict[str, Any]:
-        # the benchmark's test dialogues of this seed: no training stream meets them
         # over BATCH_ENVS sub-environments: one predict per step for all of them, the same dialogues as one env
         summary = evaluate_agent(lambda e: SB3Agent(model), spec.env_id, spec.eval_episodes, seeds=[spec.seed],
-                                 env_kwargs=spec.env_kwargs, stream=benchmark_test_seed, n_envs=BATCH_ENVS)
+                                 env_kwargs=spec.env_kwargs, stream=eval_stream, n_envs=BATCH_ENVS)
         return {k: summary[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
                                         "mean_reward", "invalid_action_rate")}
 

@@ -2,7 +2,8 @@
 
 Each trial trains the algorithm (:func:`agents.rl_training.train`) with hyperparameters drawn from the
 search space ``configs/hyperparams/search/<algo>.yml`` on top of ``configs/hyperparams/<algo>.yml``, and
-is evaluated every ``eval_every`` training dialogues on the benchmark's test dialogues; the objective is
+is evaluated every ``eval_every`` training dialogues on the validation stream of :mod:`dialog_gym.seeds`
+(never the benchmark's test dialogues, on which a tuned agent is then scored); the objective is
 the last evaluation's ``metric`` (mean reward by default: it rewards success and short dialogues). Optuna's
 TPE sampler proposes the hyperparameters and a pruner stops trials whose periodic evaluations lag behind:
 
@@ -138,7 +139,8 @@ def run_trial(spec: TuneSpec, params: Mapping[str, Any], name: str,
 
     result = train(TrainSpec(spec.algo, spec.env_id, Path(spec.out) / "trials" / name, dialogues=spec.dialogues,
                              seed=spec.seed, eval_every=spec.eval_every, eval_episodes=spec.eval_episodes,
-                             overrides=dict(params), progress=False, tensorboard=False, env_kwargs=spec.env_kwargs),
+                             overrides=dict(params), progress=False, tensorboard=False, env_kwargs=spec.env_kwargs,
+                             validation=True),
                    on_eval=report)
     return result.curve
 

@@ -21,6 +21,8 @@ benchmark expert stories   ``4e12 + s * 1e5 + i``        100,000     the benchma
 correction session         ``5e12 + s * 1e5 + i``        100,000     ``dialog_gym.wrappers`` sessions
 user calibration           ``6e12 + s * 1e5 + i``        100,000     ``scripts/calibrate_user.py``'s table
 calibration check          ``7e12 + s * 1e5 + i``        100,000     the test that the user matches bAbI
+validation                 ``8e12 + s * 1e5 + i``        100,000     ``tune``'s trials (never the test
+                                                                     dialogues a tuned agent is scored on)
 =========================  ===========================  ==========  =====================================
 
 Because training streams and test streams differ, a command's default test dialogues are never the
@@ -90,11 +92,13 @@ calibration_seed = SeedStream("user calibration", 6 * 10**12, 100_000,
                               "simulated dialogues the user simulator's calibration table is measured on")
 calibration_check_seed = SeedStream("calibration check", 7 * 10**12, 100_000,
                                     "held-out simulated dialogues the calibration test checks")
+validation_seed = SeedStream("validation", 8 * 10**12, 100_000,
+                             "dialogues a hyperparameter search scores its trials on")
 
 #: every stream, for the disjointness test and the docs
 STREAMS: tuple[SeedStream, ...] = (episode_seed, benchmark_test_seed, training_env_seed, demonstration_seed,
                                    expert_dialogue_seed, benchmark_story_seed, dialogue_seed, calibration_seed,
-                                   calibration_check_seed)
+                                   calibration_check_seed, validation_seed)
 
 #: the first word of every agent generator's seed sequence: keeps them apart from the environments' generators
 AGENT_STREAM = 0xA6E27
@@ -124,4 +128,5 @@ __all__ = [
     "episode_seed",
     "expert_dialogue_seed",
     "training_env_seed",
+    "validation_seed",
 ]

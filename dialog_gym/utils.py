@@ -158,6 +158,12 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def as_json(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists, unknown objects their ``str``): what a
+    log or a web page holds, so that it compares equal after the round trip."""
+    return json.loads(json.dumps(value, default=str))
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Atomically write ``data`` as indented JSON."""
     with atomic_write(path) as handle:

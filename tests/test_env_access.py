@@ -90,8 +90,8 @@ def test_the_correction_loop_names_pydial_actions_by_the_action_space():
     env = gym.make(PYDIAL_ID)
     wrapper = HumanCorrectionWrapper(env, None, Teacher(), seed=0)
     wrapper.reset()
-    assert wrapper.check_action(12) == "bye is not allowed here; choose another action"  # before the user's bye
     view = wrapper.view(0, np.full(16, 1 / 16))
+    assert view.problem(12) == "bye is not allowed here; choose another action"  # before the user's bye
     assert [view.action_name(i) for i in (0, 9, 15)] == ["request_food", "inform", "restart"]
 
 

@@ -24,6 +24,7 @@ from dialog_gym.seeds import (
     episode_seed,
     expert_dialogue_seed,
     training_env_seed,
+    validation_seed,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,7 @@ def test_hand_computed_values():
     assert dialogue_seed(1, 2) == 5_000_000_100_002
     assert calibration_seed(0, 2999) == 6_000_000_002_999
     assert calibration_check_seed(0, 0) == 7_000_000_000_000
+    assert validation_seed(3, 1) == 8_000_000_300_001
 
 
 def test_the_benchmark_test_stream_keeps_its_published_values():
@@ -71,7 +73,7 @@ def _overlaps(intervals: list[tuple[int, int, str, int]]) -> list[str]:
 
 
 def test_all_streams_are_pairwise_disjoint_for_every_run_seed():
-    """Each (stream, run seed) owns [stream(s, 0), stream(s, bound - 1)]: 90,000 intervals, none meets another."""
+    """Each (stream, run seed) owns [stream(s, 0), stream(s, bound - 1)]: 100,000 intervals, none meets another."""
     intervals = []
     for stream in STREAMS:
         for s in range(RUN_SEEDS):

@@ -99,6 +99,8 @@ def test_augmentation_glues_stories_and_deduplicates(babi_stories_path, domain):
     assert greets >= 2
     again = generate_trackers(graph, domain, augmentation_factor=5, seed=1)
     assert [t.events for t in again] == [t.events for t in trackers]  # deterministic under a seed
+    other = generate_trackers(graph, domain, augmentation_factor=5, seed=2)
+    assert [t.events for t in other] != [t.events for t in trackers]  # ... and the seed is used
 
 
 @pytest.mark.parametrize("text, line, expected", [

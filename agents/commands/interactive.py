@@ -9,7 +9,6 @@ so a session that dies (even ``kill -9``) resumes with ``--resume``.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from agents.commands.common import (
     positive_int,
 )
 from dialog_gym.errors import DialogGymError
+from dialog_gym.utils import as_json
 
 if TYPE_CHECKING:
     from dialog_gym.wrappers import SessionSummary
@@ -180,7 +180,7 @@ def resumed_header(args: argparse.Namespace) -> dict[str, Any]:
 def check_same_bot(header: dict[str, Any], learner: Any, log: str) -> None:
     """A resumed session retrains its bot from the log: the bot must start as it started then."""
     then = header.get("learner")
-    now = json.loads(json.dumps(learner.describe())) if hasattr(learner, "describe") else None
+    now = as_json(learner.describe()) if hasattr(learner, "describe") else None
     if then and now and then != now:
         raise DialogGymError(f"{log} began with another bot ({then.get('start')}, seed {then.get('seed')}): resume "
                              "it with the options it began with (--scratch/--pretrained, --stories, --seed)")

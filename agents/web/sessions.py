@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from dialog_gym.errors import DialogGymError
-from dialog_gym.utils import write_json
+from dialog_gym.utils import as_json, write_json
 from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -303,8 +303,9 @@ class WebSession:
                 raise WebError(409, "the session is not waiting for a decision yet", "Try again in a moment.")
             if turn is not None and turn != current:
                 raise WebError(409, f"the page shows step {turn}, the session is at step {current}", RELOAD)
-            if decision.command.value == "correct":
-                self._check_action(view, int(decision.action))  # type: ignore[arg-type]
+            problem = None if decision.action is None else view.problem(decision.action)
+            if problem:
+                raise WebError(422, problem)
             self.teacher.submit(decision, current)
             self.teacher.wait_turn(current)
             return self.state()
@@ -328,14 +329,6 @@ class WebSession:
         if action is not None:
             raise WebError(400, f"{command} takes no action")
         return {"accept": Decision.accept, "undo": Decision.undo, "reset": Decision.reset}[command](), turn
-
-    @staticmethod
-    def _check_action(view: StepView, action: int) -> None:
-        n = len(view.action_mask)
-        if not 0 <= action < n:
-            raise WebError(422, f"no action {action}: choose 0-{n - 1}")
-        if not view.action_mask[action]:
-            raise WebError(422, f"{view.action_name(action)} is not allowed here; choose another action")
 
     def export(self, body: dict[str, Any]) -> dict[str, Any]:
         """Export the session (``format`` stories or minari) under this session's folder only."""
@@ -568,7 +561,7 @@ def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[
     """The page's picture of a pending step (built in the loop's thread, while nothing moves). Its
     transcript shows where the bot listened and the user said nothing: a step that leaves no other trace."""
     domain = view.domain
-    slots = {k: _plain(v) for k, v in view.slots.items()}
+    slots = {k: as_json(v) for k, v in view.slots.items()}
     latest = view.tracker.latest_message
     actions = []
     for index, name in enumerate(domain.action_names):
@@ -583,7 +576,7 @@ def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[
         "tracker": {"slots": slots,
                     "intent": getattr(latest, "intent_name", None),
                     "confidence": round(float(view.user_confidence), 3),
-                    "entities": [{"entity": e.get("entity"), "value": _plain(e.get("value"))}
+                    "entities": [{"entity": e.get("entity"), "value": as_json(e.get("value"))}
                                  for e in (getattr(latest, "entities", None) or [])]},
         "candidates": [{"index": i, "name": domain.action_names[i], "probability": round(p, 4)}
                        for i, p in view.top_actions(TOP_K)],
@@ -595,10 +588,6 @@ def snapshot(view: StepView, wrapper: Any, ended: list[dict[str, Any]]) -> dict[
                    "dialogue_corrections": sum(r.corrected for r in wrapper.dialogue_steps)},
     }
 
-
-def _plain(value: Any) -> Any:
-    """A JSON-safe form of a slot or entity value."""
-    return json.loads(json.dumps(value, default=str))
 
 
 __all__ = ["SessionManager", "SessionOptions", "WebError", "WebSession", "WebTeacher", "snapshot",

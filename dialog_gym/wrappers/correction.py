@@ -159,13 +159,14 @@ class HumanCorrectionWrapper(gym.Wrapper):
             raise DialogGymError("no dialogue under way: call reset() first")
         while True:
             probabilities, proposal = self._propose(action)
-            decision = self.teacher.decide(self.view(proposal, probabilities))
+            view = self.view(proposal, probabilities)
+            decision = self.teacher.decide(view)
             command = decision.command
             if command is Command.ACCEPT:
                 label = proposal
             elif command is Command.CORRECT:
                 label = int(decision.action)  # type: ignore[arg-type]
-                problem = self.check_action(label)
+                problem = view.problem(label)
                 if problem:
                     self.notify(problem)
                     continue
@@ -279,15 +280,6 @@ class HumanCorrectionWrapper(gym.Wrapper):
                         action_mask=base.action_masks().astype(np.int8), dialogue=self.dialogue,
                         step=len(self._dialogue_records), user_confidence=self._user_confidence,
                         slots=base.tracker.current_slot_values(), action_names=base.action_names)
-
-    def check_action(self, action: int) -> str | None:
-        """Why the teacher's ``action`` cannot be executed here (None: it can)."""
-        base = self.dialogue_env
-        if not 0 <= action < base.action_space.n:
-            return f"no action {action}: choose 0-{base.action_space.n - 1}"
-        if not base.action_masks()[action]:
-            return f"{base.action_names[action]} is not allowed here; choose another action"
-        return None
 
     def _learner_turn(self) -> bool:
         rng = np.random.default_rng([self.seed, self.dialogue, len(self._dialogue_records), 0xDA66])

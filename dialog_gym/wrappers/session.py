@@ -3,10 +3,8 @@ from it, and exports (Rasa stories; a Minari dataset with :mod:`~dialog_gym.wrap
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from dialog_gym.envs.base import dialogue_env_of
 from dialog_gym.errors import DialogGymError, PersistenceError
 from dialog_gym.events import Event
 from dialog_gym.stories import write_stories
+from dialog_gym.utils import as_json
 from dialog_gym.wrappers.correction import HumanCorrectionWrapper, Learner, StepRecord
 from dialog_gym.wrappers.correction_log import LOG_FORMAT, CorrectionLog, SessionLog, read_log
 from dialog_gym.wrappers.teaching import Teacher
@@ -165,9 +164,9 @@ class CorrectionSession:
         describe = getattr(self.learner, "describe", None)
         return {"type": "header", "format": LOG_FORMAT, "dialog_gym_version": __version__,
                 "env_id": spec.id if spec is not None else None,
-                "env_kwargs": _jsonable(dict(spec.kwargs)) if spec is not None else {},
+                "env_kwargs": as_json(dict(spec.kwargs)) if spec is not None else {},
                 "seed": self.wrapper.seed, "beta": self.wrapper.beta, "retrain_every": self.wrapper.retrain_every,
-                "learner": _jsonable(describe()) if callable(describe) else type(self.learner).__name__,
+                "learner": as_json(describe()) if callable(describe) else type(self.learner).__name__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
     def _resume(self) -> None:
@@ -212,7 +211,7 @@ def _replay(wrapper: HumanCorrectionWrapper, rec: dict[str, Any], where: str) ->
     if kind == "dialogue":
         wrapper.dialogue = int(rec["dialogue"]) - 1
         wrapper.reset(seed=rec.get("seed"))
-        if _dicts(base.tracker.events) != rec.get("events", []):
+        if as_json([e.as_dict() for e in base.tracker.events]) != rec.get("events", []):
             raise PersistenceError(f"{where}: the dialogue does not start as logged (another environment "
                                    f"configuration or version?)")
     elif kind == "step":
@@ -220,7 +219,7 @@ def _replay(wrapper: HumanCorrectionWrapper, rec: dict[str, Any], where: str) ->
             raise PersistenceError(f"{where}: step out of order")
         wrapper.execute(int(rec["proposal"]), int(rec["label"]), int(rec["action"]),
                         bool(rec.get("learner_acted", False)), None)
-        if _dicts(wrapper.records[-1].events) != rec.get("events", []):
+        if as_json([e.as_dict() for e in wrapper.records[-1].events]) != rec.get("events", []):
             raise PersistenceError(f"{where}: replaying {base.action_names[int(rec['action'])]} did not "
                                    f"produce the logged events (another environment configuration or version?)")
     elif kind == "undo":
@@ -233,15 +232,6 @@ def _replay(wrapper: HumanCorrectionWrapper, rec: dict[str, Any], where: str) ->
     elif kind == "retrain":
         wrapper.retrain()
     # export records are informational
-
-
-def _dicts(events: Sequence[Event]) -> list[dict[str, Any]]:
-    """Events as their JSON form (as the log holds them, so they compare equal after a round trip)."""
-    return json.loads(json.dumps([e.as_dict() for e in events]))
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 __all__ = ["CorrectionSession", "SessionSummary"]

@@ -99,6 +99,16 @@ class StepView:
     def action_name(self, index: int) -> str:
         return self.action_names[index]
 
+    def problem(self, action: int) -> str | None:
+        """Why a correction to ``action`` cannot be executed here (None: it can); every front end and the
+        correction loop refuse with these words."""
+        n = len(self.action_mask)
+        if not 0 <= action < n:
+            return f"no action {action}: choose 0-{n - 1}"
+        if not self.action_mask[action]:
+            return f"{self.action_name(action)} is not allowed here; choose another action"
+        return None
+
     def top_actions(self, k: int = 5) -> list[tuple[int, float]]:
         """The learner's ``k`` most probable allowed actions, best first (ties by index)."""
         order = sorted(range(len(self.probabilities)), key=lambda i: (-float(self.probabilities[i]), i))
