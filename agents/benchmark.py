@@ -25,8 +25,6 @@ its seconds, host and, for a failed cell, the error).
 from __future__ import annotations
 
 import csv
-import functools
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -49,10 +47,11 @@ from agents.provenance import (
 )
 from agents.tables import format_table
 from dialog_gym import SUITES, __version__
+from dialog_gym.envs import EnvLike, EnvRef
 from dialog_gym.errors import ConfigError
 from dialog_gym.metrics import t_interval
 from dialog_gym.seeds import benchmark_story_seed, benchmark_test_seed
-from dialog_gym.utils import atomic_write, write_json
+from dialog_gym.utils import as_json, atomic_write, write_json
 
 #: every agent the benchmark knows, in table order
 ALL_AGENTS = ("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo", "a2c", "dqn",
@@ -117,28 +116,28 @@ def available_agents() -> list[str]:
     return list(ALL_AGENTS)
 
 
-def _test(make_agent: Callable, env_id: str, seed: int, episodes: int) -> dict[str, Any]:
-    s = evaluate_agent(make_agent, env_id, episodes, seeds=[seed], stream=benchmark_test_seed)
+def _test(make_agent: Callable, env: EnvRef, seed: int, episodes: int) -> dict[str, Any]:
+    s = evaluate_agent(make_agent, env, episodes, seeds=[seed], stream=benchmark_test_seed)
     return {k: s[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions", "mean_reward")}
 
 
-def _run_fixed(agent: str, env_id: str, seed: int, budget: Budget) -> RunRecord:
+def _run_fixed(agent: str, env: EnvRef, seed: int, budget: Budget) -> RunRecord:
     from agents.loading import make_agent
 
     start = time.perf_counter()
-    point = _test(lambda env: make_agent(agent, env, seed=seed), env_id, seed, budget.test_episodes)
+    point = _test(lambda e: make_agent(agent, e, seed=seed), env, seed, budget.test_episodes)
     curve = [{"dialogues": d, **point} for d in (0, *budget.batches)]
-    return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, 0, note="no training")
+    return RunRecord(env.label, agent, seed, curve, time.perf_counter() - start, 0, note="no training")
 
 
-def _run_imitation(agents: Sequence[str], env_id: str, seed: int, budget: Budget) -> list[RunRecord]:
+def _run_imitation(agents: Sequence[str], env: EnvRef, seed: int, budget: Budget) -> list[RunRecord]:
     """Train the imitation agents together (the ensemble reuses the memoization and supervised policies
     of the same call) on the first k expert dialogues, for each batch size k, and test them."""
     from agents.policy import PolicyAgent
     from agents.policy_training import TrainingOptions, expert_story_graph, story_trackers, train_policies
 
-    graph, domain = expert_story_graph(budget.batches[-1], seed=seed, env_id=env_id,
-                                       stream=benchmark_story_seed)
+    graph, domain = expert_story_graph(budget.batches[-1], seed=seed, env_id=env.id,
+                                       stream=benchmark_story_seed, **env.kwargs)
     trackers = story_trackers(graph, domain, augmentation=0)
     curves: dict[str, list[dict[str, Any]]] = {a: [] for a in agents}
     seconds: dict[str, float] = dict.fromkeys(agents, 0.0)
@@ -148,14 +147,14 @@ def _run_imitation(agents: Sequence[str], env_id: str, seed: int, budget: Budget
         for agent in agents:
             policy, _ = trained[agent]
             t0 = time.perf_counter()
-            curves[agent].append({"dialogues": k, **_test(lambda env, p=policy: PolicyAgent(p, env), env_id, seed,
+            curves[agent].append({"dialogues": k, **_test(lambda e, p=policy: PolicyAgent(p, e), env, seed,
                                                           budget.test_episodes)})
             seconds[agent] += time.perf_counter() - t0 + trained[agent][1]
-    return [RunRecord(env_id, a, seed, curves[a], seconds[a], budget.batches[-1], note="trained on expert dialogues")
+    return [RunRecord(env.label, a, seed, curves[a], seconds[a], budget.batches[-1], note="trained on expert dialogues")
             for a in agents]
 
 
-def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -> RunRecord:
+def _run_rl(agent: str, env: EnvRef, seed: int, budget: Budget, workdir: Path) -> RunRecord:
     from agents.rl_training import TrainSpec, train
 
     algo, warm = RL_AGENTS[agent]
@@ -163,14 +162,14 @@ def _run_rl(agent: str, env_id: str, seed: int, budget: Budget, workdir: Path) -
     if any(b % step for b in budget.batches):
         raise ConfigError("RL batches must be multiples of the first batch")
     start = time.perf_counter()
-    result = train(TrainSpec(algo, env_id, workdir / f"{agent}_{env_id.split('/')[-1]}_s{seed}",
+    result = train(TrainSpec(algo, env.id, workdir / f"{agent}_{env.short_name}_s{seed}", env_kwargs=env.kwargs,
                              dialogues=budget.batches[-1], seed=seed, eval_every=step,
                              eval_episodes=budget.test_episodes, warm_start="rule" if warm else None,
                              warm_start_mode=warm or "conservative", progress=False, tensorboard=False))
     # the training evaluates on the same test dialogues the other agents use (benchmark_test_seed)
     curve = [{k: p[k] for k in ("dialogues", "success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
                                  "mean_reward")} for p in result.curve]
-    return RunRecord(env_id, agent, seed, curve, time.perf_counter() - start, result.dialogues,
+    return RunRecord(env.label, agent, seed, curve, time.perf_counter() - start, result.dialogues,
                      demonstrations=result.demonstrations, extra={"timesteps": result.timesteps})
 
 
@@ -179,31 +178,18 @@ _COST = {"imitation": 100.0, "dqn": 50.0, "a2c": 40.0, "ppo": 35.0, "maskable_pp
          "ppo_warm_naive": 25.0, "random": 1.0, "rule": 1.0}
 
 
-def unsupported_agents(env_id: str, agents: Sequence[str]) -> dict[str, str]:
-    """The agents of ``agents`` that cannot run on ``env_id`` -> why: the Rasa policies (imitation agents)
-    where the environment's actions are not its domain's (summary acts, PyDial's turn level)."""
+def unsupported_agents(env: EnvLike, agents: Sequence[str]) -> dict[str, str]:
+    """The agents of ``agents`` that cannot run on ``env`` -> why: the Rasa policies (imitation agents)
+    where the environment's family acts with its own acts instead of its domain's (summary acts, PyDial's
+    turn level); the family says so, no env is made."""
+    ref = EnvRef.of(env)
     imitation = [a for a in agents if a in IMITATION_AGENTS]
-    problem = _policy_env_problem(env_id) if imitation else None
-    return dict.fromkeys(imitation, problem) if problem else {}
-
-
-@functools.cache
-def _policy_env_problem(env_id: str) -> str | None:
-    """Why a Rasa policy cannot run on ``env_id`` (None: it can); one env made per id, however often the
-    benchmark asks (planning and its note both do)."""
-    import gymnasium as gym
-
-    from agents.policy import check_policy_env
-    from dialog_gym.errors import DialogGymError
-
-    env = gym.make(env_id)
-    try:
-        check_policy_env(env)
-    except DialogGymError as exc:
-        return str(exc)
-    finally:
-        env.close()
-    return None
+    family = ref.family() if imitation else None
+    if family is None or family.acts == "domain":
+        return {}
+    problem = (f"Rasa policies choose among the domain's actions, but {ref} is a {family.name} task whose "
+               f"actions are its own {family.acts} acts; run them on an action-level environment")
+    return dict.fromkeys(imitation, problem)
 
 
 #: the parts of a cell's parameters other than its settings (what a re-run says changed; see agents.cells)
@@ -219,10 +205,10 @@ def hyperparams_used(agent: str, env_id: str) -> dict[str, Any] | None:
 
     algo, warm = RL_AGENTS[agent]
     used = {"algorithm": load_hyperparams(algo, env_id), "warm_start": load_warm_start(warm) if warm else None}
-    return json.loads(json.dumps(used, sort_keys=True, default=str))  # as a cell file holds it
+    return as_json(used)  # as a cell file holds it
 
 
-def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds: Sequence[int],
+def plan_cells(budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str], seeds: Sequence[int],
                workdir: str | os.PathLike, cpus: int = 1) -> list[Cell]:
     """The benchmark's cells, in table order: one per (environment, agent, seed), except that the imitation
     agents of an (environment, seed) are one cell (they are trained together: the ensemble reuses the
@@ -236,20 +222,20 @@ def plan_cells(budget: Budget, envs: Sequence[str], agents: Sequence[str], seeds
     versions = library_versions()
     code = code_fingerprint()["sha256"]
     cells = []
-    for env_id in envs:
-        excluded = unsupported_agents(env_id, agents)  # no cells for them (run_benchmark says why)
-        env_data = env_fingerprint(env_id)
+    for env in map(EnvRef.of, envs):
+        excluded = unsupported_agents(env, agents)  # no cells for them (run_benchmark says why)
+        env_data = env_fingerprint(env)
         for group in groups:
             if group[0] in excluded:
                 continue
-            hyperparams = hyperparams_used(group[0], env_id)
+            hyperparams = hyperparams_used(group[0], env.id)
             for seed in seeds:
-                params = {"env": env_id, "agents": list(group), "seed": seed, "batches": list(budget.batches),
+                params = {"env": env.to_json(), "agents": list(group), "seed": seed, "batches": list(budget.batches),
                           "test_episodes": budget.test_episodes, "imitation_epochs": budget.imitation_epochs,
                           "torch_threads": cpus, "versions": versions, "code": code, "env_data": env_data,
                           "hyperparams": hyperparams}
                 kind = "imitation" if group[0] in IMITATION_AGENTS else group[0]
-                key = f"{env_id.replace('/', '_')}__{'+'.join(group)}__s{seed}"
+                key = f"{env.key}__{'+'.join(group)}__s{seed}"
                 cells.append(Cell(key, params, {"workdir": str(workdir)}, cpus=cpus, cost=_COST.get(kind, 10.0)))
     return cells
 
@@ -259,28 +245,29 @@ def benchmark_cell(cell: Cell) -> dict[str, Any]:
     import torch
 
     p = cell.params
+    env = EnvRef.from_json(p["env"])
     mine = library_versions()
     if p["versions"] != mine:  # a cluster node installed differently would give other numbers
         raise ConfigError("this worker has other versions than the driver: " + ", ".join(
             f"{k} {p['versions'].get(k)} (driver) vs {v} (here)" for k, v in mine.items() if p["versions"].get(k) != v))
-    for part, here in (("code", code_fingerprint()["sha256"]), ("env_data", env_fingerprint(p["env"]))):
+    for part, here in (("code", code_fingerprint()["sha256"]), ("env_data", env_fingerprint(env))):
         if p[part] != here:
             raise ConfigError(f"this worker has other {PARAM_PARTS[part]} than the driver ({part} fingerprint "
                               f"{p[part][:12]} (driver) vs {here[:12]} (here))")
     torch.set_num_threads(int(p["torch_threads"]))  # reproducible, and fastest for these small networks at 1
     budget = Budget("cell", seeds=1, batches=tuple(p["batches"]), test_episodes=p["test_episodes"],
                     agents=tuple(p["agents"]), imitation_epochs=p["imitation_epochs"])
-    agent, env_id, seed = p["agents"][0], p["env"], p["seed"]
+    agent, seed = p["agents"][0], p["seed"]
     if agent in FIXED_AGENTS:
-        records = [_run_fixed(agent, env_id, seed, budget)]
+        records = [_run_fixed(agent, env, seed, budget)]
     elif agent in RL_AGENTS:
-        records = [_run_rl(agent, env_id, seed, budget, Path(cell.context["workdir"]))]
+        records = [_run_rl(agent, env, seed, budget, Path(cell.context["workdir"]))]
     else:
-        records = _run_imitation(p["agents"], env_id, seed, budget)
+        records = _run_imitation(p["agents"], env, seed, budget)
     return {"runs": [r.__dict__ for r in records]}
 
 
-def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], agents: Sequence[str],
+def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str],
                   seeds: Sequence[int], progress: bool = False, backend: str = "serial", address: str | None = None,
                   workers: int | None = None, cpus_per_cell: int = 1, retries: int = 3, fresh: bool = False,
                   note: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -292,11 +279,13 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     cells of it (start, wall time, machine, cells reused and recomputed and why), the original run first; the
     top-level ``started``, ``wall_time``, ``hardware``, ``backend`` and ``workers`` are the original run's."""
     out = Path(out)
-    cells = plan_cells(budget, envs, agents, seeds, out / "runs", cpus=cpus_per_cell)
-    for env_id in envs:
-        excluded = unsupported_agents(env_id, agents)
+    refs = [EnvRef.of(env) for env in envs]
+    cells = plan_cells(budget, refs, agents, seeds, out / "runs", cpus=cpus_per_cell)
+    for ref in refs:
+        excluded = unsupported_agents(ref, agents)
         if excluded and note is not None:
-            note(f"{', '.join(excluded)} skipped on {env_id}: {next(iter(excluded.values()))}")
+            note(f"{', '.join(excluded)} skipped on {ref}: {next(iter(excluded.values()))}")
+    labels = [ref.label for ref in refs]
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     run = run_cells(benchmark_cell, cells, out, backend=backend, address=address, workers=workers, retries=retries,
@@ -315,7 +304,7 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
             failed.extend({"env": cell.params["env"], "agent": a, "seed": cell.params["seed"],
                            "error": rec["error"]} for a in cell.params["agents"])
     summary = summarize_runs(records, failed)
-    disc = discrimination(records, envs, agents, sorted({budget.batches[0], budget.batches[-1]}))
+    disc = discrimination(records, labels, agents, sorted({budget.batches[0], budget.batches[-1]}))
     session = session_record(started, hardware() | {"torch_threads": cpus_per_cell}, backend=backend,
                              workers=workers if backend == "ray" else 1, cells_reused=len(run.reused),
                              cells_recomputed=len(run.recomputed), recomputed_because=run.reasons(),
@@ -325,9 +314,9 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     doc: dict[str, Any] = {
         "dialog_gym_version": __version__,
         "budget": budget.__dict__ | {"batches": list(budget.batches), "agents": list(budget.agents)},
-        "envs": list(envs), "agents": list(agents), "seeds": list(seeds),
+        "envs": labels, "agents": list(agents), "seeds": list(seeds),
         "code_fingerprint": code_fingerprint(),
-        "env_fingerprints": {env_id: env_fingerprint(env_id) for env_id in envs},
+        "env_fingerprints": {ref.label: env_fingerprint(ref) for ref in refs},
         "versions": library_versions(),
         **{k: first.get(k) for k in ("hardware", "backend", "workers", "started", "wall_time")},
         "cells_skipped": len(run.reused),
@@ -340,13 +329,13 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[str], a
     }
     write_json(out / "results.json", doc)
     write_csv(out / "results.csv", records)
-    table = results_table(summary, envs, agents)
     with atomic_write(out / "table.md") as handle:
-        handle.write(table + "\n")
+        handle.write(table_document(doc) + "\n")
     with atomic_write(out / "discrimination.md") as handle:
         handle.write(discrimination_table(disc) + "\n")
-    for env_id in envs:
-        plot_curves(out / f"curves_{env_id.split('/')[-1]}.png", [r for r in records if r.env == env_id], env_id)
+    for ref in refs:
+        plot_curves(out / f"curves_{ref.short_name}.png", [r for r in records if r.env == ref.label], ref.label,
+                    agents)
     return doc
 
 
@@ -421,6 +410,42 @@ def results_table(summary: Sequence[dict[str, Any]], envs: Sequence[str], agents
                          f"{r['mean_reward']:.2f}", training, f"{r['wall_time']:.0f} s"])
     return format_table(["env", "agent", "success (mean over seeds) [95% CI]", "user turns", "bot actions",
                          "mean reward", "training dialogues", "wall time / seed"], rows)
+
+
+#: what ``table.md`` says its interval is (the shaded band of the curves is the same one)
+INTERVAL_TEXT = ("the 95% Student-t interval of the mean over the seeds (with one seed: the 95% Wilson interval "
+                 "over its test dialogues), clipped to [0, 100]%")
+
+
+def table_document(doc: dict[str, Any]) -> str:
+    """``table.md``: a heading, what was run (environments, seeds, batches, test dialogues, when and where),
+    what each column and the interval are, then :func:`results_table`; from a results document, so that the
+    table of any ``results.json`` can be written again."""
+    budget = doc["budget"]
+    envs = [e.split("/")[-1] for e in doc["envs"]]
+    seeds = doc["seeds"]
+    batches = budget["batches"]
+    hardware = doc.get("hardware") or {}
+    machine = ", ".join(label.format(hardware[key]) for key, label in (
+        ("cpu", "{}"), ("cores", "{} cores"), ("python", "Python {}"), ("torch", "torch {}")) if hardware.get(key))
+    lines = [
+        f"# Benchmark: success of each agent after {batches[-1]} training dialogues",
+        "",
+        f"- environment{'s' * (len(envs) != 1)}: {', '.join(envs)}",
+        f"- seeds: {len(seeds)} ({', '.join(map(str, seeds))}); training in batches, tested after "
+        f"{', '.join(map(str, batches))} dialogues (RL agents: episodes; Rasa policies: expert dialogues learned from)",
+        f"- test: {budget['test_episodes']} test dialogues per seed after each batch, the same dialogues for every "
+        "agent of a seed; this table is after the last batch, the curves (`curves_<env>.png`) after each",
+        f"- success: the mean over the seeds of each seed's success rate; [low, high] is {INTERVAL_TEXT} (the "
+        "shaded band of the curves is the same interval)",
+        "- user turns, bot actions, mean reward: means over the seeds (each a mean over its test dialogues); "
+        "training dialogues: per seed; wall time / seed: seconds per seed on the machine of the next line",
+        f"- run: dialog_gym {doc.get('dialog_gym_version', '?')}, started {doc.get('started', '?')}"
+        + (f", {machine}" if machine else ""),
+        "",
+        results_table(doc["summary"], doc["envs"], doc["agents"]),
+    ]
+    return "\n".join(lines)
 
 
 def point_at(curve: Sequence[dict[str, Any]], dialogues: int) -> dict[str, Any] | None:
@@ -504,20 +529,56 @@ FAMILIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str) -> None:
-    """Success rate (%) against training dialogues, one panel per agent family (fixed baselines, Rasa
-    policies, RL from scratch, RL with a warm start): mean over seeds, shaded min-max. Agents that
-    coincide (often at 100% or 0%) are told apart by small horizontal offsets and distinct markers; the
-    legends sit outside the axes."""
-    import matplotlib
+#: each known agent's colour and marker, the same in every panel and every plot (families in related hues
+#: would be hard to tell apart: these are tab10's colours, black and grey for the fixed baselines, and navy)
+AGENT_STYLES: dict[str, tuple[str, str]] = {
+    "random": ("#7f7f7f", "o"), "rule": ("#000000", "s"),
+    "memo": ("#1f77b4", "D"), "augmented": ("#17becf", "^"), "supervised": ("#9467bd", "v"),
+    "ensemble": ("#e377c2", "P"),
+    "ppo": ("#ff7f0e", "X"), "maskable_ppo": ("#2ca02c", "*"), "a2c": ("#d62728", "h"), "dqn": ("#8c564b", "p"),
+    "ppo_warm": ("#bcbd22", "<"), "ppo_warm_naive": ("#08306b", ">"),
+}
+#: colours of agents not in AGENT_STYLES (in the order of the run's agents): tab20's lighter shades
+OTHER_COLOURS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5")
 
-    matplotlib.use("Agg")
-    import matplotlib.colors
-    import matplotlib.pyplot as plt
+
+def agent_styles(agents: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Colour and marker of each agent: a known agent's own (:data:`AGENT_STYLES`), whichever other agents
+    run; the others', in the order given, from :data:`OTHER_COLOURS` (pass the run's whole agent list so that
+    every plot of the run agrees)."""
+    others = [a for a in dict.fromkeys(agents) if a not in AGENT_STYLES]
+    return {a: AGENT_STYLES.get(a) or (OTHER_COLOURS[others.index(a) % len(OTHER_COLOURS)], "o") for a in agents}
+
+
+def curve_bands(runs: Sequence[RunRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """An agent's curve over seeds: x (training dialogues), mean success and its 95% interval at each x, in
+    % (:func:`success_interval`, the table's interval); the interval is NaN where it is undefined (one seed
+    whose points lack their Wilson interval). None if the agent has no points."""
+    runs = [r for r in runs if len(r.curve) == len(runs[0].curve)] if runs else []
+    if not runs or not runs[0].curve:
+        return None
+    xs = np.array([p["dialogues"] for p in runs[0].curve], dtype=float)
+    rows = []
+    for i in range(len(xs)):
+        points = [r.curve[i] for r in runs]
+        if len(points) == 1 and "success_ci95" not in points[0]:
+            rows.append((points[0]["success_rate"], np.nan, np.nan))
+        else:
+            rows.append(success_interval(points))
+    mean, lo, hi = (100 * np.array(column, dtype=float) for column in zip(*rows, strict=True))
+    return xs, mean, lo, hi
+
+
+def curve_figure(records: Sequence[RunRecord], env_id: str, agents: Sequence[str] | None = None) -> Any:
+    """The learning-curve figure of :func:`plot_curves` (a matplotlib ``Figure``, no pyplot state), or None
+    when there is nothing to draw. ``agents`` (default: those of ``records``) fixes the colours of agents
+    outside :data:`AGENT_STYLES`."""
+    from matplotlib.figure import Figure
 
     by_agent: dict[str, list[RunRecord]] = {}
     for r in records:
         by_agent.setdefault(r.agent, []).append(r)
+    styles = agent_styles([*(agents or ()), *by_agent])
     known = {a for _, members, _ in FAMILIES for a in members}
     panels = [(title, [a for a in by_agent if a in members], note) for title, members, note in FAMILIES]
     others = [a for a in by_agent if a not in known]
@@ -525,35 +586,51 @@ def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str) -> None:
         panels.append(("other agents", others, ""))
     panels = [p for p in panels if p[1]]
     if not panels:
-        return
-    xmax = max(p["dialogues"] for r in records for p in r.curve) or 1
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.3 * len(panels) + 0.8), sharex=True, squeeze=False)
-    colours = list(matplotlib.colors.TABLEAU_COLORS.values())  # tab10's colours
-    markers = "osD^vPX*"
+        return None
+    fig = Figure(figsize=(9, 2.3 * len(panels) + 0.8))
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
+    linestyles = ("-", "--", "-.", ":")
     seeds = len({r.seed for r in records})
-    for ax, (title, agents, note) in zip(axes[:, 0], panels, strict=True):
-        for k, agent in enumerate(agents):
-            runs = by_agent[agent]
-            xs = np.array([p["dialogues"] for p in runs[0].curve], dtype=float)
-            ys = 100 * np.array([[p["success_rate"] for p in r.curve] for r in runs if len(r.curve) == len(xs)])
-            offset = (k - (len(agents) - 1) / 2) * 0.025 * xmax  # coinciding curves stay visible side by side
-            (line,) = ax.plot(xs + offset, ys.mean(axis=0), "-", marker=markers[k % len(markers)], markersize=6,
-                              color=colours[k % len(colours)], linewidth=1.4, label=agent)
-            if len(ys) > 1:
-                ax.fill_between(xs + offset, ys.min(axis=0), ys.max(axis=0), color=line.get_color(), alpha=0.12)
+    for ax, (title, members, note) in zip(axes[:, 0], panels, strict=True):
+        for k, agent in enumerate(members):
+            curve = curve_bands(by_agent[agent])
+            if curve is None:
+                continue
+            xs, mean, lo, hi = curve
+            colour, marker = styles[agent]
+            # equal curves (often at 100% or 0%) stay visible without moving any x: each later agent of the
+            # panel has a smaller hollow marker (so they nest) and another dash pattern
+            ax.plot(xs, mean, linestyle=linestyles[k % len(linestyles)], marker=marker,
+                    markersize=max(3.0, 10 - 2.2 * k), markerfacecolor="none", markeredgewidth=1.4, color=colour,
+                    linewidth=1.4, label=agent, zorder=2 + k)
+            if not np.isnan(lo).all():
+                ax.fill_between(xs, lo, hi, color=colour, alpha=0.12, linewidth=0, zorder=1)
         ax.set_ylim(-5, 105)
         ax.set_yticks([0, 25, 50, 75, 100])
         ax.set_ylabel("success %")
         ax.grid(alpha=0.3)
         ax.set_title(f"{title}" + (f" — {note}" if note else ""), fontsize=9, loc="left")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
-    axes[-1, 0].set_xlabel("training dialogues (RL: episodes; Rasa policies: expert dialogues; "
-                           "points offset slightly so equal curves stay apart)")
-    fig.suptitle(f"{env_id}: success on the test dialogues, mean over {seeds} seed(s), shaded min-max", fontsize=10)
+    xmax = max((p["dialogues"] for r in records for p in r.curve), default=0) or 1
+    axes[-1, 0].set_xlim(-0.02 * xmax, 1.02 * xmax)  # every point at its own x (>= 0); the margin shows the 0s
+    axes[-1, 0].set_xlabel("training dialogues (RL: episodes; Rasa policies: expert dialogues)")
+    fig.suptitle(f"{env_id}: success on the test dialogues, mean over {seeds} seed(s); shaded: the 95% interval "
+                 "of table.md\n(Student t over the seeds; one seed: Wilson over its test dialogues)", fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_curves(path: Path, records: Sequence[RunRecord], env_id: str, agents: Sequence[str] | None = None) -> None:
+    """Success rate (%) against training dialogues as a PNG, one panel per agent family (fixed baselines, Rasa
+    policies, RL from scratch, RL with a warm start): the mean over seeds, shaded its 95% interval (the one
+    ``table.md`` gives). Each agent has one colour and marker in every panel and plot (:func:`agent_styles`);
+    agents whose curves coincide are told apart by nested hollow markers and dash patterns; the legends sit
+    outside the axes."""
+    fig = curve_figure(records, env_id, agents)
+    if fig is None:
+        return
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=110)
-    plt.close(fig)
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:
@@ -612,9 +689,10 @@ class Comparison:
         return not self.numbers and not self.provenance and self.fingerprinted
 
     def verdict(self) -> str:
-        numbers = ("numbers identical" if not self.numbers else
-                   f"{len(self.numbers)} numbers differ from the reference's (env, agent, seed, dialogues, metric: "
-                   "old -> new)")
+        n = len(self.numbers)
+        numbers = ("numbers identical" if not n else
+                   f"{n} number{'s' * (n != 1)} differ{'s' * (n == 1)} from the reference's (env, agent, seed, "
+                   "dialogues, metric: old -> new)")
         if not self.fingerprinted:
             return (f"{numbers}; the reference has no fingerprints (written before dialog_gym 0.2.0), so whether "
                     "the same code and data made its numbers is unknown")

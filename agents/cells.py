@@ -19,6 +19,7 @@ import contextlib
 import os
 import platform
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -147,37 +148,89 @@ class CellsRun:
         return line + f", {new} new (--fresh recomputes every cell)"
 
 
-class CellProgress:
-    """A progress bar over cells on stderr: done, running, failed and the estimated time left."""
+def format_duration(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour on (as tqdm shows times)."""
+    seconds = int(max(0.0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
-    def __init__(self, total: int, skipped: int, enabled: bool = True) -> None:
+
+def time_left(elapsed: float, done_cost: float, total_cost: float) -> float | None:
+    """Seconds left if the rest goes at the cost-weighted rate of the cells finished so far (``done_cost``
+    of ``total_cost`` in ``elapsed`` seconds); None before a cell has finished. Cells differ in cost (a
+    random agent's is 1, the imitation agents' 100), so a rate in cells per second would jump."""
+    if done_cost <= 0:
+        return None
+    return elapsed * max(0.0, total_cost - done_cost) / done_cost
+
+
+class CellProgress:
+    """A progress bar over cells on stderr: done, running, failed, the time elapsed and the time left.
+
+    The time left is :func:`time_left` over the cells' costs (:attr:`Cell.cost`); a timer thread redraws
+    the bar every ``refresh`` seconds, so that the elapsed time moves while a long cell runs (the main
+    thread then waits inside the cell or in ``ray.wait``). ``clock`` is the time source (tests pass
+    their own, and call :meth:`tick` instead of waiting for the timer)."""
+
+    def __init__(self, cells: Sequence[Cell], skipped: int, enabled: bool = True, refresh: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic, file: Any = None) -> None:
         from tqdm.auto import tqdm
 
+        self.costs = {c.key: max(float(c.cost), 1e-9) for c in cells}
+        self.total_cost = sum(self.costs.values())
+        self.done_cost = 0.0
         self.failed = 0
         self.running = 0
-        self.bar = tqdm(total=total, desc="cells", unit="cell", file=sys.stderr, disable=not enabled,
-                        dynamic_ncols=True, bar_format="{desc}: {n}/{total} done {bar} [{elapsed}<{remaining}]"
-                                                       "{postfix}")
         self.skipped = skipped
-        self._postfix()
+        self.clock = clock
+        self.started = clock()
+        self._lock = threading.Lock()
+        self.bar = tqdm(total=len(cells), desc="cells", unit="cell", file=file or sys.stderr, disable=not enabled,
+                        dynamic_ncols=True, bar_format="{desc}: {n}/{total} done {bar}{postfix}")  # tqdm adds ", "
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+        if enabled and refresh > 0:
+            self._timer = threading.Thread(target=self._redraw_every, args=(refresh,), daemon=True,
+                                           name="dialog-gym-progress")
+            self._timer.start()
+        self.tick()
 
-    def _postfix(self) -> None:
-        parts = [f"running {self.running}", f"failed {self.failed}"]
+    def text(self) -> str:
+        """What the bar shows after its counter: elapsed, time left, running, failed (and skipped) cells."""
+        elapsed = self.clock() - self.started
+        left = time_left(elapsed, self.done_cost, self.total_cost)
+        parts = [f"{format_duration(elapsed)} elapsed",
+                 "time left: ?" if left is None else f"about {format_duration(left)} left",
+                 f"running {self.running}", f"failed {self.failed}"]
         if self.skipped:
             parts.append(f"skipped {self.skipped}")
-        self.bar.set_postfix_str(", ".join(parts), refresh=True)
+        return ", ".join(parts)
+
+    def tick(self) -> None:
+        """Redraw the bar (the timer calls this every ``refresh`` seconds)."""
+        with self._lock:
+            self.bar.set_postfix_str(self.text(), refresh=True)
+
+    def _redraw_every(self, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            self.tick()
 
     def start(self, running: int) -> None:
         self.running = running
-        self._postfix()
+        self.tick()
 
     def finish(self, record: dict[str, Any], running: int) -> None:
-        self.failed += record["status"] == "failed"
-        self.running = running
-        self.bar.update(1)
-        self._postfix()
+        with self._lock:
+            self.failed += record["status"] == "failed"
+            self.running = running
+            self.done_cost += self.costs.get(record["key"], 0.0)
+            self.bar.update(1)
+        self.tick()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join()
         self.bar.close()
 
 
@@ -199,7 +252,7 @@ def run_cells(fn: Callable[[Cell], Any], cells: Sequence[Cell], out: str | os.Pa
     todo = [c for c in cells if c.key not in records]
     if (run.reused or run.recomputed) and note:
         note(run.summary(len(cells), store.folder))
-    bar = CellProgress(len(todo), len(run.reused), enabled=progress)
+    bar = CellProgress(todo, len(run.reused), enabled=progress)
     try:
         if not todo:
             pass

@@ -23,6 +23,7 @@ import gymnasium as gym
 from gymnasium.vector import SyncVectorEnv
 
 from dialog_gym.agent import Agent
+from dialog_gym.envs import EnvLike, EnvRef
 from dialog_gym.metrics import EpisodeResult, summarize_seeds
 from dialog_gym.rollout import run_dialogues, vector_env
 from dialog_gym.seeds import Stream, episode_seed
@@ -37,21 +38,22 @@ BATCH_ENVS = 8
 AgentFactory = Callable[[gym.Env], Agent]
 
 
-def evaluate_dialogues(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),
+def evaluate_dialogues(make_agent: AgentFactory, env: EnvLike, episodes: int = 100, seeds: Sequence[int] = (0,),
                        env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed, n_envs: int = 1,
                        asynchronous: bool = False) -> list[list[EpisodeResult]]:
     """Each seed's ``episodes`` dialogues (a fresh vector env and agent per seed; episode ``i`` of seed ``s``
-    reset with ``stream(s, i)``), per dialogue."""
-    kwargs = {**(env_kwargs or {}), "info_tracker": True}
+    reset with ``stream(s, i)``), per dialogue. ``env``: a reference or an id (with ``env_kwargs``, its
+    ``gym.make`` keywords)."""
+    ref = EnvRef(str(env), env_kwargs) if env_kwargs else EnvRef.of(env)
     per_seed: list[list[EpisodeResult]] = []
     for seed in seeds:
         reset_seeds = [stream(seed, i) for i in range(episodes)]  # checked against the stream's bound first
-        envs = vector_env(lambda: gym.make(env_id, **kwargs), n_envs, asynchronous)
+        envs = vector_env(lambda: ref.make(info_tracker=True), n_envs, asynchronous)
         try:
             if isinstance(envs, SyncVectorEnv):
                 agent = make_agent(envs.envs[0])
             else:  # the sub-environments live in other processes: the agent is made on one of its own
-                probe = gym.make(env_id, **kwargs)
+                probe = ref.make(info_tracker=True)
                 agent = make_agent(probe)
                 probe.close()
             results, _ = run_dialogues(envs, agent, reset_seeds)
@@ -61,14 +63,15 @@ def evaluate_dialogues(make_agent: AgentFactory, env_id: str, episodes: int = 10
     return per_seed
 
 
-def evaluate_agent(make_agent: AgentFactory, env_id: str, episodes: int = 100, seeds: Sequence[int] = (0,),
+def evaluate_agent(make_agent: AgentFactory, env: EnvLike, episodes: int = 100, seeds: Sequence[int] = (0,),
                    env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed, n_envs: int = 1,
                    asynchronous: bool = False, per_dialogue: bool = False) -> dict[str, Any]:
     """Run ``episodes`` dialogues for each seed (:func:`evaluate_dialogues`) and summarise them; with
     ``per_dialogue``, ``"dialogues"`` lists each dialogue's seed, index, reset seed and result."""
-    per_seed = evaluate_dialogues(make_agent, env_id, episodes, seeds, env_kwargs, stream, n_envs, asynchronous)
+    ref = EnvRef(str(env), env_kwargs) if env_kwargs else EnvRef.of(env)
+    per_seed = evaluate_dialogues(make_agent, ref, episodes, seeds, None, stream, n_envs, asynchronous)
     summary = summarize_seeds(per_seed)
-    summary.update({"env": env_id, "seeds_used": list(seeds)})
+    summary.update({"env": ref.id, "seeds_used": list(seeds)})
     if per_dialogue:
         summary["dialogues"] = [{"seed": seed, "index": i, "reset_seed": stream(seed, i), **r.as_dict()}
                                 for seed, results in zip(seeds, per_seed, strict=True)

@@ -23,7 +23,7 @@ import numpy as np
 import dialog_gym  # noqa: F401  (registers the environments)
 from agents.learners import SB3Learner, SupervisedLearner
 from dialog_gym.agent import Agent, greedy_allowed
-from dialog_gym.envs import DEFAULT_ENV_ID, dialogue_env_of
+from dialog_gym.envs import DEFAULT_ENV_ID, EnvLike, EnvRef, dialogue_env_of
 from dialog_gym.errors import DialogGymError
 from dialog_gym.seeds import dialogue_seed, expert_dialogue_seed
 from dialog_gym.wrappers import CorrectionSession, HumanCorrectionWrapper, Learner, ScriptedTeacher
@@ -51,7 +51,7 @@ def _check_start(start: str, stories: str | os.PathLike | None, learner: str) ->
 
 
 def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int = 0,
-                 env_id: str = DEFAULT_ENV_ID, learner: str = "supervised", scratch_dialogues: int = 0,
+                 env_id: EnvLike = DEFAULT_ENV_ID, learner: str = "supervised", scratch_dialogues: int = 0,
                  pretrain_dialogues: int = PRETRAIN_DIALOGUES) -> Learner:
     """The learner a correction session starts from.
 
@@ -61,12 +61,14 @@ def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int
     the expert-dialogue stream, which the evaluation and session streams never meet), or on the Rasa
     stories file ``stories``. ``learner`` is ``"supervised"`` (the Rasa-style network,
     :class:`~agents.learners.SupervisedLearner`) or ``"sb3"`` (a MaskablePPO policy network trained by
-    behaviour cloning, :class:`~agents.learners.SB3Learner`). Deterministic under ``seed``.
+    behaviour cloning, :class:`~agents.learners.SB3Learner`). Deterministic under ``seed``. ``env_id``: the
+    environment, by id or :class:`~dialog_gym.envs.EnvRef`.
     """
     _check_start(start, stories, learner)
     if scratch_dialogues < 0:
         raise DialogGymError(f"scratch_dialogues must be >= 0, got {scratch_dialogues}")
-    env = gym.make(env_id)
+    ref = EnvRef.of(env_id)
+    env = ref.make()
     domain = dialogue_env_of(env).domain
     n_expert = scratch_dialogues if start == "scratch" else (0 if stories is not None else pretrain_dialogues)
     if learner == "supervised":
@@ -83,7 +85,7 @@ def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int
             policy.train(trackers, domain)
             result.source = f"pretrained on {stories}"
         elif n_expert:
-            graph, _ = expert_story_graph(n_expert, seed=seed, env_id=env_id)
+            graph, _ = expert_story_graph(n_expert, seed=seed, env_id=ref.id, **ref.kwargs)
             policy.train(story_trackers(graph, domain, augmentation=0, seed=42 + seed), domain)
             result.source = f"{start}: {n_expert} expert dialogues (seed {seed})"
         env.close()
@@ -92,14 +94,15 @@ def make_learner(start: str, stories: str | os.PathLike | None = None, seed: int
     from agents.rl import build_model, make_vec_env
     from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
 
-    hp = load_hyperparams("maskable_ppo", env_id)
-    model = build_model("maskable_ppo", make_vec_env(env_id, 1, seed), hp, seed)
+    hp = load_hyperparams("maskable_ppo", ref.id)
+    model = build_model("maskable_ppo", make_vec_env(ref.id, 1, seed, ref.kwargs), hp, seed)
     sb3 = SB3Learner(model, seed=seed)
     if stories is not None:
-        behaviour_clone(model, story_demonstrations(stories, env_id), epochs=30, value_pretraining=False, seed=seed)
+        behaviour_clone(model, story_demonstrations(stories, ref.id, env_kwargs=ref.kwargs), epochs=30,
+                        value_pretraining=False, seed=seed)
         sb3.source = f"pretrained on {stories}"
     elif n_expert:
-        demos = expert_demonstrations(env_id, n_expert, seed=seed, stream=expert_dialogue_seed)
+        demos = expert_demonstrations(ref.id, n_expert, seed=seed, stream=expert_dialogue_seed, env_kwargs=ref.kwargs)
         behaviour_clone(model, demos, epochs=30, value_pretraining=False, seed=seed)
         sb3.source = f"{start}: {n_expert} expert dialogues (seed {seed})"
     env.close()
@@ -117,7 +120,7 @@ def learner_agent(learner: Learner) -> Callable[[gym.Env], Agent]:
     return lambda env: act
 
 
-def evaluate_learner(learner: Learner, env_id: str, episodes: int, seed: int) -> dict[str, Any]:
+def evaluate_learner(learner: Learner, env_id: EnvLike, episodes: int, seed: int) -> dict[str, Any]:
     """The learner alone on ``episodes`` fresh seeded dialogues (the evaluation stream's seed ``seed``; the
     learner's training dialogues come from the expert-dialogue and correction-session streams)."""
     from agents.evaluation_sim import evaluate_agent
@@ -127,7 +130,7 @@ def evaluate_learner(learner: Learner, env_id: str, episodes: int, seed: int) ->
 
 def learning_curve(start: str = "scratch", dialogues: int = 20, seed: int = 0, eval_episodes: int = 100,
                    stories: str | os.PathLike | None = None, learner: str = "supervised", beta: float = 1.0,
-                   mode: str = "correct", env_id: str = DEFAULT_ENV_ID, error_rate: float = 0.0,
+                   mode: str = "correct", env_id: EnvLike = DEFAULT_ENV_ID, error_rate: float = 0.0,
                    out: str | os.PathLike | None = None, minari_id: str | None = None,
                    progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Success of the learner alone after 0, 1, ..., ``dialogues`` teacher dialogues.
@@ -161,13 +164,14 @@ def learning_curve(start: str = "scratch", dialogues: int = 20, seed: int = 0, e
         raise DialogGymError(f"error rate must be in [0, 1], got {error_rate}")
     _check_start(start, stories, learner)
     started = time.perf_counter()
-    start_learner = make_learner(start, stories, seed=seed, env_id=env_id, learner=learner)
-    env = gym.make(env_id)
+    ref = EnvRef.of(env_id)
+    start_learner = make_learner(start, stories, seed=seed, env_id=ref, learner=learner)
+    env = ref.make()
     teacher = ScriptedTeacher(env, error_rate=error_rate, seed=seed)
     points: list[dict[str, Any]] = []
 
     def point(k: int, current: Learner, corrections: int | None, success: bool | None) -> None:
-        summary = evaluate_learner(current, env_id, eval_episodes, seed)
+        summary = evaluate_learner(current, ref, eval_episodes, seed)
         entry = {"dialogues": k, "success_rate": float(summary["success_rate"]), "corrections": corrections,
                  "teacher_success": success, "ci95": summary.get("success_ci95"),
                  "mean_reward": summary.get("mean_reward"), "seconds": round(time.perf_counter() - started, 1)}
@@ -202,7 +206,7 @@ def learning_curve(start: str = "scratch", dialogues: int = 20, seed: int = 0, e
             point(k, clone, would_be, wrapper.outcomes[-1].success)
         total_corrections = sum(p["corrections"] for p in points[1:])
     env.close()
-    return {"env": env_id, "start": start, "stories": None if stories is None else str(stories), "learner": learner,
+    return {"env": ref.label, "start": start, "stories": None if stories is None else str(stories), "learner": learner,
             "mode": mode, "beta": beta, "seed": seed, "dialogues": int(dialogues), "eval_episodes": int(eval_episodes),
             "error_rate": error_rate, "total_corrections": total_corrections,
             "seconds": round(time.perf_counter() - started, 1), "curve": points}

@@ -22,7 +22,10 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dialog_gym.envs import EnvLike
 
 #: module -> the key its version is recorded under (the benchmark's cells compare these)
 _LIBRARIES = {"dialog_gym": "dialog_gym", "numpy": "numpy", "gymnasium": "gymnasium", "torch": "torch",
@@ -78,18 +81,16 @@ def code_fingerprint() -> dict[str, Any]:
     return {"sha256": digest.hexdigest(), "files": count}
 
 
-def env_fingerprint(env_id: str) -> str:
-    """The sha256 of ``env_id``'s resolved configuration and data files (its ``config_fingerprint``),
+def env_fingerprint(env: EnvLike) -> str:
+    """The sha256 of an environment's resolved configuration and data files (its ``config_fingerprint``),
     read afresh each time (a config path's file may have changed since)."""
-    import gymnasium as gym
+    from dialog_gym.envs import EnvRef
 
-    import dialog_gym  # noqa: F401  (registers the ids)
-
-    env = gym.make(env_id)
+    made = EnvRef.of(env).make()
     try:
-        return str(env.unwrapped.config_fingerprint)  # type: ignore[attr-defined]
+        return str(made.unwrapped.config_fingerprint)  # type: ignore[attr-defined]
     finally:
-        env.close()
+        made.close()
 
 
 def json_sha256(value: Any) -> str:
@@ -134,13 +135,14 @@ INPUT_PARTS = {"settings": "settings", "code": "code", "env_data": "env data", "
                "versions": "versions"}
 
 
-def run_inputs(settings: dict[str, Any], env_id: str, hyperparams: Any = None) -> dict[str, Any]:
-    """Everything a run's numbers depend on, as JSON: its ``settings``, the code's and ``env_id``'s
+def run_inputs(settings: dict[str, Any], env: EnvLike, hyperparams: Any = None) -> dict[str, Any]:
+    """Everything a run's numbers depend on, as JSON: its ``settings``, the code's and ``env``'s
     fingerprints, the ``hyperparams`` it reads and the library versions (compare two with
     :func:`agents.cells.changed_parts` and :data:`INPUT_PARTS`)."""
-    inputs = {"settings": settings, "code": code_fingerprint()["sha256"], "env_data": env_fingerprint(env_id),
-              "hyperparams": hyperparams, "versions": library_versions()}
-    return json.loads(json.dumps(inputs, sort_keys=True, default=str))
+    from dialog_gym.utils import as_json
+
+    return as_json({"settings": settings, "code": code_fingerprint()["sha256"], "env_data": env_fingerprint(env),
+                    "hyperparams": hyperparams, "versions": library_versions()})
 
 
 def path_sha256(path: str | os.PathLike) -> str:

@@ -1,5 +1,8 @@
 """Reinforcement learning with stable-baselines3 and sb3-contrib: models, saving, loading, acting.
 
+Importing this module needs none of them (the ``rl`` extra): the functions import them when called, so
+code that only looks for a saved agent (:data:`AGENT_FILE`) runs in a lean install.
+
 A saved agent is a folder with ``agent.json`` (algorithm, environment id and kwargs, hyperparameters,
 timesteps and dialogues trained), ``policy.pt`` (the policy's ``state_dict``) and ``optimizer.pt``. Loading
 rebuilds the model from the recorded hyperparameters and loads the tensors with ``weights_only=True``:
@@ -15,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 import dialog_gym  # noqa: F401  (registers the environments)
 from agents.hyperparams import META_KEYS, algorithm_class
@@ -62,6 +64,8 @@ def build_model(algo: str, env: Any, hyperparams: dict[str, Any], seed: int,
 def save_agent(model: Any, folder: str | os.PathLike, meta: dict[str, Any]) -> Path:
     """Write ``model`` and its metadata to ``folder``, all or nothing: an interrupted save leaves the
     previous checkpoint there whole, never a mix of two."""
+    import torch
+
     folder = Path(folder)
     with atomic_folder(folder) as tmp:
         torch.save(model.policy.state_dict(), tmp / "policy.pt")
@@ -84,6 +88,8 @@ def read_agent_meta(folder: str | os.PathLike) -> dict[str, Any]:
 
 def load_agent(folder: str | os.PathLike, env: Any = None, load_optimizer: bool = False) -> tuple[Any, dict]:
     """Rebuild a saved model (on ``env``, or a one-env DummyVecEnv of its environment) and its metadata."""
+    import torch
+
     folder = Path(folder)
     meta = read_agent_meta(folder)
     from agents.hyperparams import parse_policy_kwargs
@@ -146,6 +152,8 @@ class SB3Agent:
     def action_probabilities(self, obs: np.ndarray, info: Mapping[str, Any]) -> np.ndarray:
         """The policy's action distribution at ``obs`` (masked by ``info["action_mask"]`` for maskable
         models). The model reads only the observation (and the mask), so a recorded step will do."""
+        import torch
+
         mask = action_mask(info)
         policy = self.model.policy
         obs_t, _ = policy.obs_to_tensor(obs)

@@ -5,7 +5,9 @@ overrides), optionally warm-starts it by behaviour cloning, then alternates RL a
 ``eval_every`` training dialogues the agent is evaluated on separate seeded environments (the same
 episodes each time, so evaluations compare like with like), the point is added to the learning curve
 and logged to TensorBoard, the latest model is saved to ``out/final`` (the resume checkpoint) and the
-best one (success rate, then reward) to ``out/best``.
+best one (success rate, then reward) to ``out/best``. Ctrl-C saves the model as trained so far to
+``out/final`` and writes ``train.json`` (marked ``interrupted``) before the interruption goes on: ``resume``
+continues from there.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from agents.rl import (
     save_agent,
     seed_training_envs,
 )
+from agents.sb3_adapter import drive_progress, training_logger
 from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
 from dialog_gym.errors import ConfigError, DialogGymError
 from dialog_gym.seeds import benchmark_test_seed, demonstration_seed, validation_seed
@@ -98,21 +101,6 @@ class _Budget(BaseCallback):
         if self.stop_dialogues is not None and self.dialogues >= self.stop_dialogues:
             return False
         return not (self.stop_timesteps is not None and self.num_timesteps >= self.stop_timesteps)
-
-
-def _progress_in_dialogues(model: Any, budget: _Budget, dialogues: int) -> None:
-    """Make SB3's training progress (``1 - done / budget``, which drives DQN's epsilon and every learning-rate
-    or clip-range schedule) count dialogues instead of timesteps.
-
-    With a dialogue budget the number of timesteps is unknown in advance, so ``learn`` is called in chunks
-    with an open-ended ``total_timesteps``; SB3's own progress would then stay at 1.0 and schedules would
-    never decay. SB3 recomputes the progress through this one method (on- and off-policy algorithms alike),
-    so the instance's copy is replaced; nothing of it is saved (agents are saved as state dicts)."""
-
-    def update(num_timesteps: int, total_timesteps: int) -> None:
-        model._current_progress_remaining = max(0.0, 1.0 - budget.dialogues / dialogues)
-
-    model._update_current_progress_remaining = update
 
 
 def tensorboard_available() -> bool:
@@ -192,7 +180,7 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
         if hasattr(model, "exploration_rate") and model.num_timesteps:  # DQN's epsilon, to see its schedule
             point["exploration_rate"] = float(model.exploration_rate)
         curve.append(point)
-        logger = getattr(model, "_logger", None)
+        logger = training_logger(model)
         if logger is not None:
             for key in ("success_rate", "mean_reward", "mean_turns", "mean_bot_actions"):
                 logger.record(f"eval/{key}", point[key])
@@ -233,8 +221,10 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
                disable=not spec.progress, leave=False, dynamic_ncols=True)
     budget = _Budget(bar, unit)
     budget.dialogues = dialogues_done
-    if budget_dialogues:
-        _progress_in_dialogues(model, budget, budget_dialogues)
+    if budget_dialogues:  # schedules count dialogues (see agents/sb3_adapter.py)
+        planned = budget_dialogues
+        drive_progress(model, lambda: 1.0 - budget.dialogues / planned)
+    interrupted = False
     try:
         while True:
             if budget_dialogues and budget.dialogues >= budget_dialogues:
@@ -248,6 +238,12 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
             model.learn(total_timesteps=remaining, callback=budget, reset_num_timesteps=False,
                         tb_log_name=spec.algo, progress_bar=False)
             record({"dialogues": budget.dialogues, "timesteps": int(model.num_timesteps), **evaluate()})
+    except KeyboardInterrupt:
+        # Ctrl-C: keep what was trained, so that --resume goes on from here (the next evaluation comes at the
+        # next multiple of eval_every); then let the interruption through
+        interrupted = True
+        save_agent(model, out / "final", {**meta_base, "dialogues": budget.dialogues,
+                                          "demonstrations": demonstrations, "curve": curve, "interrupted": True})
     finally:
         bar.close()
         env.close()
@@ -258,5 +254,8 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
     summary = asdict(result)
     summary["out"] = str(out)
     summary["spec"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(spec).items()}
+    summary["interrupted"] = interrupted
     write_json(out / "train.json", summary)
+    if interrupted:
+        raise KeyboardInterrupt
     return result

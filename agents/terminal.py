@@ -31,7 +31,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from dialog_gym.wrappers.teaching import NLU_MARK, Decision, StepView, Teacher
+from dialog_gym.wrappers.teaching import NLU_MARK, Decision, ForcedSteps, StepView, Teacher
 
 WIDTH = 80
 UNDO_CONTEXT = 4  #: dialogue lines shown again after an undo
@@ -65,7 +65,8 @@ class TerminalTeacher(Teacher):
 
     ``top_k`` actions are shown each turn; ``color`` forces ANSI colour on or off (default: on only when
     ``output`` is a tty and ``NO_COLOR`` is unset). With ``auto_accept_forced`` a step where the mask
-    allows one action only (``action_listen`` after an utterance) is accepted without asking.
+    allows one action only (``action_listen`` after an utterance) is taken without asking
+    (:class:`~dialog_gym.wrappers.teaching.ForcedSteps`).
     ``transcript_source`` (e.g. ``lambda: env.unwrapped.transcript()``) lets the teacher print the last
     lines of a dialogue that ended (the user's final answer, the bot's goodbye) before the session's
     notice about it: the teacher is not asked again in an ended dialogue, so it would not see them.
@@ -85,21 +86,15 @@ class TerminalTeacher(Teacher):
         self.transcript_source = transcript_source
         self._shown_dialogue: int | None = None
         self._shown_lines: list[str] = []
-        self._undoing_from: tuple[int, int] | None = None  # (dialogue, step) where the human pressed u
+        self._forced = ForcedSteps()
         self._last_view: tuple | None = None
 
     # ------------------------------------------------------------------ Teacher
     def decide(self, view: StepView) -> Decision:
+        forced = self._forced.decide(view) if self.auto_accept_forced else None
+        if forced is not None:
+            return forced
         ranked = self._ranked(view)
-        if self.auto_accept_forced and len(ranked) == 1:
-            # One allowed action (e.g. action_listen after an utterance): nothing to ask. An undo goes on
-            # back past forced steps to the human's previous choice, or it would land here again.
-            if self._undoing_from is not None and (view.dialogue, view.step) < self._undoing_from:
-                self._undoing_from = (view.dialogue, view.step)
-                return Decision.undo()
-            self._undoing_from = None
-            return self._choose(view, ranked[0][0])[0] or Decision.accept()
-        self._undoing_from = None
         key = (view.dialogue, view.step, view.transcript, view.proposal, tuple(view.probabilities.tolist()))
         if key == self._last_view:  # asked again (after an export, a refused undo): the list is just above
             self._write(self._paint(f"(bot action {view.step + 1} still: Enter accepts "
@@ -137,7 +132,7 @@ class TerminalTeacher(Teacher):
         if key in ("", "a", "accept"):
             return self._choose(view, view.proposal)
         if key in ("u", "undo"):
-            self._undoing_from = (view.dialogue, view.step)
+            self._forced.undone(view)
             return Decision.undo(), ""
         if key in ("r", "reset"):
             return Decision.reset(), ""

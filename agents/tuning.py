@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.cells import import_ray, ray_session
+from agents.extras import MissingExtra, missing_message
 from agents.hyperparams import ALGORITHMS, META_KEYS, check_value, constructor_keys, hyperparams_path
 from agents.tables import format_table
 from dialog_gym.errors import ConfigError, DialogGymError
@@ -152,7 +153,7 @@ def tune(spec: TuneSpec) -> dict[str, Any]:
     try:
         import optuna
     except ImportError:
-        raise DialogGymError("dialog-gym tune needs Optuna, an optional extra: pip install -e '.[ray]'") from None
+        raise MissingExtra(missing_message("the hyperparameter search", "ray", "optuna")) from None
     space = load_space(spec.algo, spec.space)
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)

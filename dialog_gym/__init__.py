@@ -3,7 +3,7 @@
 ``import dialog_gym`` registers the environments that the shipped task configs declare
 (``configs/envs/*.yml``: ``dialog_gym/Restaurant-v0``, the PyDial-style settings
 ``dialog_gym/Restaurant-Env1-v0`` ... ``Env6``, ``dialog_gym/Hotel-v0`` ...) and the generic
-``dialog_gym/Dialogue-v0`` that runs any task config (``config=PATH``)::
+``dialog_gym/Dialogue-v0`` that runs any task config (``config=`` a path or a shipped config's name)::
 
     import gymnasium as gym
     import dialog_gym
@@ -17,11 +17,12 @@ from dialog_gym.envs import (
     SUITES,
     BaseDialogueEnv,
     DialogueEnv,
+    EnvRef,
     dialogue_env_of,
     env_ids,
+    make_env,
     register_envs,
     register_task,
-    resolve_env,
 )
 from dialog_gym.envs.state import DialogueEnvState
 from dialog_gym.errors import (
@@ -73,6 +74,7 @@ __all__ = [
     "DialogueStateTracker",
     "Domain",
     "DomainError",
+    "EnvRef",
     "Event",
     "FullDialogueTrackerFeaturizer",
     "KnowledgeBaseError",
@@ -87,8 +89,8 @@ __all__ = [
     "__version__",
     "dialogue_env_of",
     "env_ids",
+    "make_env",
     "register_envs",
     "register_task",
-    "resolve_env",
     "utils",
 ]

@@ -4,15 +4,15 @@
 overrides, loads the domain, user profile, roles preset and table it names, binds action roles and
 result slots, and checks the reward arithmetic, so that a bad setting fails at ``gym.make`` with the file
 (or the keyword argument) and key, not in the middle of training. :func:`read_registrations` reads the
-file's ``register:`` block, from which :mod:`dialog_gym.envs` registers the task's ids on import.
+file's ``register:`` block (:func:`dialog_gym.families.read_registrations`), from which :mod:`dialog_gym.envs`
+registers the task's ids on import.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,29 +20,17 @@ from typing import Any
 
 from dialog_gym.domain import Domain
 from dialog_gym.errors import ConfigError, DialogGymError
+from dialog_gym.families import DIALOGUE_MAKE_KEYS, check_make_keywords, read_env_config
 from dialog_gym.knowledge_base import KnowledgeBase
-from dialog_gym.resources import DEFAULT_TASK, configs_dir, resolve_named
+from dialog_gym.resources import DEFAULT_TASK, configs_dir
 from dialog_gym.roles import ActionRoles, RolePreset
 from dialog_gym.users.nlu_noise import NoiseConfig
 from dialog_gym.users.profile import UserProfile
-from dialog_gym.utils import check_keys, read_yaml
+from dialog_gym.utils import check_keys
 
-#: keys a ``gym.make`` keyword argument may override
-OVERRIDE_KEYS = frozenset({"domain", "user", "roles", "knowledge_base", "result_slots", "actions", "intents",
-                           "noise", "reward", "max_steps", "max_history", "masks"})
-_KEYS = OVERRIDE_KEYS | {"register"}
-#: env config families: the keys each allows (``family: pydial`` is a turn-level PyDial task, ``family: summary``
-#: a task's summary acts)
-FAMILY_KEYS: dict[str, frozenset[str]] = {
-    "dialogue": frozenset(_KEYS | {"family"}),
-    "pydial": frozenset({"family", "name", "entity_type", "domain", "table", "ontology", "user", "noise", "masks",
-                         "reward", "max_turns", "register"}),
-    # a slot-filling task (``task:``) at turn level with the summary acts it declares (dialog_gym/envs/summary.py)
-    "summary": frozenset({"family", "task", "summary_acts", "max_steps", "bye_mask", "register"}),
-}
+#: keys a ``gym.make`` keyword argument may override (the dialogue family's make keys)
+OVERRIDE_KEYS = DIALOGUE_MAKE_KEYS
 _REWARD_KEYS = {"success", "failure", "bot_action", "listen", "invalid_action"}
-_REGISTER_KEYS = {"namespace", "max_episode_steps", "reward_threshold", "ids"}
-_ID_KEYS = {"description", "suites", "reward_threshold"}
 #: the step limit of a config that sets neither ``max_steps`` nor ``register.max_episode_steps``
 DEFAULT_MAX_STEPS = 60
 
@@ -111,31 +99,6 @@ class EnvConfig:
     raw: dict = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
-class Registration:
-    """One environment id declared in a config's ``register:`` block."""
-
-    env_id: str
-    kwargs: Mapping[str, Any]
-    description: str = ""
-    suites: tuple[str, ...] = ()
-    reward_threshold: float | None = None
-    family: str = "dialogue"
-
-
-def read_config_file(config: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
-    """An env config's file (a shipped name or a path) and its mapping, its ``family`` and keys checked."""
-    path = resolve_named("envs", str(config))
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: an environment config must be a mapping")
-    family = data.get("family", "dialogue")
-    if family not in FAMILY_KEYS:
-        raise ConfigError(f"{path}: family: expected one of {', '.join(FAMILY_KEYS)}, got {family!r}")
-    check_keys(data, FAMILY_KEYS[family], str(path))
-    return path, data
-
-
 def _beside(value: Any, base: Path) -> Any:
     """A relative file path written in a config means a file beside the config, when there is one."""
     if isinstance(value, str | os.PathLike):
@@ -154,9 +117,9 @@ def load_env_config(config: str | os.PathLike = DEFAULT_TASK, **overrides: Any) 
     ``reward``, ``actions``, ``intents``, ``noise`` and ``result_slots`` mappings are merged into the file's;
     ``domain``/``user``/``roles`` take names or paths. An error in an override names the keyword argument.
     """
-    path, data = read_config_file(config)
+    path, data, family = read_env_config(config)
     where = str(path)
-    if data.get("family", "dialogue") != "dialogue":
+    if family.name != "dialogue":
         raise ConfigError(f"{where}: a family: {data['family']} task; make it with "
                           f"gym.make('dialog_gym/Dialogue-v0', config={str(path)!r})")
     check_make_keywords(overrides, OVERRIDE_KEYS)
@@ -232,14 +195,6 @@ def _blamed_on(given: Mapping[str, Any], key: str) -> Iterator[None]:
         raise type(exc)(f"gym.make keyword argument {key}={given[key]!r}: {exc}") from None
 
 
-def check_make_keywords(overrides: Mapping[str, Any], allowed: Collection[str]) -> None:
-    """Refuse ``gym.make`` keyword arguments that a task family does not take, listing the ones it does."""
-    unknown = sorted(set(overrides) - set(allowed))
-    if unknown:
-        raise ConfigError(f"gym.make: unknown keyword argument(s) {', '.join(unknown)}; expected config, "
-                          f"render_mode or one of {', '.join(sorted(allowed))}")
-
-
 def _whole_number(value: Any, where: str, key: str) -> int:
     """``value`` as an int: an integer or an integral float (YAML's ``3.0``); bools, fractions and text
     are refused rather than truncated (``max_history=2.5`` is a mistake, not 2)."""
@@ -262,55 +217,3 @@ def max_steps_of(merged: Mapping[str, Any], data: Mapping[str, Any], where: str,
     if max_steps < 10:
         raise ConfigError(f"{src('max_steps')}: max_steps must be at least 10, got {max_steps}")
     return max_steps
-
-
-def read_registrations(config: str | os.PathLike, namespace: str, config_kwarg: str | None) -> list[Registration]:
-    """The ids a config's ``register:`` block declares (none without one).
-
-    Each id's keyword arguments are its variant settings (``noise``, ``user``, ``masks``, any key
-    ``gym.make`` accepts), plus ``config=config_kwarg`` unless that is None (the default task).
-    """
-    path, data = read_config_file(config)
-    block = data.get("register")
-    if block is None:
-        return []
-    where = f"{path}: register"
-    if not isinstance(block, Mapping):
-        raise ConfigError(f"{where}: expected a mapping")
-    check_keys(block, _REGISTER_KEYS, where)
-    ids = block.get("ids")
-    if not isinstance(ids, Mapping) or not ids:
-        raise ConfigError(f"{where}.ids: expected a mapping of environment ids to their settings")
-    namespace = str(block.get("namespace", namespace))
-    default_threshold = _threshold(block.get("reward_threshold"), where)
-    out = []
-    for name, settings in ids.items():
-        settings = settings or {}
-        here = f"{where}.ids.{name}"
-        if not isinstance(settings, Mapping):
-            raise ConfigError(f"{here}: expected a mapping (variant settings, description, suites)")
-        check_keys(settings, OVERRIDE_KEYS | _ID_KEYS, here)
-        env_id = str(name) if "/" in str(name) else f"{namespace}/{name}"
-        kwargs = {k: v for k, v in settings.items() if k in OVERRIDE_KEYS}
-        if config_kwarg is not None:
-            kwargs = {"config": config_kwarg, **kwargs}
-        suites = settings.get("suites") or []
-        if not isinstance(suites, list) or not all(isinstance(s, str) for s in suites):
-            raise ConfigError(f"{here}.suites: expected a list of suite names")
-        threshold = _threshold(settings.get("reward_threshold"), here)
-        out.append(Registration(env_id, kwargs, str(settings.get("description", "")), tuple(suites),
-                                default_threshold if threshold is None else threshold,
-                                str(data.get("family", "dialogue"))))
-    return out
-
-
-def _threshold(value: Any, where: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        threshold = float(value)
-    except (TypeError, ValueError):
-        threshold = math.nan
-    if not math.isfinite(threshold):
-        raise ConfigError(f"{where}: reward_threshold must be a number, got {value!r}")
-    return threshold

@@ -26,8 +26,8 @@ from dialog_gym.envs import DEFAULT_ENV_ID, dialogue_env_of
 from dialog_gym.envs.summary import SummaryActEnv
 from dialog_gym.events import Event
 from dialog_gym.experts import SlotFillingExpert
+from dialog_gym.families import family_of
 from dialog_gym.metrics import EpisodeResult
-from dialog_gym.pydial.expert import HDCExpert
 from dialog_gym.seeds import Stream, agent_rng, episode_seed, expert_dialogue_seed
 from dialog_gym.stories import write_stories
 from dialog_gym.tracker import DialogueStateTracker
@@ -150,13 +150,17 @@ def expert_choice(env: gym.Env, expert: SlotFillingExpert) -> Callable[[Dialogue
     return expert.next_action
 
 
-def expert_act(env: gym.Env) -> Agent:
-    """The rule expert as an agent for ``env`` (PyDial's handcrafted policy on the PyDial family); it reads
-    ``info["tracker"]`` (``info["belief"]`` on PyDial's tasks): make the env with ``info_tracker=True``."""
-    if dialogue_env_of(env).family == "pydial":
-        return HDCExpert.for_env(env)
+def rule_expert(env: gym.Env) -> Agent:
+    """The slot-filling rule expert as an agent for ``env`` (the dialogue and summary families' expert); it
+    reads ``info["tracker"]``: make the env with ``info_tracker=True``."""
     choose = expert_choice(env, SlotFillingExpert.for_env(env))
     return lambda obs, info: choose(tracker_of(info), action_mask(info))
+
+
+def expert_act(env: gym.Env) -> Agent:
+    """The rule expert of ``env``'s family as an agent (PyDial's handcrafted policy on the PyDial family); it
+    reads ``info["tracker"]`` (``info["belief"]`` on PyDial's tasks): make the env with ``info_tracker=True``."""
+    return family_of(env).make_expert(env)
 
 
 class RandomAgent:

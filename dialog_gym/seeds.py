@@ -7,23 +7,23 @@ together own the interval ``[base + s * bound, base + (s + 1) * bound)``, and th
 and run seeds are pairwise disjoint (``tests/test_seeds.py`` proves it by enumeration). A run past its
 stream's bound raises :class:`~dialog_gym.errors.DialogGymError` instead of entering another stream.
 
-=========================  ===========================  ==========  =====================================
-stream                     episode ``i`` of seed ``s``   bound       used by
-=========================  ===========================  ==========  =====================================
-evaluation                 ``s * 10_000 + i``            10,000      ``evaluate``, ``rollout``, ``demo``,
-                                                                     imitation curves' test dialogues
-benchmark test             ``(1000 + s) * 100_000 + i``  100,000     the benchmark, RL training curves
-RL training environments   ``1e12 + s * 1e8 + i``        1e8         environment ``i`` of ``train``
-warm-start demonstrations  ``2e12 + s * 1e5 + i``        100,000     RL warm start from the rule expert
-expert dialogues           ``3e12 + s * 1e5 + i``        100,000     ``train-policy``, ``stories
-                                                                     simulate``, pretrained learners
-benchmark expert stories   ``4e12 + s * 1e5 + i``        100,000     the benchmark's imitation agents
-correction session         ``5e12 + s * 1e5 + i``        100,000     ``dialog_gym.wrappers`` sessions
-user calibration           ``6e12 + s * 1e5 + i``        100,000     ``scripts/calibrate_user.py``'s table
-calibration check          ``7e12 + s * 1e5 + i``        100,000     the test that the user matches bAbI
-validation                 ``8e12 + s * 1e5 + i``        100,000     ``tune``'s trials (never the test
-                                                                     dialogues a tuned agent is scored on)
-=========================  ===========================  ==========  =====================================
+=========================  ==============================  ==========  =====================================
+stream                     episode ``i`` of seed ``s``      bound       used by
+=========================  ==============================  ==========  =====================================
+evaluation                 ``s * 10_000 + i``               10,000      ``evaluate``, ``rollout``, ``demo``,
+                                                                        imitation curves' test dialogues
+benchmark test             ``(1000 + s) * 100_000 + i``     100,000     the benchmark, RL training curves
+RL training environments   ``1e12 + s * 1e8 + i``           1e8         environment ``i`` of ``train``
+warm-start demonstrations  ``2e12 + s * 1e5 + i``           100,000     RL warm start from the rule expert
+expert dialogues           ``3e12 + s * 1e5 + i``           100,000     ``train-policy``, ``stories
+                                                                        simulate``, pretrained learners
+benchmark expert stories   ``4e12 + s * 1e5 + i``           100,000     the benchmark's imitation agents
+correction session         ``5e12 + s * 1e5 + i``           100,000     ``dialog_gym.wrappers`` sessions
+user calibration           ``6e12 + s * 1e5 + i``           100,000     ``scripts/calibrate_user.py``'s table
+calibration check          ``7e12 + s * 1e5 + i``           100,000     the test that the user matches bAbI
+validation                 ``8e12 + s * 1e5 + i``           100,000     ``tune``'s trials (never the test
+                                                                        dialogues a tuned agent is scored on)
+=========================  ==============================  ==========  =====================================
 
 Because training streams and test streams differ, a command's default test dialogues are never the
 dialogues its training used (``train-policy`` then ``rollout``; a pretrained learner and its learning

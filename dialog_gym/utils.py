@@ -119,23 +119,40 @@ def exclusive_folder(path: str | os.PathLike, who: str) -> Iterator[None]:
     """Hold ``path`` for this process alone while the block runs (an advisory lock on ``path/.lock``).
 
     A second holder gets a :class:`PersistenceError` naming the first one's pid instead of two processes
-    appending to the same logs. The lock dies with its process (``flock``), so a crash leaves none behind.
+    appending to the same logs. The lock dies with its process (``flock``), so a crash leaves no lock held;
+    the lock file is removed when the block ends.
     """
     import fcntl
 
     lock_path = Path(path) / ".lock"
-    with open(lock_path, "a+", encoding="utf-8") as handle:
+    while True:
+        handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115  (held until the block ends)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
+            handle.close()
             raise PersistenceError(f"{path}: in use by {holder}; one {who} per folder (or choose another)") from None
+        # the previous holder removes the file as it lets go: if it did so after we opened it, we hold a lock
+        # on a file no one else will find, and try again on the path's current file
+        try:
+            current = os.stat(lock_path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        handle.close()
+    try:
         handle.seek(0)
         handle.truncate()
         handle.write(f"{who} (pid {os.getpid()})")
         handle.flush()
         yield
+    finally:
+        with suppress(FileNotFoundError):
+            lock_path.unlink()  # still held: whoever opens the path from now on gets a new file
+        handle.close()
 
 
 def read_json(path: str | os.PathLike, missing_hint: str = "") -> Any:

@@ -7,6 +7,7 @@ Build (warnings are errors, as in ``.ci/run``)::
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -39,6 +40,10 @@ html_static_path: list[str] = []
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "show-inheritance": True}
+#: the optional libraries of the extras: mocked when absent, so that `pip install -e '.[docs]'` builds the site
+OPTIONAL_LIBRARIES = ["torch", "stable_baselines3", "sb3_contrib", "tqdm", "matplotlib", "ray", "optuna",
+                      "starlette", "uvicorn", "minari", "tensorboard"]
+autodoc_mock_imports = [name for name in OPTIONAL_LIBRARIES if importlib.util.find_spec(name) is None]
 autodoc_inherit_docstrings = False  # Gymnasium's own docstrings (step, reset) are written for its own site
 autodoc_default_options["ignore-module-all"] = True  # each object once, in the module that defines it
 

@@ -20,7 +20,6 @@ Prints a markdown table and writes ``exposure_bias.json`` into ``--out``.
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from agents.commands.common import format_table, pct
 from agents.evaluation import evaluate_stories, split_stories
 from agents.evaluation_sim import evaluate_agent
 from agents.policy_training import POLICY_NAMES, TrainingOptions, expert_story_graph, story_trackers, train_policies
+from agents.provenance import hardware
 from dialog_gym.domain import Domain
 from dialog_gym.stories import generate_trackers, read_stories
 from dialog_gym.utils import write_json
@@ -84,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     out = Path(args.out)
     write_json(out / "exposure_bias.json", {
-        "results": results, "table": table, "args": vars(args),
-        "machine": f"{platform.machine()} {platform.processor()}".strip(), "python": platform.python_version(),
+        "results": results, "table": table, "args": vars(args), "hardware": hardware(),
     })
     print(f"\nwrote {out / 'exposure_bias.json'}")
     return 0

@@ -8,5 +8,5 @@ python="${PYTHON:-python}"
 for pair in CamRestaurants:CR SFRestaurants:SFR Laptops11:LAP; do
   name="${pair%%:*}"; prefix="${pair##*:}"
   "$python" -m agents domain import-pydial "$src/$name-rules.json" "$src/$name-dbase.db" \
-    --out "$here/configs/pydial/$name" --id-prefix "$prefix"
+    --out "$here/configs/pydial/$name" --id-prefix "$prefix" --force
 done

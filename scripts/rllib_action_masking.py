@@ -53,10 +53,9 @@ class DictActionMask(gym.ObservationWrapper):
 
 def make_env(config: dict[str, Any]) -> gym.Env:
     """RLlib's env creator: the dialog_gym environment named by ``config["env"]``, wrapped."""
-    from dialog_gym.envs import resolve_env
+    from dialog_gym.envs import EnvRef
 
-    env_id, kwargs = resolve_env(config.get("env", "Restaurant-v0"))
-    return DictActionMask(gym.make(env_id, **kwargs))
+    return DictActionMask(EnvRef.of(config.get("env", "Restaurant-v0")).make())
 
 
 def build_config(env: str, seed: int, train_batch_size: int = 2000, minibatch_size: int = 250,

@@ -29,7 +29,9 @@ def test_tiny_benchmark_end_to_end(tmp_path: Path, capsys):
     assert code == 0
     table = (tmp_path / "table.md").read_text()
     assert table.strip() in out
-    lines = table.strip().splitlines()
+    assert table.startswith("# Benchmark: success of each agent after 20 training dialogues\n")
+    assert "- seeds: 2 (0, 1); training in batches, tested after 10, 20 dialogues" in table
+    lines = table[table.index("| env"):].strip().splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["env", "agent", "success (mean over seeds) [95% CI]", "user turns", "bot actions",
                       "mean reward", "training dialogues", "wall time / seed"]

@@ -4,15 +4,27 @@ backend: test_ray_backend.py)."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from agents.benchmark import BUDGETS, benchmark_cell, compare, plan_cells, run_benchmark
-from agents.cells import Cell, CellStore, changed_parts, estimate_wall_time, execute_cell, run_cells
+from agents.cells import (
+    Cell,
+    CellProgress,
+    CellStore,
+    changed_parts,
+    estimate_wall_time,
+    execute_cell,
+    format_duration,
+    run_cells,
+    time_left,
+)
 from agents.cli import main
 from dialog_gym.errors import DialogGymError, PersistenceError
 
@@ -124,3 +136,58 @@ def test_a_worker_with_other_versions_refuses_the_cell(tmp_path: Path):
     assert record["status"] == "failed"
     assert record["error"].startswith("ConfigError: this worker has other versions than the driver: torch 0.0 (driver)")
     assert execute_cell(benchmark_cell, cell)["status"] == "done"
+
+
+# ---------------------------------------------------------------------- the progress bar
+def test_time_left_is_the_cost_weighted_rate_of_the_finished_cells():
+    assert time_left(60.0, 0.0, 10.0) is None  # nothing finished: no estimate
+    assert time_left(60.0, 1.0, 4.0) == 180.0  # 1 cost unit a minute, 3 left
+    assert time_left(60.0, 100.0, 101.0) == pytest.approx(0.6)  # the costly cell done: the cheap one is quick
+    assert time_left(60.0, 4.0, 4.0) == 0.0
+    assert [format_duration(s) for s in (0, 59.9, 90, 3600 + 61)] == ["0:00", "0:59", "1:30", "1:01:01"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_bar_shows_time_moving_while_a_cell_runs_and_an_eta_by_cost():
+    """A cheap cell (cost 1) and a costly one (cost 3): 90 s pass with nothing finished (the elapsed time
+    moves at each tick: the timer's), then the cheap cell ends: 3 cost units left at 1 per 90 s = 4:30."""
+    clock = FakeClock()
+    cells = [Cell("cheap", {}, cost=1.0), Cell("costly", {}, cost=3.0)]
+    bar = CellProgress(cells, skipped=0, enabled=True, refresh=0, clock=clock, file=io.StringIO())
+    assert bar.text() == "0:00 elapsed, time left: ?, running 0, failed 0"
+    bar.start(2)
+    clock.now += 90
+    bar.tick()
+    assert bar.text().startswith("1:30 elapsed, time left: ?, running 2")
+    assert "1:30 elapsed" in bar.bar.postfix
+    bar.finish({"key": "cheap", "status": "done"}, running=1)
+    assert bar.text() == "1:30 elapsed, about 4:30 left, running 1, failed 0"
+    clock.now += 30  # 2:00 in, 1 unit of 4 done: 6:00 left at this rate
+    bar.tick()
+    assert bar.text() == "2:00 elapsed, about 6:00 left, running 1, failed 0"
+    bar.finish({"key": "costly", "status": "failed"}, running=0)
+    assert bar.text() == "2:00 elapsed, about 0:00 left, running 0, failed 1"
+    bar.close()
+
+
+def test_the_timer_redraws_the_bar_without_any_cell_finishing():
+    calls = threading.Semaphore(0)
+
+    def clock() -> float:
+        calls.release()
+        return 0.0
+
+    bar = CellProgress([Cell("a", {})], skipped=0, enabled=True, refresh=0.01, clock=clock, file=io.StringIO())
+    try:
+        for _ in range(5):  # the constructor's draw, then the timer's (nothing else draws)
+            assert calls.acquire(timeout=30)
+    finally:
+        bar.close()
+    assert bar._timer is not None and not bar._timer.is_alive()

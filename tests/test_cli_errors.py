@@ -4,6 +4,7 @@ environments are named the same way everywhere; models carry their environment; 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -157,9 +158,27 @@ DATA_ERRORS = [  # (arguments, a fragment of the message): exit status 1, the fi
 ]
 
 
-def _check_one_line(code: int, out: str, err: str, status: int, fragment: str) -> None:
+def prog(args: list[str]) -> str:
+    """The (sub)command an error line names: ``dialog-gym rollout``, ``dialog-gym stories check``, or
+    ``dialog-gym`` before a command is known."""
+    from agents.cli import build_parser
+
+    words = ["dialog-gym"]
+    parser = build_parser()
+    for arg in args:
+        commands = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if not commands or arg not in commands:
+            break
+        words.append(arg)
+        parser = commands[arg]
+    return " ".join(words)
+
+
+def _check_one_line(code: int, out: str, err: str, status: int, fragment: str, args: list[str]) -> None:
     assert code == status, err
-    assert err.startswith("dialog-gym: error: ") and err.count("\n") == 1, err
+    # one prefix, once: "dialog-gym rollout: error: argument --env: ..."
+    assert err.startswith(f"{prog(args)}: error: ") and err.count(": error: ") == 1, err
+    assert err.count("\n") == 1, err
     assert fragment in err, err
     assert "Traceback" not in err and "internal error" not in err
     assert out == ""
@@ -168,14 +187,14 @@ def _check_one_line(code: int, out: str, err: str, status: int, fragment: str) -
 @pytest.mark.parametrize(("args", "fragment"), USAGE_ERRORS)
 def test_usage_errors_exit_2_in_one_line(capsys, files, args, fragment):
     code, out, err = run_cli(capsys, *_fill(args, files))
-    _check_one_line(code, out, err, 2, fragment)
+    _check_one_line(code, out, err, 2, fragment, args)
     assert not Path(files["OUT"]).exists()  # refused before anything was written
 
 
 @pytest.mark.parametrize(("args", "fragment"), DATA_ERRORS)
 def test_bad_files_exit_1_naming_the_file(capsys, files, args, fragment):
     code, out, err = run_cli(capsys, *_fill(args, files))
-    _check_one_line(code, out, err, 1, fragment)
+    _check_one_line(code, out, err, 1, fragment, args)
 
 
 @pytest.mark.parametrize(("args", "status"), [
@@ -192,7 +211,7 @@ def test_json_errors_are_json_on_stdout(capsys, files, args, status):
     assert code == status
     doc = json.loads(out)
     assert set(doc) == {"error", "exit_status"} and doc["exit_status"] == status
-    assert err == f"dialog-gym: error: {doc['error']}\n"
+    assert err == f"{prog(args)}: error: {doc['error']}\n"
 
 
 def test_an_unexpected_exception_is_one_line_too(capsys, monkeypatch):
@@ -253,7 +272,8 @@ def test_ctrl_c_that_passed_through_exec_still_exits_130_under_python_m(tmp_path
     proc = subprocess.run([sys.executable, "-m", "interrupted_cli"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 130, proc.stderr
-    assert proc.stderr.splitlines() == ["dialog-gym: error: interrupted (Ctrl-C); files written so far are complete, "
+    assert proc.stderr.splitlines() == ["dialog-gym envs: error: interrupted (Ctrl-C); files written so far are "
+                                        "complete, "
                                         "nothing is half-written"]
 
 
@@ -264,9 +284,12 @@ import agents.commands.envs as envs
 import agents.interrupts as interrupts
 interrupts.GRACE_SECONDS = float(sys.argv[1])
 def swallowing(args):  # a library that catches KeyboardInterrupt and carries on
-    print("ready", flush=True)
+    ready = False
     while True:
-        try:
+        try:  # "ready" is said inside the try: a Ctrl-C right after it is swallowed too
+            if not ready:
+                ready = True
+                print("ready", flush=True)
             time.sleep(0.05)
         except KeyboardInterrupt:
             pass
@@ -300,7 +323,7 @@ def test_ctrl_c_swallowed_by_a_library_still_ends_the_command_with_130(tmp_path:
     finally:
         proc.kill()
     assert proc.returncode == 130, stderr
-    assert stderr.splitlines() == ["dialog-gym: error: interrupted (Ctrl-C); files written so far are complete, "
+    assert stderr.splitlines() == ["dialog-gym envs: error: interrupted (Ctrl-C); files written so far are complete, "
                                    "nothing is half-written"]
     assert json.loads(stdout)["exit_status"] == 130
 
@@ -349,7 +372,7 @@ def test_sigint_exits_130_in_one_line_and_leaves_complete_files(tmp_path: Path, 
     finally:
         proc.kill()
     assert proc.returncode == 130, stderr
-    assert stderr.splitlines()[-1].startswith("dialog-gym: error: interrupted (Ctrl-C)"), stderr
+    assert stderr.splitlines()[-1].startswith(f"dialog-gym {command[0]}: error: interrupted (Ctrl-C)"), stderr
     assert "Traceback" not in stderr
     if "--json" in command:
         assert json.loads(stdout)["exit_status"] == 130
@@ -392,7 +415,7 @@ def test_an_environment_is_named_the_same_way_everywhere(name):
 
     env = env_arg(name)
     assert (env.id, env.kwargs) == ("dialog_gym/Restaurant-Env2-v0", {})
-    assert env.registered_id() == "dialog_gym/Restaurant-Env2-v0"
+    assert env.to_json() == "dialog_gym/Restaurant-Env2-v0" and str(env) == "dialog_gym/Restaurant-Env2-v0"
 
 
 @pytest.mark.parametrize("command", [
@@ -408,13 +431,50 @@ def test_every_env_option_takes_a_config_path(capsys, files, command):
     assert code == 0, err
 
 
+@pytest.mark.parametrize("command", [
+    ["rollout", "--episodes", "2", "--json"],
+    ["bench-env", "--steps", "50", "--repeats", "1", "--json"],
+    ["stories", "simulate", "--episodes", "2", "--out", "OUT/s.md"],
+    ["benchmark", "--agents", "rule", "--seeds", "1", "--batches", "2", "--episodes", "2", "--out", "OUT/b"],
+])
+def test_every_env_option_runs_an_imported_tasks_other_settings(capsys, files, tmp_path: Path, command):
+    """An imported PyDial task's Env2-Env6 by ``DIR/env.yml:EnvN``: a copy of a shipped task (so nothing
+    registered knows it)."""
+    import shutil
+
+    task = tmp_path / "imported"
+    shutil.copytree(REPO / "configs" / "pydial" / "CamRestaurants", task)
+    option = "--envs" if command[0] == "benchmark" else "--env"
+    code, out, err = run_cli(capsys, *_fill(command, files), option, f"{task / 'env.yml'}:Env3")
+    assert code == 0, err
+    if command[0] == "rollout":
+        by_variant = json.loads(out)
+        assert by_variant["env_kwargs"] == {"config": str(task / "env.yml"), "variant": "Env3"}
+        code, out, err = run_cli(capsys, *command, "--env", "PyDial-CR-Env3-v0")
+        registered = json.loads(out)
+        for key in ("success_rate", "mean_turns", "mean_reward"):  # the same dialogues as the registered Env3
+            assert by_variant[key] == registered[key]
+
+
+def test_a_folder_is_answered_with_its_env_yml(capsys, tmp_path: Path):
+    folder = REPO / "configs" / "pydial" / "CamRestaurants"
+    code, out, err = run_cli(capsys, "rollout", "--env", str(folder))
+    _check_one_line(code, out, err, 2, f"did you mean {folder / 'env.yml'}?", ["rollout"])
+
+
+def test_an_unknown_id_is_answered_with_the_nearest(capsys):
+    code, out, err = run_cli(capsys, "rollout", "--env", "Restaurant-Env7-v0")
+    _check_one_line(code, out, err, 2, "did you mean dialog_gym/Restaurant-Env6-v0", ["rollout"])
+    assert "Hotel-Env4-v0" not in err  # not every registered id
+
+
 def test_a_config_path_that_is_not_a_config_is_one_line(capsys, files):
     code, out, err = run_cli(capsys, "rollout", "--env", files["MISSING"].replace(".md", ".yml"))
-    _check_one_line(code, out, err, 2, "unknown environment")
+    _check_one_line(code, out, err, 2, "unknown environment", ["rollout"])
     junk = Path(files["DIR"]) / "junk.yml"
     junk.write_bytes(bytes(range(256)))
     code, out, err = run_cli(capsys, "rollout", "--env", str(junk))
-    _check_one_line(code, out, err, 1, "junk.yml")
+    _check_one_line(code, out, err, 1, "junk.yml", ["rollout"])
 
 
 def test_imitate_takes_a_short_id(capsys, tmp_path: Path):
@@ -509,7 +569,7 @@ def test_compare_prints_a_verdict_and_strict_fails_on_differences(capsys, tmp_pa
     old = json.loads((tmp_path / "b" / "results.json").read_text())["runs"][0]["curve"][0]["success_rate"]
     code, out, _ = _tiny_benchmark(capsys, tmp_path / "c", "--compare", str(changed))
     assert code == 0  # a difference is information, not an error
-    assert "1 numbers differ from the reference's" in out
+    assert "1 number differs from the reference's" in out
     assert f"('dialog_gym/Restaurant-v0', 'random', 0, 0) success_rate: 0.5 -> {old}" in out
     code, out, _ = _tiny_benchmark(capsys, tmp_path / "d", "--compare", str(changed), "--strict", "--json")
     assert code == 3

@@ -103,12 +103,13 @@ def test_masks_enabled_is_each_familys_masks_setting():
 
 
 def test_the_masked_algorithms_note_reads_both_families():
-    from agents.commands.common import EnvArg, masks_note
+    from agents.commands.common import masks_note
+    from dialog_gym.envs import EnvRef
 
-    assert masks_note("maskable_ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID)) is None
+    assert masks_note("maskable_ppo", EnvRef(PYDIAL_ID)) is None
     # masks off keeps PyDial's bye mask: MaskablePPO still reads a mask, so no note
-    assert masks_note("maskable_ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID, {"masks": False})) is None
+    assert masks_note("maskable_ppo", EnvRef(PYDIAL_ID, {"masks": False})) is None
     kwargs = {"masks": False, "bye_mask": False}  # a mask of all ones: plain PPO
-    note = masks_note("maskable_ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID, kwargs))
+    note = masks_note("maskable_ppo", EnvRef(PYDIAL_ID, kwargs))
     assert note is not None and note.startswith(f"{PYDIAL_ID} (masks=False, bye_mask=False) has action masks off")
-    assert masks_note("ppo", EnvArg("PyDial-CR-Env1-v0", PYDIAL_ID, {"masks": False})) is None
+    assert masks_note("ppo", EnvRef(PYDIAL_ID, {"masks": False})) is None

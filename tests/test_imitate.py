@@ -68,7 +68,7 @@ def test_imitate_bc_mode_counts_would_be_corrections(capsys, tmp_path: Path):
 def test_imitate_errors(capsys, tmp_path: Path, args: list[str], message: str, status: int):
     code, out, err = run_cli(capsys, "imitate", "--out", str(tmp_path / "o"), "--eval-episodes", "1", *args)
     assert code == status
-    assert err.startswith("dialog-gym: error:") and message in err and err.count("\n") == 1
+    assert err.startswith("dialog-gym imitate: error:") and message in err and err.count("\n") == 1
     assert out == ""
 
 

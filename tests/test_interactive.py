@@ -37,13 +37,13 @@ def test_a_start_is_required(capsys) -> None:
     (["--scratch", "--stories", "x.md"], "--stories goes with --pretrained", 2),
     (["--pretrained", "--stories", "missing.md"], "missing.md: no such stories file", 1),
     (["--scratch", "--resume"], "runs/interactive/session.jsonl: no session to resume", 1),
-    (["--scratch", "--dialogues", "0"], "dialog-gym interactive: argument --dialogues: expected a positive integer, "
+    (["--scratch", "--dialogues", "0"], "argument --dialogues: expected a positive integer, "
                                         "got 0", 2),
-    (["--scratch", "--top", "0"], "dialog-gym interactive: argument --top: expected a positive integer, got 0", 2),
+    (["--scratch", "--top", "0"], "argument --top: expected a positive integer, got 0", 2),
     (["--pretrained", "--examples", "3"], "--examples goes with --scratch", 2),
-    (["--scratch", "--retrain-every", "-1"], "dialog-gym interactive: argument --retrain-every: expected an "
+    (["--scratch", "--retrain-every", "-1"], "argument --retrain-every: expected an "
                                              "integer >= 0, got -1", 2),
-    (["--scratch", "--examples", "-1"], "dialog-gym interactive: argument --examples: expected an integer >= 0, "
+    (["--scratch", "--examples", "-1"], "argument --examples: expected an integer >= 0, "
                                         "got -1", 2),
 ])
 def test_bad_arguments_are_one_line_errors(capsys, tmp_path: Path, monkeypatch, args: list[str],
@@ -51,7 +51,7 @@ def test_bad_arguments_are_one_line_errors(capsys, tmp_path: Path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(capsys, "interactive", *args)
     assert code == status
-    assert err.startswith(f"dialog-gym: error: {message}")
+    assert err.startswith(f"dialog-gym interactive: error: {message}")
     assert err.count("\n") == 1 and out == ""
 
 
@@ -60,7 +60,7 @@ def test_an_existing_session_is_never_overwritten(capsys, tmp_path: Path) -> Non
     log.write_text('{"kind": "header"}\n')
     code, out, err = run_cli(capsys, "interactive", "--scratch", "--log", str(log))
     assert code == 1 and out == ""
-    assert err == (f"dialog-gym: error: {log} already holds a session: add --resume to continue it, "
+    assert err == (f"dialog-gym interactive: error: {log} already holds a session: add --resume to continue it, "
                    "or name another --log\n")
     assert log.read_text() == '{"kind": "header"}\n'
 
@@ -74,7 +74,7 @@ def test_fake_user_script_is_the_same_command(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, script, "scratch", "--resume"], capture_output=True, text=True,
                           cwd=tmp_path, timeout=60)
     assert done.returncode == 1
-    assert done.stderr == "dialog-gym: error: runs/interactive/session.jsonl: no session to resume\n"
+    assert done.stderr == "dialog-gym interactive: error: runs/interactive/session.jsonl: no session to resume\n"
 
 
 # ---------------------------------------------------------------------------- a real terminal
@@ -266,9 +266,9 @@ def test_resuming_needs_the_same_environment_and_bot(capsys, tmp_path: Path) -> 
     code, _, err = run_cli(capsys, "interactive", "--scratch", "--resume", "--log", str(log), "--env",
                            "Restaurant-Env3-v0")
     assert code == 1
-    assert err == (f"dialog-gym: error: {log} is a session in dialog_gym/Restaurant-v0: resume it with "
+    assert err == (f"dialog-gym interactive: error: {log} is a session in dialog_gym/Restaurant-v0: resume it with "
                    "--env dialog_gym/Restaurant-v0\n")
     code, _, err = run_cli(capsys, "interactive", "--scratch", "--resume", "--log", str(log), "--seed", "3")
     assert code == 1
-    assert err == (f"dialog-gym: error: {log} began with another bot (untrained, seed 0): resume it with the "
-                   "options it began with (--scratch/--pretrained, --stories, --seed)\n")
+    assert err == (f"dialog-gym interactive: error: {log} began with another bot (untrained, seed 0): resume it "
+                   "with the options it began with (--scratch/--pretrained, --stories, --seed)\n")

@@ -161,3 +161,21 @@ def test_the_version_is_semantic_written_once_and_in_the_changelog():
     assert project["tool"]["hatch"]["version"]["path"] == "dialog_gym/__init__.py"
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert f"## [{dialog_gym.__version__}] - " in changelog, "CHANGELOG.md has no section for this version"
+
+
+def test_strict_fails_on_numbers_only(tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    _bench(out, "dialog_gym/Restaurant-v0", capsys)
+    doc = json.loads((out / "results.json").read_text())
+    doc["code_fingerprint"] = {"sha256": "0" * 64, "files": 1}
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    again = _bench(out, "dialog_gym/Restaurant-v0", capsys, "--compare", str(old), "--strict")
+    assert again["numbers_identical"] and not again["identical"]
+    assert again["provenance_differences"][0].startswith("code: 000000000000")
+    doc["runs"][0]["curve"][0]["success_rate"] = 0.5
+    old.write_text(json.dumps(doc))
+    args = ["benchmark", "--envs", "dialog_gym/Restaurant-v0", "--out", str(out), *TINY, "--compare", str(old),
+            "--strict"]
+    assert main(args) == 3
+    assert json.loads(capsys.readouterr().out)["verdict"].startswith("1 number differs from the reference's")

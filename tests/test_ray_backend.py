@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -114,6 +115,28 @@ def test_a_killed_driver_resumes_where_it_stopped(cluster, serial, tmp_path: Pat
     assert f"note: {finished} of 8 cells reused from {cells}, {8 - finished} new" in rerun.stderr
     assert compare(serial, tmp_path / "results.json") == []
     assert json.loads((tmp_path / "results.json").read_text())["cells_skipped"] == finished
+
+
+def test_a_task_given_only_by_its_config_path_runs_on_ray_workers(cluster, serial, tmp_path: Path):
+    """``--envs path/to/env.yml`` (relative to the driver's folder, which no worker shares): the cells carry the
+    env reference by value, so the workers make the task without anything registered for it."""
+    config = tmp_path / "task" / "my_restaurant.yml"
+    config.parent.mkdir()
+    shutil.copy(ROOT / "configs" / "envs" / "restaurant.yml", config)
+    agents = ["random", "rule", "memo"]
+    command = [*_cli(tmp_path / "out", cluster), "--agents", ",".join(agents), "--envs", "task/my_restaurant.yml"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["envs"] == ["task/my_restaurant.yml"] and doc["backend"] == "ray"
+    assert [c["status"] for c in doc["cells"]] == ["done"] * 6
+    assert all(c["host"] for c in doc["cells"])
+    # the same task as the registered id: the same dialogues, so the same curves
+    reference = {(r["agent"], r["seed"]): r["curve"] for r in json.loads(serial.read_text())["runs"]}
+    assert {(r["agent"], r["seed"]): r["curve"] for r in doc["runs"]} == {k: reference[k] for k in
+                                                                          [(a, s) for a in agents for s in SEEDS]}
+    assert {r["env"] for r in doc["runs"]} == {"task/my_restaurant.yml"}
 
 
 def test_a_failing_cell_on_ray_is_reported(cluster, tmp_path: Path):

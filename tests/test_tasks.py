@@ -14,11 +14,12 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import dialog_gym
-from dialog_gym.config import load_env_config, min_listens_per_success, read_registrations
+from dialog_gym.config import load_env_config, min_listens_per_success
 from dialog_gym.domain import Domain
 from dialog_gym.envs import REGISTRATIONS, SUITES, register_task
 from dialog_gym.errors import ConfigError, DomainError
 from dialog_gym.experts import RestaurantExpert, SlotFillingExpert
+from dialog_gym.families import read_registrations
 from dialog_gym.knowledge_base import KnowledgeBase, Row
 from dialog_gym.resources import config_path
 from dialog_gym.roles import NO_MATCH, SEARCH, ActionRoles, RolePreset

@@ -179,6 +179,23 @@ def test_state_of_a_new_session(client):
     assert [r["type"] for r in records] == ["header", "dialogue"]
 
 
+def test_undo_goes_back_past_forced_steps_to_the_last_choice(tmp_path):
+    """With masks on, the action_listen after a bot utterance is the only allowed action: it is taken
+    without asking, and an undo goes back past it to the human's choice (as at the terminal), rather than
+    taking it back and taking it again."""
+    app = create_app(tmp_path, options("Restaurant-v0"), TOKEN)
+    with TestClient(app) as c:
+        c.app_ = app
+        s = new_session(c)
+        sid = s["id"]
+        assert s["step"] == 0
+        s = decide(c, sid, command="correct", action=expert_action(c, sid), turn=1).json()
+        assert s["step"] == 2  # bot action 2, the forced action_listen, was not asked
+        s = decide(c, sid, command="undo", turn=2).json()
+        assert s["step"] == 0 and s["turn"] == 3
+        assert [r["step"] for r in log_records(tmp_path, sid) if r["type"] == "undo"] == [1, 0]
+
+
 def test_accept_correct_undo_reset_reach_the_log(client):
     s = new_session(client)
     sid = s["id"]
@@ -475,7 +492,7 @@ def test_one_server_per_folder(tmp_path, capsys):
     with exclusive_folder(tmp_path, "dialog-gym serve"):
         assert main(["serve", "--out", str(tmp_path), "--port", "0"]) == 1
         err = capsys.readouterr().err
-        assert err == (f"dialog-gym: error: {tmp_path}: in use by dialog-gym serve (pid {os.getpid()}); "
+        assert err == (f"dialog-gym serve: error: {tmp_path}: in use by dialog-gym serve (pid {os.getpid()}); "
                        "one dialog-gym serve per folder (or choose another)\n")
         with pytest.raises(PersistenceError, match="in use by"), exclusive_folder(tmp_path, "another"):
             pass
@@ -483,24 +500,22 @@ def test_one_server_per_folder(tmp_path, capsys):
         assert (tmp_path / ".lock").read_text() == f"the next one (pid {os.getpid()})"
 
 
-def test_an_env_config_path_with_the_commands_resolver(tmp_path):
-    from agents.commands.serve import registered_env_id
+def test_an_env_config_path_goes_by_value_to_the_evaluating_process(tmp_path):
+    from dialog_gym.envs import EnvRef
 
-    config = str(ROOT / "configs" / "envs" / "restaurant.yml")
-    opts = SessionOptions(env=config, start="scratch", retrain_every=None, eval_every=1, eval_episodes=2)
-    with TestClient(create_app(tmp_path, opts, TOKEN, resolver=registered_env_id)) as c:
+    config = EnvRef.parse(str(ROOT / "configs" / "envs" / "restaurant.yml"))
+    opts = SessionOptions(env=config.to_json(), start="scratch", retrain_every=None, eval_every=1, eval_episodes=2)
+    with TestClient(create_app(tmp_path, opts, TOKEN)) as c:
         s = new_session(c)
         assert s["status"] == "waiting" and s["transcript"][0]["who"] == "user"
         evals = []
-        for _ in range(600):  # evaluated in the spawned process, which resolves the path again
+        for _ in range(600):  # evaluated in the spawned process, which registered nothing for the path
             evals = c.get(f"/api/sessions/{s['id']}", headers=HEADERS).json()["evals"]
             if evals:
                 break
             time.sleep(0.1)
         assert evals == [{"dialogues": 0, "success_rate": 0.0, "episodes": 2}]
-    with TestClient(create_app(tmp_path / "b", opts, TOKEN)) as c:  # the library's resolver: ids only
-        s = c.post("/api/sessions", headers=HEADERS, json={})
-        assert s.status_code == 500 and "config path" in s.json()["error"]
+        assert c.get("/api/sessions", headers=HEADERS).json()["sessions"][0]["env"] == config.label
 
 
 def test_a_session_from_a_saved_policy(tmp_path):

@@ -11,30 +11,26 @@ do not count (``--clock wall`` for elapsed time); even so, compare the ratio, no
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
-from agents.commands.common import DEFAULT_ENV, EnvArg, UsageError, env_arg, positive_int, print_json
-from agents.provenance import cpu_model
+from agents.commands.common import DEFAULT_ENV, UsageError, env_arg, positive_int, print_json, step_count
+from agents.provenance import hardware
+from dialog_gym.envs import EnvRef
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench-env", help="steps per second of an environment against Taxi-v4",
                        description=" ".join(__doc__.split("\n\n")[1].split()))
-    add_arguments(p)
-    p.set_defaults(func=run)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id, a full id or an env config YAML path")
     p.add_argument("--reference", default="Taxi-v4", help="the Gymnasium environment to compare with")
-    p.add_argument("--steps", type=positive_int, default=100_000, help="steps per measurement")
+    p.add_argument("--steps", type=step_count, default=100_000, help="steps per measurement")
     p.add_argument("--repeats", type=positive_int, default=5, help="measurements per environment")
     p.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
                    help="cpu: CPU time of this process (default; robust to other load); wall: elapsed time")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
 
 
 #: the clocks a measurement can use
@@ -69,8 +65,6 @@ def steps_per_second(env_id: str, steps: int, seed: int = 0, env_kwargs: dict | 
 
 def measure(env_id: str, reference: str, steps: int, repeats: int, env_kwargs: dict | None = None,
             clock: str = "cpu") -> dict:
-    import gymnasium as gym
-
     ours, ref = [], []
     for i in range(repeats):  # interleaved, so a drifting machine load hits both alike
         ours.append(steps_per_second(env_id, steps, seed=i, env_kwargs=env_kwargs, clock=clock))
@@ -80,8 +74,7 @@ def measure(env_id: str, reference: str, steps: int, repeats: int, env_kwargs: d
         "env_steps_per_second": statistics.median(ours), "reference_steps_per_second": statistics.median(ref),
         "ratio": statistics.median(ours) / statistics.median(ref),
         "ratios": [o / r for o, r in zip(ours, ref, strict=True)],
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cpu": cpu_model(),
-        "python": platform.python_version(), "gymnasium": gym.__version__,
+        "hardware": hardware(),
     }
 
 
@@ -90,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.reference not in gym.registry:
         raise UsageError(f"--reference: unknown Gymnasium environment {args.reference!r}")
-    env: EnvArg = args.env
+    env: EnvRef = args.env
     result = measure(env.id, args.reference, args.steps, args.repeats, env.kwargs, args.clock)
     result["env_kwargs"] = env.kwargs
     if args.json:
@@ -100,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.reference}: {result['reference_steps_per_second']:,.0f} steps/s")
         print(f"ratio: {result['ratio']:.2f} (target >= 1.0); per repeat: "
               + ", ".join(f"{r:.2f}" for r in result["ratios"]))
-        print(f"clock: {args.clock} time; {result['cpu']}, Python {result['python']}, "
-              f"Gymnasium {result['gymnasium']}")
+        machine = result["hardware"]
+        print(f"clock: {args.clock} time; {machine['cpu']}, Python {machine['python']}, "
+              f"Gymnasium {machine['gymnasium']}")
     return 0

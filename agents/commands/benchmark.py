@@ -9,7 +9,7 @@ from agents.commands.backend_args import add_backend_arguments, check_backend_ar
 from agents.commands.common import (
     UsageError,
     check_output,
-    env_arg,
+    dialogue_count,
     env_list,
     masks_note,
     nonnegative_int,
@@ -20,6 +20,9 @@ from agents.commands.common import (
 
 #: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
 EXIT_DIFFERENT = 3
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl", "plots")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "before RL)")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")
     p.add_argument("--first-seed", type=nonnegative_int, default=0, help="the first seed")
-    p.add_argument("--episodes", type=positive_int, help="test dialogues after each batch (default: the budget's)")
+    p.add_argument("--episodes", type=dialogue_count, help="test dialogues after each batch (default: the budget's)")
     p.add_argument("--batches", help="comma-separated cumulative training dialogues, e.g. 250,500,750,1000")
     p.add_argument("--out", type=Path, default=Path("results/benchmark"), help="output folder")
     p.add_argument("--compare", type=Path, metavar="OLD_RESULTS_JSON",
@@ -74,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the agents and suites, and exit")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
         available_agents,
         compare_results,
         load_results,
-        results_table,
         run_benchmark,
         suite_envs,
+        table_document,
     )
-    from dialog_gym import SUITES
+    from dialog_gym import SUITES, EnvRef
     from dialog_gym.errors import DialogGymError
 
     if args.list:
@@ -112,10 +115,10 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes:
         budget = replace(budget, test_episodes=args.episodes)
     if args.envs:
-        envs = [e.registered_id() for e in args.envs]
+        envs = list(args.envs)
     else:
         try:
-            envs = suite_envs(args.suite or budget.suite)
+            envs = [EnvRef.parse(e) for e in suite_envs(args.suite or budget.suite)]
         except DialogGymError as exc:
             raise UsageError(str(exc)) from None
     given = args.agents is not None
@@ -136,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
 
-    for env in args.envs or [env_arg(e) for e in envs]:
+    for env in envs:
         for agent in agents:
             remark = masks_note(RL_AGENTS[agent][0], env) if agent in RL_AGENTS else None
             if remark:
@@ -159,12 +162,10 @@ def run(args: argparse.Namespace) -> int:
                           provenance_differences=comparison.provenance, verdict=comparison.verdict())
         print_json(result)
     else:
-        print(results_table(doc["summary"], envs, agents))
+        print(table_document(doc))
         recomputed = this_session["cells_recomputed"]
         why = ", ".join(f"{part}: {n}" for part, n in this_session["recomputed_because"].items())
-        print(f"\n{len(seeds)} seeds x {budget.test_episodes} test dialogues after each of the batches "
-              f"{list(budget.batches)}; success is the final batch's, mean over seeds with a 95% t-interval. "
-              f"Outputs in {args.out}/ ({this_session['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
+        print(f"\nOutputs in {args.out}/ ({this_session['wall_time'] / 60:.1f} min; {len(doc['cells'])} cells, "
               f"{doc['cells_skipped']} reused from an earlier run, {recomputed} recomputed"
               f"{f' because their inputs changed ({why})' if recomputed else ''}, "
               f"{sum(c['status'] == 'failed' for c in doc['cells'])} failed).")

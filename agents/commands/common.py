@@ -14,11 +14,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agents.tables import format_table  # noqa: F401  (the commands import it from here)
+from dialog_gym.envs import EnvRef
 from dialog_gym.errors import DialogGymError
 
 #: what a user gets when they name no environment (dialog_gym.envs.DEFAULT_ENV_ID, as typed)
@@ -26,7 +26,12 @@ DEFAULT_ENV = "Restaurant-v0"
 
 
 class UsageError(DialogGymError):
-    """The command was called wrongly (exit status 2, as argparse's own usage errors)."""
+    """The command was called wrongly (exit status 2, as argparse's own usage errors). ``prog`` names the
+    (sub)command whose parser found the mistake, when it is not the one being run."""
+
+    def __init__(self, message: str, prog: str | None = None) -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -52,7 +57,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message, prog=self.prog)
 
 
 def _number(text: str, kind: type) -> Any:
@@ -63,19 +68,49 @@ def _number(text: str, kind: type) -> Any:
         raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
+#: upper bounds of the counts the commands take: far beyond any useful run, yet a slip of the finger
+#: (``--dialogues 99999999999999999999999``) is refused at once instead of running for ever. Dialogues
+#: (training, evaluation, simulated): 10^7, a week of training on the shipped tasks; steps and other counts
+#: (seeds, repeats, epochs): 10^9.
+MAX_DIALOGUES = 10**7
+MAX_COUNT = 10**9
+
+
+def _count(text: str, minimum: int, maximum: int, noun: str = "") -> int:
     value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}" if minimum == 1
+                                         else f"expected an integer >= {minimum}, got {value}")
+    if value > maximum:
+        raise argparse.ArgumentTypeError(f"expected at most {maximum:,}{f' {noun}' if noun else ''}, got {value}")
     return value
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer in [1, :data:`MAX_COUNT`]."""
+    return _count(text, 1, MAX_COUNT)
+
+
 def nonnegative_int(text: str) -> int:
-    """An argparse type: an integer >= 0."""
+    """An argparse type: an integer in [0, :data:`MAX_COUNT`]."""
+    return _count(text, 0, MAX_COUNT)
+
+
+def dialogue_count(text: str) -> int:
+    """An argparse type: a number of dialogues (episodes), in [1, :data:`MAX_DIALOGUES`]."""
+    return _count(text, 1, MAX_DIALOGUES, "dialogues")
+
+
+def step_count(text: str) -> int:
+    """An argparse type: a number of environment steps, in [1, :data:`MAX_COUNT`]."""
+    return _count(text, 1, MAX_COUNT, "steps")
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port, in [0, 65535] (0: any free port)."""
     value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port in [0, 65535], got {value}")
     return value
 
 
@@ -87,56 +122,18 @@ def probability(text: str) -> float:
     return value
 
 
-@dataclass(frozen=True)
-class EnvArg:
-    """An environment as the user named it: a short id, a full id or an env config path."""
-
-    name: str
-    id: str
-    kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
-
-    def __str__(self) -> str:
-        return self.id if not self.kwargs else f"{self.id} ({', '.join(f'{k}={v}' for k, v in self.kwargs.items())})"
-
-    def registered_id(self) -> str:
-        """An id ``gym.make`` knows without keywords, for library functions that take an id only: the id
-        itself, or for a config path an alias registered in this process (``dialog_gym/<stem>-<hash>-v0``,
-        the same in every process for the same path)."""
-        if not self.kwargs:
-            return self.id
-        import hashlib
-        import re
-
-        import gymnasium as gym
-
-        digest = hashlib.sha1(json.dumps(self.kwargs, sort_keys=True, default=str).encode()).hexdigest()[:8]
-        stem = re.sub(r"[^A-Za-z0-9_.]", "_", Path(str(self.kwargs.get("config", "env"))).stem) or "env"
-        alias = f"dialog_gym/{stem}-{digest}-v0"
-        if alias not in gym.registry:
-            spec = gym.spec(self.id)
-            gym.register(id=alias, entry_point=spec.entry_point, kwargs={**(spec.kwargs or {}), **self.kwargs},
-                         max_episode_steps=spec.max_episode_steps, disable_env_checker=spec.disable_env_checker)
-        return alias
-
-    def make(self, **extra: Any) -> Any:
-        import gymnasium as gym
-
-        return gym.make(self.id, **{**self.kwargs, **extra})
-
-
-def env_arg(text: str) -> EnvArg:
-    """An argparse type for ``--env``: everything :func:`resolve_env` accepts; anything else is a usage error."""
+def env_arg(text: str) -> EnvRef:
+    """An argparse type for ``--env``: everything :meth:`EnvRef.parse` accepts (an id, a short id, an env
+    config's path or shipped name, with ``:VARIANT``); anything else is a usage error."""
     import dialog_gym  # noqa: F401  (registers the ids)
-    from dialog_gym.envs import resolve_env
 
     try:
-        env_id, kwargs = resolve_env(text)
+        return EnvRef.parse(text)
     except DialogGymError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    return EnvArg(text, env_id, dict(kwargs))
 
 
-def env_list(text: str) -> list[EnvArg]:
+def env_list(text: str) -> list[EnvRef]:
     """An argparse type: comma-separated environments (each as ``--env`` takes it)."""
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
@@ -210,7 +207,7 @@ def saved_env(folder: str | Path) -> tuple[str, dict[str, Any], Path] | None:
     return None
 
 
-def record_env(folder: str | Path, env: EnvArg) -> None:
+def record_env(folder: str | Path, env: EnvRef) -> None:
     """Add the training environment to a saved policy's ``policy.json`` (so ``rollout`` can default to it)."""
     from dialog_gym.utils import read_json, write_json
 
@@ -255,7 +252,7 @@ class StageBar:
         self.bar.close()
 
 
-def masks_note(algo: str, env: EnvArg) -> str | None:
+def masks_note(algo: str, env: EnvRef) -> str | None:
     """Why a masked algorithm will learn as plain PPO, when the environment's masks are off."""
     from agents.rl import MASKED_ALGORITHMS
 

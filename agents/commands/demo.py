@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from agents.commands.common import format_table, nonnegative_int, pct, positive_int, print_json
+from agents.commands.common import dialogue_count, format_table, nonnegative_int, pct, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the rule and random policies on the environments (quick)",
                        description="Run the rule policy and a mask-respecting random policy on each "
                                    "environment and print success rate, turns and reward.")
-    p.add_argument("--episodes", type=positive_int, default=200, help="dialogues per agent and environment")
+    p.add_argument("--episodes", type=dialogue_count, default=200, help="dialogues per agent and environment")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the dialogues and the random agent")
     p.add_argument("--suite", default="all", help="'all' (every registered id) or a suite: 'default', 'pydial', ...")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,4 +1,4 @@
-"""``dialog-gym envs``: list the registered environments and their settings."""
+"""``dialog-gym envs``: list the registered environments, their settings and the suites they belong to."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dialog_gym.envs import SUITES, env_descriptions
 
-    rows = [[env_id, desc] for env_id, desc in env_descriptions().items()]
+    descriptions = env_descriptions()
     if args.json:
-        print_json({"envs": {r[0]: r[1] for r in rows}, "suites": SUITES})
-    else:
-        print(format_table(["id", "setting"], rows))
+        print_json({"envs": descriptions, "suites": SUITES})
+        return 0
+    rows = [[env_id, desc, ", ".join(suite for suite, members in SUITES.items() if env_id in members)]
+            for env_id, desc in descriptions.items()]
+    print(format_table(["id", "setting", "suites"], rows))
     return 0

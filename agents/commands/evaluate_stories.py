@@ -12,6 +12,9 @@ import argparse
 from agents.commands.common import UsageError, check_readable, check_story_count, format_table, positive_int, print_json
 from agents.commands.training_args import add_training_arguments, training_options
 
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl", "plots")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate-stories", help="train policies on stories, evaluate them on held-out stories",
@@ -25,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the reports")
     p.add_argument("--json", action="store_true", help="print one JSON object {\"policies\": {NAME: metrics}}")
     add_training_arguments(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,15 +11,18 @@ from agents.commands.common import (
     UsageError,
     check_output,
     check_readable,
+    dialogue_count,
     env_arg,
     nonnegative_int,
     note,
-    positive_int,
     print_json,
     probability,
 )
 
 TEACHERS = ("scripted",)
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl", "plots")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "never visit, which it learns to recover from). 1: the teacher always drives")
     p.add_argument("--error-rate", type=probability, default=0.0,
                    help="probability that the scripted teacher gives a wrong action")
-    p.add_argument("--dialogues", type=positive_int, default=20, help="corrected dialogues")
-    p.add_argument("--eval-episodes", type=positive_int, default=100,
+    p.add_argument("--dialogues", type=dialogue_count, default=20, help="corrected dialogues")
+    p.add_argument("--eval-episodes", type=dialogue_count, default=100,
                    help="evaluation dialogues after each corrected one")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the dialogues, the teacher and the learner")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
@@ -62,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep OUT/curve.json if it was made from the same inputs (settings, code, environment "
                         "config and data, hyperparameters, library versions: its fingerprint) and only add this "
                         "run to its history; otherwise compute it (again) and say what changed")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,12 +102,11 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     stream = sys.stderr if args.json else sys.stdout  # under --json stdout holds only the JSON object
-    env_id = args.env.registered_id()
     inputs = run_inputs({"teacher": args.teacher, "start": args.start, "learner": args.learner, "mode": args.mode,
                          "beta": args.beta, "error_rate": args.error_rate, "dialogues": args.dialogues,
-                         "eval_episodes": args.eval_episodes, "seed": args.seed, "env": env_id,
+                         "eval_episodes": args.eval_episodes, "seed": args.seed, "env": args.env.to_json(),
                          "stories": path_sha256(args.stories) if args.stories else None, "minari": args.minari},
-                        env_id, load_hyperparams("maskable_ppo", env_id) if args.learner == "sb3" else None)
+                        args.env, load_hyperparams("maskable_ppo", args.env.id) if args.learner == "sb3" else None)
     started = time.time()
     earlier = read_json(out / "curve.json") if (out / "curve.json").is_file() else None
     if args.reuse and isinstance(earlier, dict) and earlier.get("inputs") == inputs:
@@ -131,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = learning_curve(start=args.start, dialogues=args.dialogues, seed=args.seed,
                             eval_episodes=args.eval_episodes, stories=args.stories, learner=args.learner,
-                            beta=args.beta, mode=args.mode, env_id=args.env.registered_id(),
+                            beta=args.beta, mode=args.mode, env_id=args.env,
                             error_rate=args.error_rate,
                             out=out, progress=progress, minari_id=args.minari)
     result.update(inputs=inputs, history=[session_record(started, hardware(), reused=False)])

@@ -19,6 +19,7 @@ from agents.commands.common import (
     UsageError,
     check_output,
     check_readable,
+    dialogue_count,
     env_arg,
     nonnegative_int,
     positive_int,
@@ -47,6 +48,9 @@ themselves.
 Keys: Enter accept, 1-9 another action, l list all, u undo, r reset (a new
 customer), e export as stories, q quit, ? help.
 """
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,18 +85,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="retrain the bot after every K corrections (1: after each correction, as in "
                         "Rasa's tutorial; 0: only at the end of each dialogue)")
     p.add_argument("--resume", action="store_true", help="continue the session held by --log")
-    p.add_argument("--dialogues", type=positive_int, default=None, metavar="N",
+    p.add_argument("--dialogues", type=dialogue_count, default=None, metavar="N",
                    help="stop after N dialogues (default: until you quit)")
     p.add_argument("--top", type=positive_int, default=5, metavar="K", help="actions shown per step")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:
     check_paths(args)
     args.env.make().close()  # a broken env config fails now, before the intro
     header = resumed_header(args) if args.resume else None
-    import gymnasium as gym
-
     import dialog_gym  # noqa: F401  (registers the environments)
     from agents.imitation import make_learner
     from agents.terminal import TerminalTeacher
@@ -109,12 +111,11 @@ def run(args: argparse.Namespace) -> int:
             "untrained: it knows nothing yet and learns from you")
     out.write(f"\nPreparing the bot ({what}) ...\n")
     out.flush()
-    env_id = args.env.registered_id()
-    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=env_id, learner=args.learner,
+    learner = make_learner(args.start, stories=args.stories, seed=args.seed, env_id=args.env, learner=args.learner,
                            scratch_dialogues=args.examples)
     if header is not None:
         check_same_bot(header, learner, args.log)
-    env = gym.make(env_id)
+    env = args.env.make()
     teacher = TerminalTeacher(top_k=args.top, transcript_source=lambda: dialogue_env_of(env).transcript())
     session = CorrectionSession(env, learner, teacher, log_path=args.log, stories_path=args.stories_out,
                                 seed=args.seed, retrain_every=args.retrain_every or None)
@@ -169,11 +170,16 @@ def check_paths(args: argparse.Namespace) -> None:
 
 def resumed_header(args: argparse.Namespace) -> dict[str, Any]:
     """The header of the session to resume; its environment must be ``--env``."""
+    from dialog_gym.envs import GENERIC_ENV_ID, EnvRef
     from dialog_gym.wrappers import read_log
 
     header = read_log(args.log).header
-    if header.get("env_id") not in (None, args.env.registered_id()):
-        raise DialogGymError(f"{args.log} is a session in {header['env_id']}: resume it with --env {header['env_id']}")
+    recorded = header.get("env_kwargs") or {}
+    if header.get("env_id") is not None and (header["env_id"] != args.env.id or any(
+            recorded.get(key) != value for key, value in args.env.kwargs.items())):
+        generic = header["env_id"] == GENERIC_ENV_ID  # a config's env: the config (and variant) name it
+        then = EnvRef(header["env_id"], {k: v for k, v in recorded.items() if generic and k in ("config", "variant")})
+        raise DialogGymError(f"{args.log} is a session in {then}: resume it with --env {then}")
     return header
 
 

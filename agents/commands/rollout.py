@@ -13,8 +13,8 @@ import argparse
 
 from agents.commands.common import (
     DEFAULT_ENV,
-    EnvArg,
     check_output,
+    dialogue_count,
     env_arg,
     format_table,
     nonnegative_int,
@@ -23,6 +23,7 @@ from agents.commands.common import (
     print_json,
     saved_env,
 )
+from dialog_gym.envs import EnvRef
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path "
                         f"(default: the environment a saved --policy was trained on, else {DEFAULT_ENV})")
     p.add_argument("--policy", default="rule", help="rule, random, or the folder of a saved policy/model")
-    p.add_argument("--episodes", type=positive_int, default=100, help="dialogues per seed")
+    p.add_argument("--episodes", type=dialogue_count, default=100, help="dialogues per seed")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="first seed")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds (seed, seed+1, ...)")
     p.add_argument("--n-envs", type=positive_int, default=1,
@@ -48,17 +49,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def choose_env(requested: EnvArg | None, policy: str) -> tuple[EnvArg, str | None]:
+def choose_env(requested: EnvRef | None, policy: str) -> tuple[EnvRef, str | None]:
     """The environment to run ``policy`` in, and a note saying where it came from (None: nothing to say)."""
     from agents.commands.common import UsageError
 
     saved = saved_env(policy) if policy not in ("rule", "random") else None
     if saved is None:
         return requested or env_arg(DEFAULT_ENV), None
-    trained = EnvArg(saved[0], saved[0], saved[1])
+    trained = EnvRef(saved[0], saved[1])
     if requested is None:
         return trained, f"running {policy} in {trained}, the environment it was trained on ({saved[2]})"
-    if (requested.id, requested.kwargs) == (trained.id, trained.kwargs):
+    if requested == trained:
         return requested, None
     a, b = requested.make(), trained.make()
     same_spaces = a.observation_space == b.observation_space and a.action_space == b.action_space
@@ -90,13 +91,11 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.stories_out, "--stories-out", folder=False)
     env, remark = choose_env(args.env, args.policy)
     warnings.filterwarnings("ignore", message=".* was trained on ")  # said above, in one line
-    summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env.id, args.episodes,
-                             seeds=range(args.seed, args.seed + args.seeds), env_kwargs=env.kwargs,
-                             n_envs=args.n_envs, asynchronous=args.asynchronous, per_dialogue=args.json)
+    summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env, args.episodes,
+                             seeds=range(args.seed, args.seed + args.seeds), n_envs=args.n_envs,
+                             asynchronous=args.asynchronous, per_dialogue=args.json)
     if args.stories_out:
-        import gymnasium as gym
-
-        gym_env = gym.make(env.id, **{**env.kwargs, "info_tracker": True})  # the stories are the trackers' events
+        gym_env = env.make(info_tracker=True)  # the stories are the trackers' events
         _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes,
                                     args.seed, keep_events=True)
         write_stories(args.stories_out, [(f"rollout_{episode_seed(args.seed, i):07d}", ev)

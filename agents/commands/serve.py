@@ -10,13 +10,26 @@ read it). Any other ``--host`` needs ``--token`` (the page then asks for it, or 
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
-import sys
+import socket
 from pathlib import Path
 
-from agents.commands.common import DEFAULT_ENV, UsageError, check_output, env_arg, nonnegative_int, positive_int
+from agents.commands.common import (
+    DEFAULT_ENV,
+    UsageError,
+    check_output,
+    dialogue_count,
+    env_arg,
+    nonnegative_int,
+    port,
+)
+from dialog_gym.errors import DialogGymError
 
 MAKE_TOKEN = "python -c \"import secrets; print(secrets.token_urlsafe(32))\""
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("web", "rl")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(Restaurant-Env2-v0: masks off, every action allowed, more to correct)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the sessions (OUT/sessions/<id>/)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on; anything but loopback needs --token")
-    p.add_argument("--port", type=nonnegative_int, default=8000, help="port (0: any free port)")
+    p.add_argument("--port", type=port, default=8000, help="port (0: any free port)")
     p.add_argument("--token", help="the token every API request must carry (default on loopback: a random one, "
                                    f"embedded in the page); make one with: {MAKE_TOKEN}")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the fake users and of the learner")
@@ -48,9 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "`dialog-gym imitate` does)")
     p.add_argument("--eval-every", type=nonnegative_int, default=2, metavar="N",
                    help="evaluate the bot alone after every N finished dialogues, for the chart (0: never)")
-    p.add_argument("--eval-episodes", type=positive_int, default=100, metavar="N",
+    p.add_argument("--eval-episodes", type=dialogue_count, default=100, metavar="N",
                    help="dialogues of each evaluation (the evaluation `dialog-gym imitate` reports)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def is_loopback(host: str) -> bool:
@@ -63,12 +76,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def registered_env_id(text: str) -> str:
-    """An environment as ``--env`` takes it (config paths too) -> an id ``gym.make`` knows in this process
-    (and, called there, in the process that evaluates the sessions' bots)."""
-    return env_arg(text).registered_id()
-
-
 def run(args: argparse.Namespace) -> int:
     loopback = is_loopback(args.host)
     if not loopback and not args.token:
@@ -79,13 +86,6 @@ def run(args: argparse.Namespace) -> int:
                          f"{MAKE_TOKEN}")
     if args.policy and not Path(args.policy).is_dir():
         raise UsageError(f"--policy {args.policy}: no such folder")
-    try:
-        import uvicorn  # noqa: F401  (the web extra: checked here, used by serve())
-
-        import agents.web.app  # noqa: F401
-    except ImportError as exc:
-        raise UsageError(f"dialog-gym serve needs the web extra ({exc.name} is missing): "
-                         "pip install 'dialog-gym[web]'") from None
     import torch
 
     from dialog_gym.utils import exclusive_folder
@@ -93,24 +93,46 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out", folder=True)
     args.env.make().close()  # a broken env config fails now
     torch.set_num_threads(1)  # tiny networks: one thread is fastest, and sessions run side by side
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with exclusive_folder(out, "dialog-gym serve"):  # two servers would append to the same session logs
-        return serve(args, out, loopback)
+    with listening_socket(args.host, args.port) as sock:  # a port we cannot have fails before OUT is touched
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        with exclusive_folder(out, "dialog-gym serve"):  # two servers would append to the same session logs
+            return serve(args, out, loopback, sock)
 
 
-def serve(args: argparse.Namespace, out: Path, loopback: bool) -> int:
-    """Run the server on ``out`` (held by this process) until it is stopped."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` for the server, or the package's error in one line (the port is
+    taken, the address is not this machine's, ...): an environment problem, exit status 1."""
+    name = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise DialogGymError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (--host)") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart reuses the port at once
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = (": another program listens there; choose another --port (0: any free port)"
+                if exc.errno == errno.EADDRINUSE else "")
+        raise DialogGymError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
+    return sock
+
+
+def serve(args: argparse.Namespace, out: Path, loopback: bool, sock: socket.socket) -> int:
+    """Run the server on ``out`` (held by this process) and ``sock`` (bound) until it is stopped."""
     import uvicorn
 
     from agents.web.app import LOOPBACK_HOSTS, create_app
     from agents.web.sessions import SessionOptions
 
-    options = SessionOptions(env=args.env.name, start="policy" if args.policy else args.start or "scratch",
+    options = SessionOptions(env=args.env.to_json(), start="policy" if args.policy else args.start or "scratch",
                              policy=str(Path(args.policy).resolve()) if args.policy else None, seed=args.seed,
                              retrain_every=args.retrain_every or None, eval_every=args.eval_every,
                              eval_episodes=args.eval_episodes)
-    app = create_app(out, options, args.token, embed_token=args.token is None, resolver=registered_env_id,
+    app = create_app(out, options, args.token, embed_token=args.token is None,
                      allowed_hosts=list(LOOPBACK_HOSTS) if loopback else None)
     resumed = sorted(app.state.manager.sessions)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
@@ -118,11 +140,7 @@ def serve(args: argparse.Namespace, out: Path, loopback: bool) -> int:
     shown = f"[{args.host}]" if ":" in args.host else args.host
 
     def announce() -> None:
-        port = args.port
-        for s in getattr(server, "servers", []) or []:
-            for sock in s.sockets:
-                port = sock.getsockname()[1]
-        url = f"http://{shown}:{port}/"
+        url = f"http://{shown}:{sock.getsockname()[1]}/"
         if args.token is None:
             print(f"dialog-gym serve: open {url} (token for API clients: {app.state.token})", flush=True)
         else:
@@ -137,8 +155,11 @@ def serve(args: argparse.Namespace, out: Path, loopback: bool) -> int:
         announce()
 
     server.startup = startup  # type: ignore[method-assign]
-    server.run()
+    try:
+        server.run(sockets=[sock])
+    except SystemExit as exc:  # uvicorn ends a failed start-up with sys.exit(3): our status is 1, one line
+        raise DialogGymError(f"the server did not start on {args.host}:{args.port} (uvicorn status {exc.code})") \
+            from None
     if not server.started:
-        print(f"dialog-gym: error: could not listen on {args.host}:{args.port}", file=sys.stderr, flush=True)
-        return 1
+        raise DialogGymError(f"the server did not start on {args.host}:{args.port}")
     return 0

@@ -10,9 +10,9 @@ from agents.commands.common import (
     check_output,
     check_readable,
     check_story_count,
+    dialogue_count,
     env_arg,
     nonnegative_int,
-    positive_int,
     print_json,
 )
 
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(func=check)
     s = ssub.add_parser("simulate", help="roll the rule expert out and write the dialogues as stories")
-    s.add_argument("--episodes", type=positive_int, default=100, help="dialogues to simulate")
+    s.add_argument("--episodes", type=dialogue_count, default=100, help="dialogues to simulate")
     s.add_argument("--seed", type=nonnegative_int, default=0,
                    help="run seed of the dialogues (the expert-dialogue stream, which no evaluation seed meets)")
     s.add_argument("--env", type=env_arg, default=DEFAULT_ENV,

@@ -9,6 +9,7 @@ from agents.commands.common import (
     DEFAULT_ENV,
     UsageError,
     check_output,
+    dialogue_count,
     env_arg,
     format_table,
     masks_note,
@@ -17,7 +18,11 @@ from agents.commands.common import (
     pct,
     positive_int,
     print_json,
+    step_count,
 )
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--timesteps", type=positive_int, help="training steps (default: n_timesteps of the YAML)")
-    budget.add_argument("--dialogues", type=positive_int, help="training dialogues instead of steps")
+    budget.add_argument("--timesteps", type=step_count, help="training steps (default: n_timesteps of the YAML)")
+    budget.add_argument("--dialogues", type=dialogue_count, help="training dialogues instead of steps")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the model and the training environments")
     p.add_argument("--n-envs", type=positive_int, help="parallel training environments (default: the YAML's)")
     p.add_argument("--warm-start", metavar="rule|stories:FILE",
@@ -46,8 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warm-start-mode", choices=["conservative", "naive"], default="conservative",
                    help="conservative: also pre-train the value head and fine-tune with small steps; naive: clone "
                         "the policy only (configs/hyperparams/warm_start.yml)")
-    p.add_argument("--eval-every", type=positive_int, default=250, help="training dialogues between evaluations")
-    p.add_argument("--eval-episodes", type=positive_int, default=100, help="test dialogues per evaluation")
+    p.add_argument("--eval-every", type=dialogue_count, default=250, help="training dialogues between evaluations")
+    p.add_argument("--eval-episodes", type=dialogue_count, default=100, help="test dialogues per evaluation")
     p.add_argument("--hyperparams", type=Path, metavar="YAML",
                    help="hyperparameter file in the rl-zoo format instead of configs/hyperparams/<algo>.yml, e.g. "
                         "the best_hyperparams.yml that 'dialog-gym tune' writes")
@@ -57,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, type=Path, help="output folder, e.g. runs/mppo")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def parse_overrides(items: list[str], algo: str) -> dict:

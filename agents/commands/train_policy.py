@@ -12,8 +12,8 @@ from agents.commands.common import (
     check_output,
     check_readable,
     check_story_count,
+    dialogue_count,
     env_arg,
-    positive_int,
     print_json,
     record_env,
 )
@@ -30,6 +30,9 @@ def policy_name(text: str) -> str:
     except DialogGymError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl",)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-policy", help="train a memoization, supervised or ensemble policy and save it",
@@ -39,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policy", required=True, type=policy_name,
                    help="memo, augmented, supervised (alias keras) or ensemble (memoization + supervised)")
     p.add_argument("--stories", metavar="FILE", help="a story file or folder (default: simulate the expert)")
-    p.add_argument("--episodes", type=positive_int, default=200,
+    p.add_argument("--episodes", type=dialogue_count, default=200,
                    help="expert dialogues to simulate when --stories is not given")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment of the simulated expert, and the one the saved policy records "
@@ -49,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_training_arguments(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:

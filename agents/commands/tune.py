@@ -10,12 +10,16 @@ from agents.commands.common import (
     DEFAULT_ENV,
     UsageError,
     check_output,
+    dialogue_count,
     env_arg,
     format_table,
     nonnegative_int,
     positive_int,
     print_json,
 )
+
+#: the optional extras this command needs (checked before it starts; see agents/extras.py)
+EXTRAS = ("rl", "ray", "plots")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,16 +31,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "sampler proposes the next trial and a pruner stops the trials that lag behind (serial: "
                     "Optuna's median pruner; ray: Ray Tune's OptunaSearch and ASHA, trials in parallel). Writes "
                     "OUT/best_hyperparams.yml (for 'dialog-gym train --hyperparams'), OUT/trials.csv and .md, "
-                    "OUT/trials.png and OUT/tune.json. Needs the ray extra: pip install -e '.[ray]'.")
+                    "OUT/trials.png and OUT/tune.json. Needs the ray extra: pip install 'dialog-gym[ray]'.")
     p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"],
                    help="the algorithm whose hyperparameters to search (as in 'dialog-gym train')")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path")
     p.add_argument("--trials", type=positive_int, default=20, help="trials to run")
-    p.add_argument("--dialogues", type=positive_int, default=1000, help="training dialogues per trial")
-    p.add_argument("--eval-every", type=positive_int, default=250,
+    p.add_argument("--dialogues", type=dialogue_count, default=1000, help="training dialogues per trial")
+    p.add_argument("--eval-every", type=dialogue_count, default=250,
                    help="training dialogues between evaluations (the pruner's steps)")
-    p.add_argument("--eval-episodes", type=positive_int, default=50, help="test dialogues per evaluation")
+    p.add_argument("--eval-episodes", type=dialogue_count, default=50, help="test dialogues per evaluation")
     p.add_argument("--metric", choices=["mean_reward", "success_rate"], default="mean_reward",
                    help="the objective: this metric of the last evaluation, maximised")
     p.add_argument("--search-space", type=Path, metavar="YAML",
@@ -45,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_backend_arguments(p, "trial")
     p.add_argument("--out", required=True, type=Path, help="output folder, e.g. runs/tune_mppo")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, extras=EXTRAS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,10 +59,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--dialogues must be a multiple of --eval-every")
     check_backend_arguments(args)
     check_output(args.out, "--out", folder=True)
-    try:
-        import optuna  # noqa: F401
-    except ImportError:
-        raise UsageError("dialog-gym tune needs Optuna, an optional extra: pip install -e '.[ray]'") from None
     load_space(args.algo, args.search_space)  # a bad search space fails now, not after the first trial
     spec = TuneSpec(algo=args.algo, env_id=args.env.id, env_kwargs=args.env.kwargs, out=args.out, trials=args.trials,
                     dialogues=args.dialogues, eval_every=args.eval_every, eval_episodes=args.eval_episodes,

@@ -40,7 +40,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from agents.web.sessions import Resolver, SessionManager, SessionOptions, WebError
+from agents.web.sessions import SessionManager, SessionOptions, WebError
 
 TOKEN_HEADER = "X-Dialog-Gym-Token"
 MAX_BODY = 4096  #: bytes of a request body
@@ -54,15 +54,13 @@ def static_dir() -> Path:
 
 def create_app(out: str | Path, options: SessionOptions | None = None, token: str | None = None, *,
                embed_token: bool = True, allowed_hosts: list[str] | None = None,
-               resume: bool = True, resolver: Resolver | None = None) -> Starlette:
+               resume: bool = True) -> Starlette:
     """The application over the sessions in ``out``. ``token`` is required in every API request (one is
     made if None); ``embed_token`` puts it into the served page (for a token the server made itself; a
     token the user chose is typed into the page or given as ``#token=...`` in its address). With
-    ``resume`` every session found in ``out`` is resumed at once. ``resolver`` turns an environment as the
-    user named it into a registered id (default: ids only; the command line's resolver also takes env
-    config paths)."""
+    ``resume`` every session found in ``out`` is resumed at once."""
     token = token or secrets.token_urlsafe(32)
-    manager = SessionManager(out, options or SessionOptions(), resolver=resolver)
+    manager = SessionManager(out, options or SessionOptions())
     if resume:
         manager.resume_all()
     static = static_dir()

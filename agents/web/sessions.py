@@ -22,24 +22,21 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from dialog_gym.envs import EnvRef
 from dialog_gym.errors import DialogGymError
 from dialog_gym.utils import as_json, write_json
-from dialog_gym.wrappers.teaching import Decision, StepView, Teacher
+from dialog_gym.wrappers.teaching import Command, Decision, ForcedSteps, StepView, Teacher
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EXPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MINARI_ID = re.compile(r"^[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*-v\d+$")
 COMMANDS = ("accept", "correct", "undo", "reset")
 TOP_K = 9  #: candidates shown (and reachable with the keys 1-9)
-Resolver = Callable[[str], str]  #: an environment as the user named it -> a registered id
 WAIT_SECONDS = 600.0  #: longest a request waits for the loop (a pretrained start trains first)
 
 
@@ -65,7 +62,9 @@ class SessionClosed(Exception):
 class SessionOptions:
     """How a web session starts (written to ``session.json``; a resumed session uses its own)."""
 
-    env: str = "Restaurant-v0"  #: as the user named it: a short id, a full id or an env config path
+    #: the environment: as a user names it (a short or full id, an env config's path or name, with :VARIANT) or
+    #: an :class:`~dialog_gym.envs.EnvRef`'s JSON form (what ``dialog-gym serve`` writes)
+    env: str | dict[str, Any] = "Restaurant-v0"
     start: str = "scratch"  #: scratch, pretrained or policy
     policy: str | None = None  #: the saved policy folder, for start "policy"
     learner: str = "supervised"
@@ -81,8 +80,9 @@ class WebTeacher(Teacher):
     :meth:`decide` (the loop's worker thread) publishes the view with a new turn number and blocks until
     :meth:`submit` hands it a decision or :meth:`close` ends the session. ``on_view`` is called in the
     worker thread first, with the view, and returns what is published alongside it (the page's
-    snapshot). With ``auto_accept_forced`` a step where the mask allows one action only is accepted
-    without asking (as at the terminal).
+    snapshot). With ``auto_accept_forced`` a step where the mask allows one action only is taken without
+    asking, and an undo goes back past such steps (:class:`~dialog_gym.wrappers.teaching.ForcedSteps`, as
+    at the terminal).
     """
 
     def __init__(self, on_view: Any = None, auto_accept_forced: bool = True) -> None:
@@ -95,13 +95,15 @@ class WebTeacher(Teacher):
         self.turn = 0  #: number of the published step (grows with every question the loop asks)
         self.on_view = on_view
         self.auto_accept_forced = auto_accept_forced
+        self._forced = ForcedSteps()
         self.messages: deque[str] = deque(maxlen=200)
         self.on_notify: Any = None
 
     # ------------------------------------------------------------------ the loop's side
     def decide(self, view: StepView) -> Decision:
-        if self.auto_accept_forced and int(np.count_nonzero(view.action_mask)) == 1:
-            return Decision.accept()
+        forced = self._forced.decide(view) if self.auto_accept_forced else None
+        if forced is not None:
+            return forced
         snapshot = self.on_view(view) if self.on_view is not None else None
         with self._cond:
             if self._closed:
@@ -114,7 +116,9 @@ class WebTeacher(Teacher):
             if self._closed:
                 raise SessionClosed
             decision, self._decision, self._view = self._decision, None, None
-            return decision
+        if decision.command is Command.UNDO:
+            self._forced.undone(view)
+        return decision
 
     def notify(self, message: str) -> None:
         self.messages.append(message)
@@ -170,10 +174,8 @@ class WebTeacher(Teacher):
 class WebSession:
     """One browser session: its folder, its worker thread, its correction session, its evaluations."""
 
-    def __init__(self, folder: Path, options: SessionOptions, evaluator: Executor,
-                 resolver: Resolver | None = None) -> None:
+    def __init__(self, folder: Path, options: SessionOptions, evaluator: Executor) -> None:
         self.id = folder.name
-        self.resolver = resolver or registered_env
         self.folder = folder
         self.options = options
         self.evaluator = evaluator
@@ -181,7 +183,7 @@ class WebSession:
         self.teacher = WebTeacher(on_view=self._on_view)
         self.teacher.on_notify = self._on_notify
         self.session: Any = None  # the CorrectionSession, once the worker built it
-        self.env_id: str | None = None
+        self.env: EnvRef | None = None  #: the session's environment, once the worker read it
         self.evals: list[dict[str, Any]] = self._read_evals()
         self._evals_lock = threading.Lock()
         self._evaluating: set[int] = {e["dialogues"] for e in self.evals}
@@ -212,14 +214,12 @@ class WebSession:
 
     # ------------------------------------------------------------------ the worker thread
     def _work(self) -> None:
-        import gymnasium as gym
-
         from dialog_gym.wrappers import CorrectionSession
 
         try:
-            self.env_id = self.resolver(self.options.env)
-            learner = build_learner(self.options, self.env_id)
-            env = gym.make(self.env_id)
+            self.env = EnvRef.of(self.options.env)
+            learner = build_learner(self.options, self.env)
+            env = self.env.make()
             self.session = CorrectionSession(env, learner, self.teacher, log_path=self.log_path,
                                              stories_path=self.exports / "stories.md", seed=self.options.seed,
                                              retrain_every=self.options.retrain_every)
@@ -247,9 +247,10 @@ class WebSession:
         if every <= 0 or finished % every or finished in self._evaluating:
             return
         self._evaluating.add(finished)
+        assert self.env is not None  # set by the worker before its loop asks anything
         learner = copy.deepcopy(self.session.learner)  # as it is now: the loop goes on training the original
-        future = self.evaluator.submit(evaluate_copy, learner, self.options.env, self.options.eval_episodes,
-                                       self.options.seed, self.resolver)
+        future = self.evaluator.submit(evaluate_copy, learner, self.env, self.options.eval_episodes,
+                                       self.options.seed)
         future.add_done_callback(lambda done: self._evaluated(done, finished))
 
     def _evaluated(self, future: Future, finished: int) -> None:
@@ -366,8 +367,9 @@ class WebSession:
             try:
                 import minari  # noqa: F401
             except ImportError:
-                raise WebError(400, "the Minari export needs the minari extra: pip install 'dialog-gym[minari]'") \
-                    from None
+                from agents.extras import missing_message
+
+                raise WebError(400, missing_message("the Minari export", "minari", "minari")) from None
             inside(root, name)
             if (root / name).exists():
                 raise WebError(409, f"the Minari dataset {name} exists already: name another version")
@@ -390,10 +392,8 @@ class WebSession:
 class SessionManager:
     """Every web session under ``OUT/sessions``: creates new ones, resumes the existing ones."""
 
-    def __init__(self, out: str | Path, options: SessionOptions, eval_workers: int = 1,
-                 resolver: Resolver | None = None) -> None:
+    def __init__(self, out: str | Path, options: SessionOptions, eval_workers: int = 1) -> None:
         self.out = Path(out)
-        self.resolver = resolver or registered_env
         self.root = self.out / "sessions"
         self.options = options
         self.evaluator = evaluator_pool(eval_workers)
@@ -407,7 +407,7 @@ class SessionManager:
         for folder in sorted(self.root.iterdir()):
             if folder.is_dir() and SESSION_ID.match(folder.name) and (folder / "session.json").is_file():
                 options = read_options(folder / "session.json")
-                session = WebSession(folder, options, self.evaluator, self.resolver)
+                session = WebSession(folder, options, self.evaluator)
                 self.sessions[session.id] = session
                 session.start()
         return sorted(self.sessions)
@@ -421,7 +421,7 @@ class SessionManager:
             folder = self.root / ident
             folder.mkdir(parents=True)
             write_json(folder / "session.json", asdict(self.options))
-            session = WebSession(folder, self.options, self.evaluator, self.resolver)
+            session = WebSession(folder, self.options, self.evaluator)
             self.sessions[ident] = session
         session.start()
         return session
@@ -439,7 +439,8 @@ class SessionManager:
         rows = []
         for ident, session in self.sessions.items():
             state = session.state()
-            rows.append({"id": ident, "status": state["status"], "env": session.options.env,
+            rows.append({"id": ident, "status": state["status"],
+                         "env": str(session.env) if session.env is not None else session.options.env,
                          "dialogues": state.get("totals", {}).get("dialogues", 0), "turn": state["turn"],
                          "updated": session.updated()})
         return sorted(rows, key=lambda row: (-row["updated"], row["id"]))
@@ -453,16 +454,16 @@ class SessionManager:
 
 
 # ---------------------------------------------------------------------- helpers
-def evaluate_copy(learner: Any, env: str, episodes: int, seed: int, resolver: Resolver | None = None) -> float:
+def evaluate_copy(learner: Any, env: EnvRef, episodes: int, seed: int) -> float:
     """Success rate of ``learner`` alone: the evaluation ``dialog-gym imitate`` reports
-    (:func:`agents.imitation.evaluate_learner`). Runs in the evaluating process, beside the sessions'."""
+    (:func:`agents.imitation.evaluate_learner`). Runs in the evaluating process, beside the sessions'
+    (``env`` goes there by value: nothing needs to be registered there)."""
     import torch
 
     from agents.imitation import evaluate_learner
 
     torch.set_num_threads(1)
-    env_id = (resolver or registered_env)(env)
-    return float(evaluate_learner(learner, env_id, episodes, seed)["success_rate"])
+    return float(evaluate_learner(learner, env, episodes, seed)["success_rate"])
 
 
 def evaluator_pool(workers: int = 1) -> Executor:
@@ -492,26 +493,13 @@ def read_options(path: Path) -> SessionOptions:
         raise DialogGymError(f"{path}: not a session description ({exc})") from None
 
 
-def registered_env(text: str) -> str:
-    """The registered id of an environment named by a short or full id. An env config path needs an id
-    registered for it, which the command line makes: ``dialog-gym serve`` passes its own resolver (a
-    module-level function, so that the evaluating process can call it too)."""
-    from dialog_gym.envs import resolve_env
-
-    env_id, kwargs = resolve_env(text)
-    if kwargs:
-        raise DialogGymError(f"{text}: an env config path needs the resolver of `dialog-gym serve`")
-    return env_id
-
-
-def build_learner(options: SessionOptions, env_id: str) -> Any:
+def build_learner(options: SessionOptions, env: EnvRef) -> Any:
     """The learner a session starts from: :func:`agents.imitation.make_learner`, or a saved supervised
     policy folder (``--policy``)."""
     if options.start != "policy":
         from agents.imitation import make_learner
 
-        return make_learner(options.start, seed=options.seed, env_id=env_id, learner=options.learner)
-    import gymnasium as gym
+        return make_learner(options.start, seed=options.seed, env_id=env, learner=options.learner)
 
     from agents.learners import SupervisedLearner
     from agents.policy import Policy
@@ -522,13 +510,13 @@ def build_learner(options: SessionOptions, env_id: str) -> Any:
     if not isinstance(policy, SupervisedPolicy):
         raise DialogGymError(f"{options.policy}: a {type(policy).__name__}, not a supervised policy (the bot a "
                              "correction session retrains)")
-    env = gym.make(env_id)
+    gym_env = env.make()
     try:
-        domain = dialogue_env_of(env).domain
+        domain = dialogue_env_of(gym_env).domain
         policy.check_domain(domain)
         learner = SupervisedLearner(policy, domain)
     finally:
-        env.close()
+        gym_env.close()
     learner.source = f"policy {options.policy}"
     return learner
 

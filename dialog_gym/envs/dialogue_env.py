@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from dialog_gym.config import EnvConfig, load_env_config
+from dialog_gym.config import EnvConfig, check_make_keywords, load_env_config
 from dialog_gym.domain import ACTION_LISTEN_NAME, Domain
 from dialog_gym.envs.base import BaseDialogueEnv
 from dialog_gym.envs.masks import ActionMasker, DialogueProgress
@@ -156,10 +156,14 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     family: ClassVar[str] = "dialogue"
     state_type: ClassVar[type[DialogueEnvState]] = DialogueEnvState
 
-    def __init__(self, config: str | os.PathLike = DEFAULT_TASK, render_mode: str | None = None,
+    def __init__(self, config: str | os.PathLike | EnvConfig = DEFAULT_TASK, render_mode: str | None = None,
                  info_tracker: bool = False, **overrides: Any) -> None:
         super().__init__(render_mode, info_tracker)
-        self.config: EnvConfig = load_env_config(config, **overrides)
+        if isinstance(config, EnvConfig):  # a task loaded already (the summary family's loader loads its task's)
+            check_make_keywords(overrides, ())
+            self.config: EnvConfig = config
+        else:
+            self.config = load_env_config(config, **overrides)
         cfg = self.config
         self.domain: Domain = cfg.domain
         self.roles = cfg.roles

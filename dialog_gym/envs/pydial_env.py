@@ -17,6 +17,7 @@ from dialog_gym.envs.base import BaseDialogueEnv, EnvSnapshot
 from dialog_gym.envs.state import config_fingerprint
 from dialog_gym.errors import ConfigError
 from dialog_gym.events import ActionExecuted, UserUttered
+from dialog_gym.families import family_named
 from dialog_gym.pydial.belief import DISCOURSE, METHODS, BeliefState, FocusBelief
 from dialog_gym.pydial.task import DONTCARE, USER_ACTS, load_task
 from dialog_gym.tracker import DialogueStateTracker
@@ -27,7 +28,8 @@ from dialog_gym.utils import file_sha256
 #: the simulated user's per-dialogue attributes (its goal, agenda, parameters, patience, memory)
 _USER_STATE = frozenset({"p", "max_patience", "patience", "constraints", "name_eq", "name_neq", "requests",
                          "prev_values", "agenda", "last_user_act", "last_sys_act", "first_offer", "gave_up"})
-_OVERRIDES = frozenset({"noise", "user", "masks", "reward", "max_turns", "bye_mask"})
+#: the ``gym.make`` keywords (the pydial family's make keys)
+_OVERRIDES = family_named("pydial").make_keys
 NULL_SYS = ("null", ())
 
 

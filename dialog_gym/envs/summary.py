@@ -29,19 +29,20 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from dialog_gym.config import OVERRIDE_KEYS, EnvConfig, check_make_keywords, max_steps_of, read_config_file
+from dialog_gym.config import EnvConfig, check_make_keywords, load_env_config, max_steps_of
 from dialog_gym.domain import Domain
 from dialog_gym.envs.dialogue_env import DialogueEnv
 from dialog_gym.envs.state import config_fingerprint
 from dialog_gym.errors import ConfigError, DialogGymError
+from dialog_gym.families import family_named, read_env_config
 from dialog_gym.roles import ALL_ROLES, ASK_SLOT, GOODBYE, LISTEN, RESTART, TURN_HANDING_ROLES, ActionRoles
 
 #: the shipped summary-act config used when none is named (``configs/envs/restaurant_summary.yml``)
 DEFAULT_SUMMARY_TASK = "restaurant_summary"
 #: roles that end the dialogue: only the last action of an act may be one
 _ENDING_ROLES = frozenset({GOODBYE, RESTART})
-#: ``gym.make`` keywords of a summary-act env: the task's, plus the act-level bye mask
-SUMMARY_OVERRIDE_KEYS = OVERRIDE_KEYS | {"bye_mask"}
+#: ``gym.make`` keywords of a summary-act env: the task's, plus the act-level bye mask (the family's make keys)
+SUMMARY_OVERRIDE_KEYS = family_named("summary").make_keys
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,9 @@ def read_summary_config(config: str | os.PathLike, overrides: Mapping[str, Any]
     task's env config (a shipped name, or a path resolved beside this file); ``max_steps`` the act limit
     (``max_steps`` keyword or key, else ``register.max_episode_steps``); ``bye_mask`` the ``bye_mask``
     keyword or key (default true)."""
-    path, data = read_config_file(config)
+    path, data, family = read_env_config(config)
     where = str(path)
-    if data.get("family") != "summary":
+    if family.name != "summary":
         raise ConfigError(f"{where}: not a summary-act config (family: summary); run it with "
                           "gym.make('dialog_gym/Dialogue-v0', config=...)")
     task = data.get("task")
@@ -167,6 +168,20 @@ def read_summary_config(config: str | os.PathLike, overrides: Mapping[str, Any]
     if not isinstance(bye_mask, bool):
         raise ConfigError(f"{src('bye_mask')}: bye_mask must be true or false, got {bye_mask!r}")
     return path, data, task, max_steps, bye_mask
+
+
+def load_summary_config(config: str | os.PathLike = DEFAULT_SUMMARY_TASK, **overrides: Any) -> SummaryConfig:
+    """The summary family's config loader: a ``family: summary`` env config with ``gym.make`` overrides,
+    its task's config loaded (with the act limit as its ``max_steps``, so its reward check counts acts) and
+    its acts bound to the task's domain."""
+    check_make_keywords(overrides, SUMMARY_OVERRIDE_KEYS)
+    path, data, task, max_steps, bye_mask = read_summary_config(config, overrides)
+    task_overrides = {k: v for k, v in overrides.items() if k != "bye_mask"}
+    task_config = load_env_config(task, **{**task_overrides, "max_steps": max_steps})
+    where = str(path)
+    acts = bind_summary_acts(data.get("summary_acts"), task_config.domain, task_config.roles, where)
+    task_config.reward.check(max_steps, where, min_listens=0)  # every act costs: a success needs no free step
+    return SummaryConfig(task_config, acts, max_steps, bye_mask, where)
 
 
 class SummaryActEnv(DialogueEnv):
@@ -254,19 +269,12 @@ class SummaryActEnv(DialogueEnv):
 
     def __init__(self, config: str | os.PathLike = DEFAULT_SUMMARY_TASK, render_mode: str | None = None,
                  info_tracker: bool = False, **overrides: Any) -> None:
-        check_make_keywords(overrides, SUMMARY_OVERRIDE_KEYS)
-        path, data, task, max_steps, bye_mask = read_summary_config(config, overrides)
-        task_overrides = {k: v for k, v in overrides.items() if k != "bye_mask"}
-        # the task's config gets the act limit as its max_steps, so its reward check counts acts, not actions
-        super().__init__(config=task, render_mode=render_mode, info_tracker=info_tracker,
-                         **{**task_overrides, "max_steps": max_steps})
-        where = str(path)
-        acts = bind_summary_acts(data.get("summary_acts"), self.domain, self.roles, where)
-        self.reward_config.check(max_steps, where, min_listens=0)  # every act costs: a success needs no free step
-        self.summary_config = SummaryConfig(self.config, acts, max_steps, bye_mask, where)
-        self.acts = acts
-        self.max_steps = max_steps
-        self.bye_mask = bye_mask
+        summary = load_summary_config(config, **overrides)
+        super().__init__(config=summary.task, render_mode=render_mode, info_tracker=info_tracker)
+        self.summary_config = summary
+        acts = self.acts = summary.acts
+        self.max_steps = summary.max_steps
+        self.bye_mask = summary.bye_mask
         # the goodbye acts (their last action has the goodbye role) and that action, for the bye mask
         self._bye_acts = np.array([i for i, act in enumerate(acts) if self.roles.role(act.actions[-1])[0] == GOODBYE],
                                   dtype=np.intp)
@@ -344,13 +352,5 @@ class SummaryActEnv(DialogueEnv):
         return self.summary_config.source
 
 
-__all__ = [
-    "DEFAULT_SUMMARY_TASK",
-    "SUMMARY_OVERRIDE_KEYS",
-    "ActChooser",
-    "SummaryAct",
-    "SummaryActEnv",
-    "SummaryConfig",
-    "bind_summary_acts",
-    "read_summary_config",
-]
+__all__ = ["DEFAULT_SUMMARY_TASK", "SUMMARY_OVERRIDE_KEYS", "ActChooser", "SummaryAct", "SummaryActEnv",
+           "SummaryConfig", "bind_summary_acts", "load_summary_config", "read_summary_config"]

@@ -44,7 +44,8 @@ class HDCExpert:
 
     @classmethod
     def for_env(cls, env: gym.Env) -> HDCExpert:
-        """The expert for a (wrapped) PyDial env: its task and summary acts."""
+        """The pydial family's rule expert for ``env`` (a PyDial env, behind any wrappers): its task and
+        summary acts."""
         base = dialogue_env_of(env, PyDialEnv)
         return cls(base.task, base.action_names)
 

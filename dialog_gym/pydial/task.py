@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dialog_gym.config import FAMILY_KEYS
 from dialog_gym.domain import Domain
 from dialog_gym.errors import ConfigError
+from dialog_gym.families import family_named, read_env_config
 from dialog_gym.knowledge_base import read_table
-from dialog_gym.resources import configs_dir
-from dialog_gym.utils import check_keys, read_yaml
+from dialog_gym.utils import check_keys
 
 DONTCARE = "dontcare"
 #: the user acts of PyDial's simulated user (the intents of an imported domain)
@@ -30,8 +29,8 @@ USER_ACTS = ("hello", "inform", "request", "reqalts", "confirm", "affirm", "nega
 #: PyDial's global summary acts, after the three per system-requestable slot (``policy/SummaryAction.py``)
 GLOBAL_ACTS = ("inform", "inform_byname", "inform_alternatives", "bye", "repeat", "reqmore", "restart")
 SLOT_ACT_KINDS = ("request", "confirm", "select")
-#: top-level keys of a PyDial env config (``family: pydial``)
-PYDIAL_KEYS = FAMILY_KEYS["pydial"]
+#: top-level keys of a PyDial env config (``family: pydial``; declared by the family)
+PYDIAL_KEYS = family_named("pydial").config_keys
 _ONTOLOGY_KEYS = {"informable", "system_requestable", "requestable"}
 
 
@@ -112,35 +111,12 @@ class PyDialTask:
         return result
 
 
-def resolve_task_config(config: str | os.PathLike) -> Path:
-    """A task's env config: an existing path, else a path relative to the shipped configs folder."""
-    path = Path(config)
-    if path.is_file() or path.is_absolute():
-        return path
-    shipped = configs_dir() / path
-    return shipped if shipped.is_file() else path
-
-
-def config_family(config: str | os.PathLike) -> str:
-    """The ``family`` of an env config file (``dialogue`` when it names none)."""
-    path = resolve_task_config(config) if str(config).endswith((".yml", ".yaml")) else None
-    if path is None or not path.is_file():
-        return "dialogue"
-    data = read_yaml(path)
-    return str(data.get("family", "dialogue")) if isinstance(data, dict) else "dialogue"
-
-
 def load_task(config: str | os.PathLike) -> tuple[PyDialTask, dict[str, Any], Path]:
-    """Read a PyDial task's env config and the files it names; ``(task, settings, path)``."""
-    path = resolve_task_config(config)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such env config")
-    data = read_yaml(path)
+    """The pydial family's config loader: a PyDial task's env config (a path, or one relative to the shipped
+    configs) and the files it names; ``(task, settings, path)``."""
+    path, data, family = read_env_config(config)
     where = str(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: an environment config must be a mapping")
-    check_keys(data, PYDIAL_KEYS, where)
-    if data.get("family") != "pydial":
+    if family.name != "pydial":
         raise ConfigError(f"{where}: family: expected 'pydial', got {data.get('family')!r}")
     for key in ("domain", "table", "ontology"):
         if key not in data:

@@ -129,6 +129,33 @@ class Teacher:
         """The session is over."""
 
 
+class ForcedSteps:
+    """How a human teacher (the terminal, the web page) takes the steps where the mask allows one action
+    only (``action_listen`` after an utterance): without asking, as there is nothing to choose; and an undo
+    goes on back past them to the human's previous choice, or it would take back the forced step and take
+    it again."""
+
+    def __init__(self) -> None:
+        self._undoing_from: tuple[int, int] | None = None  # (dialogue, step) where the human undid
+
+    def decide(self, view: StepView) -> Decision | None:
+        """The decision at a forced step (the one allowed action); None at a step the human answers."""
+        allowed = np.flatnonzero(view.action_mask)
+        if len(allowed) != 1:
+            self._undoing_from = None
+            return None
+        if self._undoing_from is not None and (view.dialogue, view.step) < self._undoing_from:
+            self._undoing_from = (view.dialogue, view.step)
+            return Decision.undo()
+        self._undoing_from = None
+        only = int(allowed[0])  # a masked proposal (an outside agent's) is corrected to it
+        return Decision.accept() if only == view.proposal else Decision.correct(only)
+
+    def undone(self, view: StepView) -> None:
+        """The human answered ``view`` with undo."""
+        self._undoing_from = (view.dialogue, view.step)
+
+
 class CallbackTeacher(Teacher):
     """A teacher that is a function of the view: for programs, e.g. a web front end or a test."""
 

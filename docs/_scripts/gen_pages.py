@@ -9,6 +9,8 @@ the code or the shipped results:
 * ``ids_<family>.md``: the registered ids of the family with their settings and suites;
 * ``transcript_<id>.md``: one dialogue of the rule expert (reset seed 0), rendered with ``render_mode="ansi"``;
 * ``small_table.md``, ``pydial18_tables.md``: the tables of the shipped reference results;
+* ``figure_<name>.md`` (and ``curves_<name>.png``): the learning curves of the shipped reference results, drawn
+  by the benchmark's own plotting (with the ``plots`` extra; without it the page says how to get them);
 * ``cli_help.md``: ``dialog-gym --help``.
 """
 
@@ -97,7 +99,9 @@ def transcripts() -> None:
 
 def reference_tables() -> None:
     """The shipped reference results' tables, made by the same code that made them."""
-    _write("small_table.md", (ROOT / "reference" / "small" / "table.md").read_text(encoding="utf-8"))
+    table = (ROOT / "reference" / "small" / "table.md").read_text(encoding="utf-8")
+    # table.md starts with its own "# " heading: in the results page it is a subsection
+    _write("small_table.md", "###" + table[1:] if table.startswith("# ") else table)
     pydial = ROOT / "reference" / "pydial18"
     report = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "pydial_report.py"), str(pydial / "results.json"),
@@ -105,6 +109,39 @@ def reference_tables() -> None:
         check=True, capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""},
     )
     _write("pydial18_tables.md", report.stdout)
+
+
+#: learning-curve figures: name -> (results files under reference/, environment id)
+PYDIAL18 = ["pydial18/results.json", "pydial18/results_maskable_ppo.json"]
+FIGURES = {
+    "small_restaurant": (["small/results.json"], "dialog_gym/Restaurant-v0"),
+    "small_env3": (["small/results.json"], "dialog_gym/Restaurant-Env3-v0"),
+    "pydial18_cr_env1": (PYDIAL18, "dialog_gym/PyDial-CR-Env1-v0"),
+    "pydial18_cr_env3": (PYDIAL18, "dialog_gym/PyDial-CR-Env3-v0"),
+}
+
+
+def figures() -> None:
+    """The reference results' learning curves, drawn by ``agents.benchmark.plot_curves`` (what the benchmark
+    writes as ``OUT/curves_<env>.png``)."""
+    import importlib.util
+
+    from agents.benchmark import RunRecord, load_results, plot_curves
+
+    have_matplotlib = importlib.util.find_spec("matplotlib") is not None
+    for name, (files, env_id) in FIGURES.items():
+        sources = ", ".join(f"`reference/{f}`" for f in files)
+        if not have_matplotlib:
+            _write(f"figure_{name}.md", f"*(The learning curves of `{env_id}` from {sources} are drawn when the "
+                                         "site is built with the `plots` extra installed.)*\n")
+            continue
+        records = [RunRecord(**run) for f in files for run in load_results(ROOT / "reference" / f)["runs"]
+                   if run["env"] == env_id]
+        png = OUT / f"curves_{name}.png"
+        plot_curves(png, records, env_id)
+        _write(f"figure_{name}.md", f"![Learning curves of {env_id}](curves_{name}.png)\n\n"
+                                     f"*Success on the test dialogues of `{env_id}` against training dialogues, "
+                                     f"from {sources}.*\n")
 
 
 def cli_help() -> None:
@@ -124,6 +161,7 @@ def main() -> None:
     id_tables()
     transcripts()
     reference_tables()
+    figures()
     cli_help()
 
 
