@@ -65,8 +65,9 @@ def build_parser() -> Parser:
         prog=PROG,
         description="Task-oriented dialogue management as Gymnasium environments. Exit status: 0 success, "
                     "1 bad data (a missing, unreadable or malformed file), 2 a usage error (unknown option or "
-                    "environment, a value out of range), 130 interrupted. Commands that need an optional extra "
-                    "(rl, plots, ray, web, minari) say which when it is missing (status 1).",
+                    "environment, a value out of range), 130 interrupted, 141 the output's reader went away (as with "
+                    "| head). Commands that need an optional extra (rl, plots, ray, web, minari) say which when "
+                    "it is missing (status 1).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

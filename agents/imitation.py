@@ -30,6 +30,8 @@ from dialog_gym.wrappers import CorrectionSession, HumanCorrectionWrapper, Learn
 
 STARTS = ("scratch", "pretrained")
 LEARNERS = ("supervised", "sb3")
+#: the benchmark agent whose model each learner is (its colour in the plots)
+LEARNER_AGENTS = {"supervised": "supervised", "sb3": "maskable_ppo"}
 MODES = ("correct", "bc")
 #: expert dialogues the "pretrained" start is trained on (when no stories file is named)
 PRETRAIN_DIALOGUES = 100
@@ -222,27 +224,29 @@ def _would_be_corrections(learner: Learner, wrapper: HumanCorrectionWrapper) -> 
     return count
 
 
-def plot_curve(result: dict[str, Any], path: str | os.PathLike) -> None:
-    """The learning curve as a PNG (success of the learner alone, and corrections per dialogue)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def curve_figure(result: dict[str, Any]) -> Any:
+    """The learning curve of :func:`learning_curve`'s ``result`` (a matplotlib ``Figure``, no pyplot state):
+    success of the learner alone, in the colour and marker of the benchmark agent with its model
+    (:data:`LEARNER_AGENTS`, :mod:`agents.plotting`), and the corrections per dialogue as grey bars."""
     import matplotlib.ticker
+    from matplotlib.figure import Figure
 
-    from dialog_gym.utils import atomic_write
+    from agents.plotting import agent_styles
 
     curve = result["curve"]
     ks = [p["dialogues"] for p in curve]
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    ax.plot(ks, [100 * p["success_rate"] for p in curve], "o-", color="tab:blue", label="learner alone: success %",
-            zorder=3)
-    ax.axhline(95, color="tab:green", linestyle=":", linewidth=1.2, label="95% success (the target)")
+    fig = Figure(figsize=(7.5, 3.8))
+    ax = fig.subplots()
+    agent = LEARNER_AGENTS[result["learner"]]
+    colour, marker = agent_styles([agent])[agent]
+    ax.plot(ks, [100 * p["success_rate"] for p in curve], "-", marker=marker, color=colour,
+            label="learner alone: success %", zorder=3)
+    ax.axhline(95, color="#555555", linestyle=":", linewidth=1.2, label="95% success (the target)")
     ax.set_xlabel("teacher dialogues" if result["mode"] == "bc" else "corrected dialogues")
     ax.set_ylabel("success % (learner alone)")
     ax.set_ylim(-3, 103)
     ax2 = ax.twinx()
-    ax2.bar([p["dialogues"] for p in curve[1:]], [p["corrections"] for p in curve[1:]], alpha=0.3, color="tab:red",
+    ax2.bar([p["dialogues"] for p in curve[1:]], [p["corrections"] for p in curve[1:]], color="#d9d9d9",
             label="corrections in the dialogue" if result["mode"] != "bc" else "teacher actions the learner "
                                                                              "would have got wrong")
     ax2.set_ylabel("corrections per dialogue")
@@ -258,15 +262,23 @@ def plot_curve(result: dict[str, Any], path: str | os.PathLike) -> None:
     bars = ax2.get_legend_handles_labels()
     ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=8, loc="upper left", bbox_to_anchor=(1.12, 1.0),
               borderaxespad=0.0, frameon=False)
+    return fig
+
+
+def plot_curve(result: dict[str, Any], path: str | os.PathLike) -> None:
+    """The learning curve (:func:`curve_figure`) as a PNG."""
+    from dialog_gym.utils import atomic_write
+
     with atomic_write(path, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+        curve_figure(result).savefig(handle, format="png", dpi=100, bbox_inches="tight")
 
 
 __all__ = [
     "LEARNERS",
+    "LEARNER_AGENTS",
     "MODES",
     "STARTS",
+    "curve_figure",
     "dialogue_seed",
     "evaluate_learner",
     "learner_agent",

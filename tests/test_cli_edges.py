@@ -136,7 +136,8 @@ def test_import_pydial_into_an_empty_folder_needs_no_force(capsys, tmp_path: Pat
     (["train", "--algo", "ppo", "--timesteps", "1000000001", "--out", "OUT"],
      "argument --timesteps: expected at most 1,000,000,000 steps, got 1000000001"),
     (["bench-env", "--steps", "1e30"], "argument --steps: expected an integer, got '1e30'"),
-    (["rollout", "--seed", "10000000000"], "argument --seed: expected at most 1,000,000,000, got 10000000000"),
+    (["rollout", "--seeds", "10000000000"], "argument --seeds: expected at most 1,000,000,000, got 10000000000"),
+    (["rollout", "--seed", "10000000000"], "argument --seed: expected a seed from 0 to 9999, got 10000000000"),
 ])
 def test_counts_are_bounded(capsys, tmp_path: Path, args: list[str], message: str) -> None:
     args = [str(tmp_path / "out") if a == "OUT" else a for a in args]

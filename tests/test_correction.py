@@ -347,6 +347,24 @@ def test_resume_refuses_another_environment(tmp_path: Path):
         CorrectionSession(other, None, ScriptedTeacher(other), log_path=log).run(2)
 
 
+def test_resume_refuses_another_config_or_variant_of_the_generic_id(tmp_path: Path):
+    """Sessions in ``dialog_gym/Dialogue-v0`` differ by their config (and variant): the log names both."""
+    from dialog_gym.envs import EnvRef
+
+    config = REPO / "configs" / "envs" / "restaurant.yml"
+    log = tmp_path / "s.jsonl"
+    recorded = EnvRef.parse(f"{config}:Env1")
+    env = recorded.make()
+    CorrectionSession(recorded, None, ScriptedTeacher(env), log_path=log).run(1)  # made from the reference
+    assert read_log(log).header["env_kwargs"] == {"config": str(config), "variant": "Env1"}
+    other = EnvRef.parse(f"{config}:Env3").make()
+    with pytest.raises(PersistenceError, match=rf"recorded in dialog_gym/Dialogue-v0 \({config}:Env1\), not "
+                                               rf"dialog_gym/Dialogue-v0 \({config}:Env3\)"):
+        CorrectionSession(other, None, ScriptedTeacher(other), log_path=log).run(2)
+    CorrectionSession(recorded, None, ScriptedTeacher(env), log_path=log).run(2)  # the same task resumes
+    assert read_log(log).header["env_kwargs"]["variant"] == "Env1"
+
+
 def test_bad_settings():
     env = make_env()
     with pytest.raises(DialogGymError, match="beta"):

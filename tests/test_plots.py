@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from agents.benchmark import (
-    AGENT_STYLES,
     ALL_AGENTS,
     INTERVAL_TEXT,
     RunRecord,
-    agent_styles,
     curve_figure,
     results_table,
     summarize_runs,
     table_document,
 )
+from agents.imitation import LEARNER_AGENTS
+from agents.plotting import AGENT_STYLES, agent_styles
 
 ENV_A, ENV_B = "dialog_gym/Restaurant-v0", "dialog_gym/Restaurant-Env3-v0"
 
@@ -110,3 +110,33 @@ def test_table_md_says_what_it_shows():
     assert f"[low, high] is {INTERVAL_TEXT}" in text and "Student-t" in INTERVAL_TEXT and "Wilson" in INTERVAL_TEXT
     assert "- run: dialog_gym 9.9, started 2026-12-07 22:00:00, AMD EPYC, 2 cores, Python 3.11.7" in lines
     assert text.endswith(results_table(doc["summary"], doc["envs"], doc["agents"]))
+
+
+@pytest.mark.parametrize("learner, agent", [("supervised", "supervised"), ("sb3", "maskable_ppo")])
+def test_the_correction_loops_curve_has_its_models_benchmark_colour(learner, agent):
+    from agents.imitation import LEARNERS
+    from agents.imitation import curve_figure as imitation_figure
+
+    assert set(LEARNERS) <= set(LEARNER_AGENTS) and set(LEARNER_AGENTS.values()) <= set(ALL_AGENTS)
+    result = {"env": ENV_A, "start": "scratch", "learner": learner, "mode": "correct", "seed": 0, "eval_episodes": 5,
+              "curve": [{"dialogues": k, "success_rate": k / 4, "corrections": 4 - k} for k in range(5)]}
+    fig = imitation_figure(result)
+    (line,) = [line for line in fig.axes[0].get_lines() if line.get_label() == "learner alone: success %"]
+    assert (line.get_color(), line.get_marker()) == AGENT_STYLES[agent]
+    assert list(line.get_xdata()) == [0, 1, 2, 3, 4]
+    benchmark = lines_by_agent(curve_figure(records(ENV_A, ALL_AGENTS), ENV_A))[agent]
+    assert benchmark.get_color() == line.get_color()
+
+
+@pytest.mark.parametrize("name", ["small", "pydial18"])
+def test_the_shipped_tables_are_their_results(name):
+    """reference/<name>/table.md is what table_document makes of the results.json beside it (the benchmark
+    writes both; a results.json re-made or edited alone would leave the table behind)."""
+    from pathlib import Path
+
+    from agents.benchmark import load_results
+
+    folder = Path(__file__).resolve().parents[1] / "reference" / name
+    expected = table_document(load_results(folder / "results.json")) + "\n"
+    assert (folder / "table.md").read_text() == expected, (
+        f"{folder}/table.md is not its results.json's: rewrite it with agents.benchmark.table_document")

@@ -258,14 +258,16 @@ def test_keys_pressed_while_the_bot_retrains_are_queued_or_refused_visibly(tmp_p
         press(browser, "u")
         WebDriverWait(browser, 30).until(lambda d: "Undo queued" in banner(d)["text"])
         assert "notice" in banner(browser)["kind"] and "retraining" in banner(browser)["text"]
+        press(browser, "u")  # a second one waits behind the first (at the dialogue's start it has nothing to undo)
+        WebDriverWait(browser, 30).until(lambda d: "(2 commands waiting)" in banner(d)["text"])
         press(browser, Keys.ENTER)
         WebDriverWait(browser, 30).until(lambda d: "Accept not sent" in banner(d)["text"])
         assert [r["type"] for r in logged(log, "step")] == ["step"]  # the correction only (retraining still held)
         release.set()
-        s = answered(browser, 2)  # the correction's answer, then the queued undo's
+        s = answered(browser, 3)  # the correction's answer, then the two queued undos'
         records = [json.loads(line)["type"] for line in log.read_text().splitlines()]
         assert records[-3:] == ["step", "retrain", "undo"] and records.count("step") == 1
-        assert s["step"] == 0 and s["turn"] == 3
+        assert s["step"] == 0 and s["turn"] == 4 and s["messages"][-1] == "nothing to undo"
 
 
 def test_the_bare_address_opens_the_latest_session(tmp_path, browser):

@@ -9,6 +9,7 @@ from agents.commands.backend_args import add_backend_arguments, check_backend_ar
 from agents.commands.common import (
     UsageError,
     check_output,
+    check_seed_range,
     dialogue_count,
     env_list,
     masks_note,
@@ -16,6 +17,7 @@ from agents.commands.common import (
     note,
     positive_int,
     print_json,
+    run_seed,
 )
 
 #: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
@@ -53,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "a warm start (ppo_warm, ppo_warm_naive: behaviour-cloned from the rule expert "
                                     "before RL)")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")
-    p.add_argument("--first-seed", type=nonnegative_int, default=0, help="the first seed")
+    p.add_argument("--first-seed", type=run_seed, default=0, help="the first seed")
     p.add_argument("--episodes", type=dialogue_count, help="test dialogues after each batch (default: the budget's)")
     p.add_argument("--batches", help="comma-separated cumulative training dialogues, e.g. 250,500,750,1000")
     p.add_argument("--out", type=Path, default=Path("results/benchmark"), help="output folder")
@@ -136,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         load_results(args.compare)  # a wrong path fails now, not after the run
     check_backend_arguments(args)
+    check_seed_range(args.first_seed, args.seeds or budget.seeds, "--seeds")
     check_output(args.out, "--out", folder=True)
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or budget.seeds)))
 

@@ -114,6 +114,25 @@ def port(text: str) -> int:
     return value
 
 
+def run_seed(text: str) -> int:
+    """An argparse type: a run seed, ``0 <= seed < dialog_gym.seeds.RUN_SEEDS`` (the seeds whose streams of
+    reset seeds are proven disjoint)."""
+    from dialog_gym.seeds import RUN_SEEDS
+
+    value = _number(text, int)
+    if not 0 <= value < RUN_SEEDS:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {RUN_SEEDS - 1}, got {value}")
+    return value
+
+
+def check_seed_range(first: int, count: int, option: str) -> None:
+    """``count`` run seeds from ``first`` must all be run seeds (one line naming ``option`` otherwise)."""
+    from dialog_gym.seeds import RUN_SEEDS
+
+    if first + count > RUN_SEEDS:
+        raise UsageError(f"{option}: seeds {first} to {first + count - 1} go past the last seed, {RUN_SEEDS - 1}")
+
+
 def probability(text: str) -> float:
     """An argparse type: a number in [0, 1]."""
     value = _number(text, float)

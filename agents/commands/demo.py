@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from agents.commands.common import dialogue_count, format_table, nonnegative_int, pct, print_json
+from agents.commands.common import dialogue_count, format_table, pct, print_json, run_seed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,7 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run the rule policy and a mask-respecting random policy on each "
                                    "environment and print success rate, turns and reward.")
     p.add_argument("--episodes", type=dialogue_count, default=200, help="dialogues per agent and environment")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the dialogues and the random agent")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the dialogues and the random agent")
     p.add_argument("--suite", default="all", help="'all' (every registered id) or a suite: 'default', 'pydial', ...")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

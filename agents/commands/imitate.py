@@ -13,10 +13,10 @@ from agents.commands.common import (
     check_readable,
     dialogue_count,
     env_arg,
-    nonnegative_int,
     note,
     print_json,
     probability,
+    run_seed,
 )
 
 TEACHERS = ("scripted",)
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dialogues", type=dialogue_count, default=20, help="corrected dialogues")
     p.add_argument("--eval-episodes", type=dialogue_count, default=100,
                    help="evaluation dialogues after each corrected one")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the dialogues, the teacher and the learner")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the dialogues, the teacher and the learner")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env2-v0), a full id or an env config YAML path")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for curve.json, curve.png, session.jsonl")

@@ -23,6 +23,7 @@ from agents.commands.common import (
     env_arg,
     nonnegative_int,
     positive_int,
+    run_seed,
 )
 from dialog_gym.errors import DialogGymError
 from dialog_gym.utils import as_json
@@ -76,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="environment: a short id, a full id or an env config YAML path. With masks on (e.g. "
                         "Restaurant-v0) only sensible actions are offered at each step; with masks off "
                         "(Restaurant-Env2-v0) every action is, and you correct more")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the fake users and of the learner")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the fake users and of the learner")
     p.add_argument("--log", metavar="FILE", default=DEFAULT_LOG,
                    help="correction log, appended and fsynced per step")
     p.add_argument("--stories-out", metavar="FILE", default=DEFAULT_STORIES_OUT,

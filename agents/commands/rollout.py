@@ -14,13 +14,14 @@ import argparse
 from agents.commands.common import (
     DEFAULT_ENV,
     check_output,
+    check_seed_range,
     dialogue_count,
     env_arg,
     format_table,
-    nonnegative_int,
     pct,
     positive_int,
     print_json,
+    run_seed,
     saved_env,
 )
 from dialog_gym.envs import EnvRef
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"(default: the environment a saved --policy was trained on, else {DEFAULT_ENV})")
     p.add_argument("--policy", default="rule", help="rule, random, or the folder of a saved policy/model")
     p.add_argument("--episodes", type=dialogue_count, default=100, help="dialogues per seed")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="first seed")
+    p.add_argument("--seed", type=run_seed, default=0, help="first seed")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds (seed, seed+1, ...)")
     p.add_argument("--n-envs", type=positive_int, default=1,
                    help="run the dialogues over a Gymnasium vector env of N sub-environments (same results for "
@@ -87,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.policy not in BUILTIN_AGENTS and not Path(args.policy).exists():
         raise UsageError(f"--policy: unknown agent {args.policy!r}: expected one of {', '.join(BUILTIN_AGENTS)}, "
                          "the folder of a saved policy, or the output folder of 'dialog-gym train'")
+    check_seed_range(args.seed, args.seeds, "--seeds")
     if args.stories_out:
         check_output(args.stories_out, "--stories-out", folder=False)
     env, remark = choose_env(args.env, args.policy)

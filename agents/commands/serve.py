@@ -23,6 +23,7 @@ from agents.commands.common import (
     env_arg,
     nonnegative_int,
     port,
+    run_seed,
 )
 from dialog_gym.errors import DialogGymError
 
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=port, default=8000, help="port (0: any free port)")
     p.add_argument("--token", help="the token every API request must carry (default on loopback: a random one, "
                                    f"embedded in the page); make one with: {MAKE_TOKEN}")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the fake users and of the learner")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the fake users and of the learner")
     p.add_argument("--retrain-every", type=nonnegative_int, default=1, metavar="K",
                    help="retrain the bot after every K corrections (0: only at the end of each dialogue, as "
                         "`dialog-gym imitate` does)")

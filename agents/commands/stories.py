@@ -12,8 +12,8 @@ from agents.commands.common import (
     check_story_count,
     dialogue_count,
     env_arg,
-    nonnegative_int,
     print_json,
+    run_seed,
 )
 
 
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=check)
     s = ssub.add_parser("simulate", help="roll the rule expert out and write the dialogues as stories")
     s.add_argument("--episodes", type=dialogue_count, default=100, help="dialogues to simulate")
-    s.add_argument("--seed", type=nonnegative_int, default=0,
+    s.add_argument("--seed", type=run_seed, default=0,
                    help="run seed of the dialogues (the expert-dialogue stream, which no evaluation seed meets)")
     s.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id, a full id or an env config YAML path")

@@ -13,11 +13,11 @@ from agents.commands.common import (
     env_arg,
     format_table,
     masks_note,
-    nonnegative_int,
     note,
     pct,
     positive_int,
     print_json,
+    run_seed,
     step_count,
 )
 
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--timesteps", type=step_count, help="training steps (default: n_timesteps of the YAML)")
     budget.add_argument("--dialogues", type=dialogue_count, help="training dialogues instead of steps")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the model and the training environments")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the model and the training environments")
     p.add_argument("--n-envs", type=positive_int, help="parallel training environments (default: the YAML's)")
     p.add_argument("--warm-start", metavar="rule|stories:FILE",
                    help="warm start: before RL, behaviour-clone the policy network from the rule expert's "

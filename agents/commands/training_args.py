@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from agents.commands.common import nonnegative_int, positive_int
+from agents.commands.common import nonnegative_int, positive_int, run_seed
 
 if TYPE_CHECKING:
     from agents.policy_training import TrainingOptions
@@ -29,7 +29,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--augmentation", type=nonnegative_int, default=20,
                    help="story augmentation factor: Rasa glues random story pairs together into about this many "
                         "times more training dialogues (Rasa's default 20; 0 turns it off)")
-    g.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the augmentation and the network")
+    g.add_argument("--seed", type=run_seed, default=0, help="seed of the augmentation and the network")
     g.add_argument("--verbose", action="store_true", help="show a progress bar while training")
 
 

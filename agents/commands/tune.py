@@ -13,9 +13,9 @@ from agents.commands.common import (
     dialogue_count,
     env_arg,
     format_table,
-    nonnegative_int,
     positive_int,
     print_json,
+    run_seed,
 )
 
 #: the optional extras this command needs (checked before it starts; see agents/extras.py)
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the objective: this metric of the last evaluation, maximised")
     p.add_argument("--search-space", type=Path, metavar="YAML",
                    help="search space (default: configs/hyperparams/search/<algo>.yml)")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampler and of every trial's training")
+    p.add_argument("--seed", type=run_seed, default=0, help="seed of the sampler and of every trial's training")
     add_backend_arguments(p, "trial")
     p.add_argument("--out", required=True, type=Path, help="output folder, e.g. runs/tune_mppo")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")

@@ -11,6 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from dialog_gym.envs import EnvLike, EnvRef, make_env
 from dialog_gym.envs.base import dialogue_env_of
 from dialog_gym.errors import DialogGymError, PersistenceError
 from dialog_gym.events import Event
@@ -53,12 +54,12 @@ class CorrectionSession:
     under way) as Rasa stories to ``stories_path``, atomically.
     """
 
-    def __init__(self, env: gym.Env | str, learner: Learner | None, teacher: Teacher, *,
+    def __init__(self, env: gym.Env | EnvLike, learner: Learner | None, teacher: Teacher, *,
                  log_path: str | os.PathLike | None = None, stories_path: str | os.PathLike | None = None,
                  beta: float = 1.0, retrain_every: int | None = None, seed: int = 0,
                  env_kwargs: dict[str, Any] | None = None) -> None:
-        if isinstance(env, str):
-            env = gym.make(env, **(env_kwargs or {}))
+        if isinstance(env, str | EnvRef):  # an environment by reference (or as a user names it)
+            env = make_env(env, **(env_kwargs or {}))
         self.env = env
         self.learner = learner
         self.teacher = teacher
@@ -187,6 +188,18 @@ class CorrectionSession:
             wrapper.retrain()  # killed between a dialogue's end and its retraining: retrain now
 
 
+#: the ``gym.make`` keywords that name the task (an env config and one of its ids' settings): a session resumes
+#: only in the task it was recorded in
+_TASK_KWARGS = ("config", "variant")
+
+
+def _task(env_id: str, kwargs: dict[str, Any]) -> str:
+    """An environment as a resume error names it: the id, and the config (and variant) it was made with."""
+    config = kwargs.get("config")
+    variant = f":{kwargs['variant']}" if kwargs.get("variant") else ""
+    return f"{env_id} ({config}{variant})" if config else env_id
+
+
 def _replay_log(wrapper: HumanCorrectionWrapper, log: SessionLog, path: Path) -> None:
     """Resume: replay ``log`` (read from ``path``) into ``wrapper``, which takes the log's seed, beta and
     retraining schedule. The logged dialogues are replayed in the environment and checked event by
@@ -195,8 +208,11 @@ def _replay_log(wrapper: HumanCorrectionWrapper, log: SessionLog, path: Path) ->
     way, to be continued."""
     header = log.header
     spec = getattr(wrapper.env, "spec", None)
-    if header.get("env_id") and spec is not None and header["env_id"] != spec.id:
-        raise PersistenceError(f"{path}: the session was recorded in {header['env_id']}, not {spec.id}")
+    if header.get("env_id") and spec is not None:
+        logged, now = header.get("env_kwargs") or {}, dict(spec.kwargs or {})
+        if header["env_id"] != spec.id or any(logged.get(k) != now.get(k) for k in _TASK_KWARGS):
+            raise PersistenceError(f"{path}: the session was recorded in {_task(header['env_id'], logged)}, "
+                                   f"not {_task(spec.id, now)}")
     wrapper.seed = int(header.get("seed", wrapper.seed))
     wrapper.beta = float(header.get("beta", wrapper.beta))
     wrapper.retrain_every = header.get("retrain_every", wrapper.retrain_every)

@@ -11,7 +11,7 @@ sessionStorage.setItem("dialog-gym-token", token);
 let sessionId = new URLSearchParams(location.search).get("session");
 let state = null;
 let busy = false;
-let queued = null;  // an undo or reset pressed while the page waited for an answer: sent once it came
+const queued = [];  // undos and resets pressed while the page waited for an answer: sent in turn once it came
 let noticeTimer = null;
 window.dgLatencies = [];  // milliseconds from each key press or click to the page showing the answer
 window.dgState = null;
@@ -200,8 +200,9 @@ function notNow(body) {
   if (state && state.status === "error") { render(state); return; }  // the stopped session's banner again
   const why = busy ? "the bot is still working on your last answer (retraining)" : "the session is not ready yet";
   if (body.command === "undo" || body.command === "reset") {
-    queued = body;
-    showBanner("notice", `${LABELS[body.command]} queued:`, `${why}; it runs as soon as the bot is done.`);
+    queued.push(body);
+    const waiting = queued.length > 1 ? ` (${queued.length} commands waiting)` : "";
+    showBanner("notice", `${LABELS[body.command]} queued${waiting}:`, `${why}; it runs as soon as the bot is done.`);
   } else {
     showBanner("notice", `${LABELS[body.command]} not sent:`, `${why}. Press it again once the next step shows.`);
   }
@@ -224,16 +225,16 @@ async function send(body) {
     $("latency").textContent = ` · last answer in ${ms.toFixed(0)} ms`;
   } catch (err) {
     failed = true;
-    queued = null;
+    if (queued.length) err.hint = `${err.hint || ""} (${queued.length} queued command(s) not sent.)`.trim();
+    queued.length = 0;  // they were meant for the step that failed
     showError(err);
     if (err.status && err.status !== 401 && err.status !== 403) await refresh(true);
   } finally {
     busy = false;
     setButtons(false);
   }
-  if (!failed && queued) {
-    const next = queued;
-    queued = null;
+  if (!failed && queued.length) {
+    const next = queued.shift();
     showBanner("notice", `${LABELS[next.command]}:`, "sent now.");
     await send(next);
   }
