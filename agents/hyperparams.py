@@ -25,7 +25,7 @@ from dialog_gym.utils import check_keys, read_yaml
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
-ALGORITHMS = ("ppo", "a2c", "dqn", "maskable_ppo")
+ALGORITHMS = ("ppo", "a2c", "dqn", "maskable_ppo", "maskable_dqn")
 META_KEYS = {"policy", "n_envs", "n_timesteps", "policy_kwargs"}
 WARM_START_KEYS = {"demonstrations", "epochs", "batch_size", "learning_rate", "value_pretraining", "label_smoothing",
                    "finetune"}
@@ -45,6 +45,8 @@ def algorithm_class(algo: str) -> type[BaseAlgorithm]:
         from stable_baselines3 import DQN as cls
     elif algo == "maskable_ppo":
         from sb3_contrib import MaskablePPO as cls
+    elif algo == "maskable_dqn":
+        from agents.maskable_dqn import MaskableDQN as cls
     else:
         raise ConfigError(f"unknown algorithm {algo!r} (expected one of {', '.join(ALGORITHMS)})")
     return cls

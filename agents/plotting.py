@@ -12,6 +12,7 @@ AGENT_STYLES: dict[str, tuple[str, str]] = {
     "memo": ("#1f77b4", "D"), "augmented": ("#17becf", "^"), "supervised": ("#9467bd", "v"),
     "ensemble": ("#e377c2", "P"),
     "ppo": ("#ff7f0e", "X"), "maskable_ppo": ("#2ca02c", "*"), "a2c": ("#d62728", "h"), "dqn": ("#8c564b", "p"),
+    "maskable_dqn": ("#e6550d", "d"),
     "ppo_warm": ("#bcbd22", "<"), "ppo_warm_naive": ("#08306b", ">"),
 }
 #: colours of agents not in AGENT_STYLES (in the order of the run's agents): tab20's lighter shades

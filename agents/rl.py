@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
 
 AGENT_FILE = "agent.json"
-MASKED_ALGORITHMS = ("maskable_ppo",)
+MASKED_ALGORITHMS = ("maskable_ppo", "maskable_dqn")
+#: the plain algorithm a masked one becomes when the mask allows everything
+UNMASKED = {"maskable_ppo": "PPO", "maskable_dqn": "DQN"}
 
 
 def make_vec_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None) -> VecEnv:
@@ -111,6 +113,15 @@ def load_agent(folder: str | os.PathLike, env: Any = None, load_optimizer: bool 
     return model, meta
 
 
+def is_masked_model(model: Any) -> bool:
+    """Whether ``model`` chooses among allowed actions (takes ``action_masks`` in ``predict``)."""
+    from sb3_contrib import MaskablePPO
+
+    from agents.maskable_dqn import MaskableDQN
+
+    return isinstance(model, (MaskablePPO, MaskableDQN))
+
+
 class SB3Agent:
     """A stable-baselines3 model under the agent contract of :mod:`dialog_gym.agent`: ``agent(obs, info) ->
     action``, ``action_probabilities(obs, info)`` and, for a vector env, ``act_batch(observations, infos)``
@@ -120,9 +131,7 @@ class SB3Agent:
     def __init__(self, model: Any, masked: bool | None = None, deterministic: bool = True) -> None:
         self.model = model
         if masked is None:
-            from sb3_contrib import MaskablePPO
-
-            masked = isinstance(model, MaskablePPO)
+            masked = is_masked_model(model)
         self.masked = masked
         self.deterministic = deterministic
 
@@ -158,12 +167,14 @@ class SB3Agent:
         policy = self.model.policy
         obs_t, _ = policy.obs_to_tensor(obs)
         with torch.no_grad():
-            if self.masked:
+            if self.masked and hasattr(policy, "get_distribution"):
                 dist = policy.get_distribution(obs_t, action_masks=None if mask is None else np.asarray(mask, bool))
             elif hasattr(policy, "get_distribution"):
                 dist = policy.get_distribution(obs_t)
-            else:  # DQN: a softmax over Q-values
+            else:  # DQN: a softmax over the Q-values (of the allowed actions, for a masked DQN)
                 q = policy.q_net(obs_t)
+                if self.masked and mask is not None:
+                    q = q.masked_fill(~torch.as_tensor(np.asarray(mask, bool)).reshape(q.shape), -torch.inf)
                 return torch.softmax(q, dim=-1).cpu().numpy()[0]
             return dist.distribution.probs.cpu().numpy()[0]
 

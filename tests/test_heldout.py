@@ -125,18 +125,20 @@ def test_warm_started_and_resumed_rl_then_rollout(resets: Resets, monkeypatch: p
 
 def test_the_benchmarks_agents(resets: Resets, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     import agents.benchmark as benchmark
+    from dialog_gym.envs import EnvRef
 
+    env = EnvRef.of(ENV)  # the benchmark's runners take an environment by value
     monkeypatch.setattr(benchmark, "_test", resets.while_testing(benchmark._test))
     budget = benchmark.Budget("tiny", seeds=2, batches=(3,), test_episodes=3, agents=("memo", "maskable_ppo"),
                               imitation_epochs=1)
     for seed in (0, 1):
-        benchmark._run_imitation(["memo"], ENV, seed, budget)
+        benchmark._run_imitation(["memo"], env, seed, budget)
     resets.check(6, 3)
     import agents.rl_training as rl_training
 
     monkeypatch.setattr(rl_training, "evaluate_agent", resets.while_testing(rl_training.evaluate_agent))
     for seed in (0, 1):
-        benchmark._run_rl("ppo_warm", ENV, seed, budget, tmp_path)
+        benchmark._run_rl("ppo_warm", env, seed, budget, tmp_path)
     resets.check(6 + 2 * 200, 3)
     assert json.loads((tmp_path / "ppo_warm_Restaurant-v0_s1" / "train.json").read_text())["demonstrations"] == 200
 

@@ -137,12 +137,16 @@ def test_numbers_identical_but_code_differs_is_never_plain_identical(tmp_path: P
     assert comparison.provenance[0].startswith("code: 000000000000 (1 files) -> ")
 
 
-def test_compare_with_a_reference_without_fingerprints_says_so():
+def test_compare_with_a_reference_without_fingerprints_says_so(tmp_path: Path):
     reference = ROOT / "reference" / "small" / "results.json"
     doc = json.loads(reference.read_text())
-    if "code_fingerprint" in doc:
-        pytest.skip("the shipped reference already has fingerprints")
-    comparison = compare_results(reference, reference)
+    for key in ("code_fingerprint", "env_fingerprints", "versions", "history"):  # as written before 0.2.0
+        doc.pop(key, None)
+    for cell in doc["cells"]:
+        cell.pop("fingerprint", None)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    comparison = compare_results(old, reference)
     assert comparison.numbers == [] and not comparison.identical
     assert comparison.verdict() == ("numbers identical; the reference has no fingerprints (written before "
                                     "dialog_gym 0.2.0), so whether the same code and data made its numbers is "

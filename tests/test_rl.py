@@ -94,7 +94,7 @@ def test_policy_kwargs_parser_refuses_code(text):
 def test_smoke_train_save_load(tmp_path: Path, algo, env_id):
     n_envs = 1 if algo == "dqn" else 2
     overrides = {"n_steps": 64, "batch_size": 64} if algo in ("ppo", "maskable_ppo") else {}
-    if algo == "dqn":
+    if algo in ("dqn", "maskable_dqn"):
         overrides = {"learning_starts": 50}
     result = train(TrainSpec(algo, env_id, tmp_path, timesteps=256, n_envs=n_envs, overrides=overrides,
                              eval_every=10**6, eval_episodes=2, progress=False, tensorboard=False))
@@ -119,16 +119,18 @@ def _predictions(model, obs: np.ndarray, masks: np.ndarray) -> dict[str, np.ndar
     """What a model says about ``obs``: its deterministic actions (under the masks where it takes them), its
     action probabilities and state values (actor-critics) or Q-values (DQN)."""
     import torch
-    from sb3_contrib import MaskablePPO
+
+    from agents.rl import is_masked_model
 
     policy = model.policy
-    masked = isinstance(model, MaskablePPO)
+    masked = is_masked_model(model)
     tensor = policy.obs_to_tensor(obs)[0]
     with torch.no_grad():
         if hasattr(policy, "q_net"):
             out = {"q": policy.q_net(tensor).numpy()}
         else:
-            dist = policy.get_distribution(tensor, action_masks=masks) if masked else policy.get_distribution(tensor)
+            dist = policy.get_distribution(tensor, action_masks=masks) if masked else \
+                policy.get_distribution(tensor)
             out = {"probs": dist.distribution.probs.numpy(), "values": policy.predict_values(tensor).numpy()}
     actions, _ = model.predict(obs, deterministic=True, action_masks=masks) if masked else \
         model.predict(obs, deterministic=True)

@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--agents", help="comma-separated subset (default: the budget's); see --list. Families: fixed "
                                     "baselines (random, rule), Rasa policies trained on expert dialogues (memo, "
                                     "augmented, supervised, ensemble), RL from scratch (ppo, maskable_ppo: PPO that "
-                                    "only samples the actions the environment's mask allows, a2c, dqn) and RL with "
+                                    "only samples the actions the environment's mask allows, a2c, dqn, "
+                                    "maskable_dqn: DQN that acts and bootstraps among the allowed actions) and RL with "
                                     "a warm start (ppo_warm, ppo_warm_naive: behaviour-cloned from the rule expert "
                                     "before RL)")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")

@@ -272,8 +272,8 @@ class StageBar:
 
 
 def masks_note(algo: str, env: EnvRef) -> str | None:
-    """Why a masked algorithm will learn as plain PPO, when the environment's masks are off."""
-    from agents.rl import MASKED_ALGORITHMS
+    """Why a masked algorithm will learn as its plain version, when the environment's masks are off."""
+    from agents.rl import MASKED_ALGORITHMS, UNMASKED
 
     if algo not in MASKED_ALGORITHMS:
         return None
@@ -290,7 +290,7 @@ def masks_note(algo: str, env: EnvRef) -> str | None:
             return None
     finally:
         gym_env.close()
-    return (f"{env} has action masks off (its mask allows every action), so {algo} trains as plain PPO: "
+    return (f"{env} has action masks off (its mask allows every action), so {algo} trains as plain {UNMASKED[algo]}: "
             "nothing steers it away from senseless actions (on the shipped tasks it stays near 0% within "
             "thousands of dialogues); use an id with masks on or a warm start")
 

@@ -20,6 +20,7 @@ from agents.commands.common import (
     run_seed,
     step_count,
 )
+from agents.hyperparams import ALGORITHMS
 
 #: the optional extras this command needs (checked before it starts; see agents/extras.py)
 EXTRAS = ("rl",)
@@ -28,15 +29,16 @@ EXTRAS = ("rl",)
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help="train an RL agent with stable-baselines3 / sb3-contrib",
-        description="Train PPO, A2C, DQN (stable-baselines3) or MaskablePPO (sb3-contrib). MaskablePPO only samples "
+        description="Train PPO, A2C, DQN (stable-baselines3), MaskablePPO (sb3-contrib) or maskable_dqn (a DQN "
+                    "in MaskablePPO's style). MaskablePPO and maskable_dqn only choose "
                     "the actions the environment's mask allows (the actions that make sense at this step; an "
-                    "environment with masks off allows all, and MaskablePPO is then plain PPO); the others must "
+                    "environment with masks off allows all, and they are then plain PPO and DQN); the others must "
                     "learn to avoid senseless actions from the reward. Hyperparameters come "
                     "from configs/hyperparams/<algo>.yml (keyed by env id, with a default); --set overrides them. "
                     "OUT holds best/ and final/ (both loadable by 'dialog-gym rollout --policy OUT'), "
                     "train.json with the learning curve and, with the tensorboard extra installed "
                     "(pip install 'dialog-gym[tensorboard]'), TensorBoard logs in tensorboard/.")
-    p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"], help="the algorithm")
+    p.add_argument("--algo", required=True, choices=list(ALGORITHMS), help="the algorithm")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path")
     budget = p.add_mutually_exclusive_group()

@@ -17,6 +17,7 @@ from agents.commands.common import (
     print_json,
     run_seed,
 )
+from agents.hyperparams import ALGORITHMS
 
 #: the optional extras this command needs (checked before it starts; see agents/extras.py)
 EXTRAS = ("rl", "ray", "plots")
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Optuna's median pruner; ray: Ray Tune's OptunaSearch and ASHA, trials in parallel). Writes "
                     "OUT/best_hyperparams.yml (for 'dialog-gym train --hyperparams'), OUT/trials.csv and .md, "
                     "OUT/trials.png and OUT/tune.json. Needs the ray extra: pip install 'dialog-gym[ray]'.")
-    p.add_argument("--algo", required=True, choices=["ppo", "a2c", "dqn", "maskable_ppo"],
+    p.add_argument("--algo", required=True, choices=list(ALGORITHMS),
                    help="the algorithm whose hyperparameters to search (as in 'dialog-gym train')")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path")
