@@ -44,7 +44,7 @@ def _sb3_models() -> dict[str, Callable[[gym.Env], Any]]:
 
     models = {}
     generator = torch.Generator().manual_seed(0)
-    for algo in ("ppo", "maskable_ppo", "a2c", "dqn"):
+    for algo in ("ppo", "maskable_ppo", "a2c", "dqn", "maskable_dqn"):
         model = build_model(algo, make_vec_env(ENV, 1, 0), load_hyperparams(algo, ENV), 0)
         with torch.no_grad():  # large random weights: the choice depends on the observation
             for param in model.policy.parameters():
