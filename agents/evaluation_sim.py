@@ -23,6 +23,7 @@ import gymnasium as gym
 from gymnasium.vector import SyncVectorEnv
 
 from dialog_gym.agent import Agent
+from dialog_gym.chat import ChatAgent, ChatEnv, run_chat_episodes
 from dialog_gym.envs import EnvLike, EnvRef
 from dialog_gym.metrics import EpisodeResult, summarize_seeds
 from dialog_gym.rollout import run_dialogues, vector_env
@@ -40,14 +41,21 @@ AgentFactory = Callable[[gym.Env], Agent]
 
 def evaluate_dialogues(make_agent: AgentFactory, env: EnvLike, episodes: int = 100, seeds: Sequence[int] = (0,),
                        env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed, n_envs: int = 1,
-                       asynchronous: bool = False) -> list[list[EpisodeResult]]:
+                       asynchronous: bool = False, chat_agent: Callable[[ChatEnv], ChatAgent] | None = None
+                       ) -> list[list[EpisodeResult]]:
     """Each seed's ``episodes`` dialogues (a fresh vector env and agent per seed; episode ``i`` of seed ``s``
     reset with ``stream(s, i)``), per dialogue. ``env``: a reference or an id (with ``env_kwargs``, its
-    ``gym.make`` keywords)."""
+    ``gym.make`` keywords). With ``chat_agent`` (a factory of chat agents) the dialogues run through the chat
+    interface (:mod:`dialog_gym.chat`, one env) instead and ``make_agent`` is not used."""
     ref = EnvRef(str(env), env_kwargs) if env_kwargs else EnvRef.of(env)
     per_seed: list[list[EpisodeResult]] = []
     for seed in seeds:
         reset_seeds = [stream(seed, i) for i in range(episodes)]  # checked against the stream's bound first
+        if chat_agent is not None:
+            gym_env = ref.make()
+            per_seed.append(run_chat_episodes(gym_env, chat_agent, episodes, seed=seed, stream=stream))
+            gym_env.close()
+            continue
         envs = vector_env(lambda: ref.make(info_tracker=True), n_envs, asynchronous)
         try:
             if isinstance(envs, SyncVectorEnv):
@@ -64,12 +72,14 @@ def evaluate_dialogues(make_agent: AgentFactory, env: EnvLike, episodes: int = 1
 
 
 def evaluate_agent(make_agent: AgentFactory, env: EnvLike, episodes: int = 100, seeds: Sequence[int] = (0,),
-                   env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed, n_envs: int = 1,
+                   env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed,
+                   chat_agent: Callable[[ChatEnv], ChatAgent] | None = None, n_envs: int = 1,
                    asynchronous: bool = False, per_dialogue: bool = False) -> dict[str, Any]:
-    """Run ``episodes`` dialogues for each seed (:func:`evaluate_dialogues`) and summarise them; with
-    ``per_dialogue``, ``"dialogues"`` lists each dialogue's seed, index, reset seed and result."""
+    """Run ``episodes`` dialogues for each seed (:func:`evaluate_dialogues`, ``chat_agent``: through the chat
+    interface) and summarise them; with ``per_dialogue``, ``"dialogues"`` lists each dialogue's seed,
+    index, reset seed and result."""
     ref = EnvRef(str(env), env_kwargs) if env_kwargs else EnvRef.of(env)
-    per_seed = evaluate_dialogues(make_agent, ref, episodes, seeds, None, stream, n_envs, asynchronous)
+    per_seed = evaluate_dialogues(make_agent, ref, episodes, seeds, None, stream, n_envs, asynchronous, chat_agent)
     summary = summarize_seeds(per_seed)
     summary.update({"env": ref.id, "seeds_used": list(seeds)})
     if per_dialogue:
