@@ -50,7 +50,7 @@ ids = [env_id for env_id in gym.registry if env_id.startswith("dialog_gym/")]
 successes = {}
 for env_id in ids:
     kwargs = {"config": str(config_path("envs", "restaurant.yml"))} if env_id == "dialog_gym/Dialogue-v0" else {}
-    env = gym.make(env_id, **kwargs)
+    env = gym.make(env_id, info_tracker=True, **kwargs)
     results, _ = run_episodes(env, expert_act(env), 3, seed=0)
     successes[env_id] = sum(r.success for r in results)
     env.close()
