@@ -24,12 +24,12 @@ SUMMARY_IDS = SUITES["summary"]
 
 
 def vector_dialogue(env_id: str, seed: int) -> list[tuple]:
-    env = gym.make(env_id)
+    env = gym.make(env_id, info_tracker=True)
     agent = expert_act(env)
     obs, info = env.reset(seed=seed)
     out, done = [], False
     while not done:
-        action = agent(obs, info, env)
+        action = agent(obs, info)
         obs, reward, terminated, truncated, info = env.step(action)
         out.append((action, reward, terminated, truncated, info["success"], info["turn"]))
         done = terminated or truncated
