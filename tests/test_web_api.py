@@ -530,7 +530,7 @@ def test_a_session_from_a_saved_policy(tmp_path):
         session = app.state.manager.get(s["id"])
         view, _, _ = session.teacher.pending()
         # the saved policy proposes what the policy it was saved from proposes (masks off: nothing masked)
-        raw = np.asarray(learner.action_probabilities(None, {}, session.session.env))
+        raw = np.asarray(learner.action_probabilities(None, session.session.wrapper.dialogue_env.tracker_info()))
         assert np.allclose(view.probabilities, raw / raw.sum())
         assert s["candidates"][0]["probability"] > 2 / len(s["actions"])  # not the untrained uniform
         header = log_records(tmp_path / "out", s["id"])[0]

@@ -81,12 +81,12 @@ def transcripts() -> None:
 
     for ids in TRANSCRIPTS.values():
         for env_id in ids:
-            env = gym.make(env_id, render_mode="ansi")
+            env = gym.make(env_id, render_mode="ansi", info_tracker=True)  # the expert reads info["tracker"]
             act = expert_act(env)
             obs, info = env.reset(seed=0)
             total, done, steps = 0.0, False, 0
             while not done:
-                obs, reward, terminated, truncated, info = env.step(act(obs, info, env))
+                obs, reward, terminated, truncated, info = env.step(act(obs, info))
                 total += float(reward)
                 steps += 1
                 done = terminated or truncated
