@@ -102,6 +102,11 @@ def reference_tables() -> None:
     table = (ROOT / "reference" / "small" / "table.md").read_text(encoding="utf-8")
     # table.md starts with its own "# " heading: in the results page it is a subsection
     _write("small_table.md", "###" + table[1:] if table.startswith("# ") else table)
+    for name, path in (("maskable_table.md", "maskable/table.md"), ("warm_table.md", "warm/table.md"),
+                       ("noisy_table.md", "noisy/table.md"), ("user_calibration.md", "user/calibration.md"),
+                       ("imitation_summary.md", "imitation/summary.md")):
+        text = (ROOT / "reference" / path).read_text(encoding="utf-8")
+        _write(name, "###" + text[1:] if text.startswith("# ") else text)
     pydial = ROOT / "reference" / "pydial18"
     report = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "pydial_report.py"), str(pydial / "results.json"),
