@@ -24,7 +24,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
 from agents.evaluation_sim import evaluate_agent
-from agents.hyperparams import ALGORITHMS, load_hyperparams, load_warm_start
+from agents.hyperparams import ALGORITHMS, LEARNERS, load_hyperparams, load_warm_start
 from agents.rl import (
     AGENT_FILE,
     SB3Agent,
@@ -116,8 +116,12 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
     """Train (or resume) an agent as ``spec`` says; see the module docstring. ``on_eval`` sees each point of
     the learning curve as it is measured (a hyperparameter search reports it to its pruner, which may stop
     the run by raising)."""
+    if spec.algo == "gp_sarsa":
+        from agents.gp_sarsa import train_gp_sarsa
+
+        return train_gp_sarsa(spec, on_eval)
     if spec.algo not in ALGORITHMS:
-        raise ConfigError(f"unknown algorithm {spec.algo!r} (expected one of {', '.join(ALGORITHMS)})")
+        raise ConfigError(f"unknown algorithm {spec.algo!r} (expected one of {', '.join(LEARNERS)})")
     torch.set_num_threads(spec.threads)
     out = Path(spec.out)
     start_time = time.perf_counter()
