@@ -17,30 +17,23 @@ distribution descending before the dot product; our PyDial environments' observa
 feature vector (PyDial's summary features, not per-slot distributions), so the dot product is taken on it as
 is. PyDial hands the whole dialogue's reward to the last transition and 0 to the others; we give each
 transition its own reward, which with ``gamma`` 1 gives every pair the same return. Saved agents are
-``gp.npz`` (numpy arrays only, loaded with ``allow_pickle=False``) next to ``agent.json``.
+``gp.npz`` (numpy arrays only, loaded with ``allow_pickle=False``) next to ``agent.json``
+(:func:`agents.rl.save_gp_agent`); :func:`agents.rl_training.train` trains it.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-import os
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict
-from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dialog_gym import __version__
 from dialog_gym.errors import ConfigError, PersistenceError
-from dialog_gym.utils import atomic_folder, write_json
 
 if TYPE_CHECKING:
     import gymnasium as gym
-
-    from agents.rl_training import TrainResult, TrainSpec
 
 GP_FILE = "gp.npz"
 #: the environment families whose acts are turn-level (one summary act per turn) and which GP-SARSA serves
@@ -241,39 +234,6 @@ class GPSarsaAgent:
         return probs
 
 
-def save_gp_agent(learner: GPSarsa, folder: str | os.PathLike, meta: dict[str, Any]) -> Path:
-    """``agent.json`` and ``gp.npz`` (arrays only), all or nothing."""
-    from agents.rl import AGENT_FILE, _jsonable
-
-    folder = Path(folder)
-    with atomic_folder(folder) as tmp:
-        with open(tmp / GP_FILE, "wb") as fh:
-            arrays = learner.arrays()
-            np.savez(fh, points=arrays["points"], acts=arrays["acts"], k_inv=arrays["k_inv"], alpha=arrays["alpha"],
-                     cov=arrays["cov"])
-        write_json(tmp / AGENT_FILE, _jsonable({**meta, "gp": learner.settings(),
-                                                "num_timesteps": learner.num_timesteps,
-                                                "dialog_gym_version": __version__}))
-    return folder
-
-
-def load_gp_agent(folder: str | os.PathLike, meta: Mapping[str, Any]) -> GPSarsa:
-    """The learner saved in ``folder`` (whose ``agent.json`` is ``meta``); no pickle is read."""
-    folder = Path(folder)
-    settings = meta.get("gp")
-    if not isinstance(settings, dict):
-        raise PersistenceError(f"{folder / 'agent.json'}: missing the GP settings ('gp')")
-    try:
-        learner = GPSarsa(**settings)
-        with np.load(folder / GP_FILE, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in ("points", "acts", "k_inv", "alpha", "cov")}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PersistenceError(f"{folder / GP_FILE}: cannot load the GP: {exc}") from None
-    learner.load_arrays(arrays, str(folder / GP_FILE))
-    learner.num_timesteps = int(meta.get("num_timesteps", 0))
-    return learner
-
-
 def check_turn_level(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> None:
     """Refuse an environment whose acts are not turn-level summary acts (one line: why)."""
     from dialog_gym.envs import EnvRef
@@ -282,96 +242,3 @@ def check_turn_level(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -
     if family is not None and family.acts not in TURN_LEVEL_ACTS:
         raise ConfigError(f"gp_sarsa runs on the turn-level families (pydial, summary), but {env_id} is a "
                           f"{family.name} task whose actions are its domain's; use a PyDial or summary-act id")
-
-
-def train_gp_sarsa(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
-    """Train GP-SARSA as :func:`agents.rl_training.train` trains the others: a budget of dialogues (or
-    timesteps), evaluation every ``eval_every`` dialogues on the benchmark's test stream (or the validation
-    stream), ``out/final`` and ``out/best``, ``train.json``."""
-    from agents.evaluation_sim import evaluate_agent
-    from agents.hyperparams import load_hyperparams
-    from agents.rl import AGENT_FILE, read_agent_meta
-    from agents.rl_training import TrainResult
-    from dialog_gym.envs import EnvRef
-    from dialog_gym.seeds import benchmark_test_seed, training_env_seed, validation_seed
-
-    if spec.warm_start:
-        raise ConfigError("gp_sarsa has no warm start")
-    check_turn_level(spec.env_id, spec.env_kwargs)
-    start = time.perf_counter()
-    out = Path(spec.out)
-    hp = load_hyperparams("gp_sarsa", spec.env_id, spec.overrides, path=spec.hyperparams)
-    settings = {k: v for k, v in hp.items() if k in settings_keys()}
-    env = EnvRef(spec.env_id, spec.env_kwargs).make()
-    n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
-    obs_dim = int(np.prod(env.observation_space.shape or (0,)))
-    curve: list[dict[str, Any]] = []
-    dialogues = 0
-    if spec.resume and (out / "final" / AGENT_FILE).is_file():
-        meta = read_agent_meta(out / "final")
-        if meta["algo"] != "gp_sarsa" or meta["env_id"] != spec.env_id:
-            raise ConfigError(f"{out / 'final'}: holds a {meta['algo']} agent for {meta['env_id']}; cannot resume "
-                              f"a gp_sarsa run on {spec.env_id} there")
-        learner = load_gp_agent(out / "final", meta)
-        curve, dialogues = list(meta.get("curve", [])), int(meta.get("dialogues", 0))
-    else:
-        learner = GPSarsa(n_actions, obs_dim, seed=spec.seed, **settings)
-    stream = validation_seed if spec.validation else benchmark_test_seed
-    meta_base = {"algo": "gp_sarsa", "env_id": spec.env_id, "env_kwargs": spec.env_kwargs, "seed": spec.seed,
-                 "hyperparams": hp, "warm_start": None, "warm_start_mode": None}
-    best = max(curve, key=lambda p: (p["success_rate"], p["mean_reward"]), default=None)
-
-    def record(point: dict[str, Any]) -> None:
-        nonlocal best
-        summary = evaluate_agent(lambda e: GPSarsaAgent(learner), spec.env_id, spec.eval_episodes,
-                                 seeds=[spec.seed], env_kwargs=spec.env_kwargs, stream=stream)
-        point.update({k: summary[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
-                                              "mean_reward", "invalid_action_rate")})
-        point["dictionary_size"] = len(learner.acts)
-        curve.append(point)
-        meta = {**meta_base, "dialogues": point["dialogues"], "demonstrations": 0, "curve": curve}
-        save_gp_agent(learner, out / "final", meta)
-        if best is None or (point["success_rate"], point["mean_reward"]) > (best["success_rate"], best["mean_reward"]):
-            best = point
-            save_gp_agent(learner, out / "best", {**meta, "best": point})
-        if on_eval is not None:
-            on_eval(point)
-
-    if not curve:
-        record({"dialogues": 0, "timesteps": 0})
-    budget_timesteps = None if spec.dialogues else int(spec.timesteps or hp.get("n_timesteps", 10_000))
-    # a fresh stream index per start (as the SB3 runs: 1 + dialogues done on a resume)
-    obs, info = env.reset(seed=training_env_seed(spec.seed, 0 if dialogues == 0 else 1 + dialogues))
-    try:
-        while True:
-            if spec.dialogues and dialogues >= spec.dialogues:
-                break
-            if budget_timesteps and learner.num_timesteps >= budget_timesteps:
-                break
-            observations, actions, rewards = [], [], []
-            done = False
-            while not done:
-                action = learner.act(obs, info.get("action_mask"), explore=True)
-                observations.append(obs)
-                actions.append(action)
-                obs, reward, terminated, truncated, info = env.step(action)
-                rewards.append(float(reward))
-                done = terminated or truncated
-            learner.learn_episode(observations, actions, rewards)
-            dialogues += 1
-            obs, info = env.reset()
-            if dialogues % spec.eval_every == 0 or (spec.dialogues and dialogues >= spec.dialogues):
-                record({"dialogues": dialogues, "timesteps": learner.num_timesteps})
-    finally:
-        env.close()
-    if curve[-1]["dialogues"] != dialogues:
-        record({"dialogues": dialogues, "timesteps": learner.num_timesteps})
-    result = TrainResult(out=out, curve=curve, final=curve[-1], best=best or curve[-1],
-                         wall_time=time.perf_counter() - start, dialogues=dialogues,
-                         timesteps=learner.num_timesteps)
-    summary = asdict(result)
-    summary["out"] = str(out)
-    summary["spec"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(spec).items()}
-    summary["interrupted"] = False
-    write_json(out / "train.json", summary)
-    return result

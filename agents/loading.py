@@ -8,7 +8,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from agents.policy import POLICY_FILE, Policy, PolicyAgent
-from agents.rl import AGENT_FILE, SB3Agent, load_agent, read_agent_meta
+from agents.rl import AGENT_FILE, SB3Agent, load_agent, load_gp_agent, read_agent_meta
 from dialog_gym.agent import Agent
 from dialog_gym.envs import dialogue_env_of
 from dialog_gym.errors import DialogGymError
@@ -28,7 +28,7 @@ def make_agent(spec: str, env: gym.Env, seed: int = 0) -> Agent:
         if (folder / AGENT_FILE).is_file():
             meta = read_agent_meta(folder)
             if meta["algo"] == "gp_sarsa":
-                from agents.gp_sarsa import GPSarsaAgent, load_gp_agent
+                from agents.gp_sarsa import GPSarsaAgent
 
                 agent: Agent = GPSarsaAgent(load_gp_agent(folder, meta))
             else:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from agents.cli import main
-from agents.gp_sarsa import GP_FILE, GPSarsa, GPSarsaAgent, load_gp_agent, save_gp_agent
+from agents.gp_sarsa import GP_FILE, GPSarsa, GPSarsaAgent
+from agents.rl import load_gp_agent, save_gp_agent
 from dialog_gym.errors import PersistenceError
 
 ENV = "dialog_gym/PyDial-CR-Env1-v0"
