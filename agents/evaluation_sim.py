@@ -16,6 +16,7 @@ from typing import Any
 import gymnasium as gym
 
 from dialog_gym.agent import Agent
+from dialog_gym.chat import ChatAgent, ChatEnv, run_chat_episodes
 from dialog_gym.envs import EnvLike, EnvRef
 from dialog_gym.metrics import EpisodeResult, summarize_seeds
 from dialog_gym.rollout import run_episodes
@@ -26,15 +27,20 @@ AgentFactory = Callable[[gym.Env], Agent]
 
 
 def evaluate_agent(make_agent: AgentFactory, env: EnvLike, episodes: int = 100, seeds: Sequence[int] = (0,),
-                   env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed) -> dict[str, Any]:
+                   env_kwargs: dict[str, Any] | None = None, stream: Stream = episode_seed,
+                   chat_agent: Callable[[ChatEnv], ChatAgent] | None = None) -> dict[str, Any]:
     """Run ``episodes`` dialogues for each seed (a fresh env and agent per seed; episode ``i`` of seed ``s``
     reset with ``stream(s, i)``) and summarise them. ``env``: a reference or an id (with ``env_kwargs``, its
-    ``gym.make`` keywords)."""
+    ``gym.make`` keywords). With ``chat_agent`` (a factory of chat agents) the dialogues run through the chat
+    interface (:mod:`dialog_gym.chat`) instead and ``make_agent`` is not used."""
     ref = EnvRef(str(env), env_kwargs) if env_kwargs else EnvRef.of(env)
     per_seed: list[list[EpisodeResult]] = []
     for seed in seeds:
         gym_env = ref.make()
-        results, _ = run_episodes(gym_env, make_agent(gym_env), episodes, seed=seed, stream=stream)
+        if chat_agent is not None:
+            results = run_chat_episodes(gym_env, chat_agent, episodes, seed=seed, stream=stream)
+        else:
+            results, _ = run_episodes(gym_env, make_agent(gym_env), episodes, seed=seed, stream=stream)
         per_seed.append(results)
         gym_env.close()
     summary = summarize_seeds(per_seed)

@@ -248,13 +248,13 @@ register_family(Family(
     description="a Rasa-style task: one action of its domain per step"))
 register_family(Family(
     "summary", env="dialog_gym.envs.summary:SummaryActEnv", loader="dialog_gym.envs.summary:load_summary_config",
-    config_keys=frozenset({"family", "task", "summary_acts", "max_steps", "bye_mask", "register"}),
+    config_keys=frozenset({"family", "task", "summary_acts", "max_steps", "bye_mask", "register", "nlg"}),
     make_keys=DIALOGUE_MAKE_KEYS | {"bye_mask"}, expert="dialog_gym.rollout:rule_expert", acts="summary",
     description="a dialogue task at turn level: one summary act declared in the config per step"))
 register_family(Family(
     "pydial", env="dialog_gym.envs.pydial_env:PyDialEnv", loader="dialog_gym.pydial.task:load_task",
     config_keys=frozenset({"family", "name", "entity_type", "domain", "table", "ontology", "user", "noise",
-                           "masks", "reward", "max_turns", "register"}),
+                           "masks", "reward", "max_turns", "register", "nlg"}),
     make_keys=frozenset({"noise", "user", "masks", "reward", "max_turns", "bye_mask"}),
     expert="dialog_gym.pydial.expert:HDCExpert.for_env", acts="summary",
     description="an imported PyDial task: one PyDial summary act per turn"))

@@ -89,6 +89,17 @@ calibration_check_seed = SeedStream("calibration check", 7 * 10**12, 100_000,
 validation_seed = SeedStream("validation", 8 * 10**12, 100_000,
                              "dialogues a hyperparameter search scores its trials on")
 
+#: the key that sets the chat layer's wording generator apart from any other use of a reset seed
+CHAT_TEXT_KEY = 0x63686174  # "chat"
+
+
+def chat_text_seed(reset_seed: int) -> list[int]:
+    """The entropy of the chat layer's wording generator for a dialogue reset with ``reset_seed``
+    (:mod:`dialog_gym.chat`): derived from the reset seed, separate from the env's own generator, so the
+    paraphrases said never change the dialogue's dynamics."""
+    return [CHAT_TEXT_KEY, int(reset_seed)]
+
+
 #: every stream, for the disjointness test and the docs
 STREAMS: tuple[SeedStream, ...] = (episode_seed, benchmark_test_seed, training_env_seed, demonstration_seed,
                                    expert_dialogue_seed, benchmark_story_seed, dialogue_seed, calibration_seed,
@@ -103,6 +114,7 @@ __all__ = [
     "benchmark_test_seed",
     "calibration_check_seed",
     "calibration_seed",
+    "chat_text_seed",
     "demonstration_seed",
     "dialogue_seed",
     "episode_seed",

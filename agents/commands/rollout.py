@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=run_seed, default=0, help="first seed")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds (seed, seed+1, ...)")
     p.add_argument("--stories-out", metavar="FILE", help="write the dialogues (of the first seed) as stories")
+    p.add_argument("--interface", choices=("vector", "chat"), default="vector",
+                   help="vector: the agent gets observations and picks action indices; chat: the dialogues run "
+                        "through the chat interface for language-model agents (tool calls, English; turn-level "
+                        "envs only: PyDial and summary-act ids), where --policy rule sends the rule expert's "
+                        "act as a tool call and gives the same numbers as vector")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -86,9 +91,21 @@ def run(args: argparse.Namespace) -> int:
     if args.stories_out:
         check_output(args.stories_out, "--stories-out", folder=False)
     env, remark = choose_env(args.env, args.policy)
+    chat_agent = None
+    if args.interface == "chat":
+        from dialog_gym.chat import rule_agent
+
+        if args.policy != "rule":
+            raise UsageError(f"--interface chat: --policy must be rule (got {args.policy!r})")
+        if args.stories_out:
+            raise UsageError("--interface chat: --stories-out is for the vector interface")
+        if env.family().acts != "summary":
+            raise UsageError(f"--interface chat runs turn-level environments (PyDial and summary-act ids); "
+                             f"{env} is not one")
+        chat_agent = rule_agent
     warnings.filterwarnings("ignore", message=".* was trained on ")  # said above, in one line
     summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env, args.episodes,
-                             seeds=range(args.seed, args.seed + args.seeds))
+                             seeds=range(args.seed, args.seed + args.seeds), chat_agent=chat_agent)
     if args.stories_out:
         gym_env = env.make()
         _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes,
@@ -98,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
                       domain=dialogue_env_of(gym_env).domain)
         summary["stories_out"] = args.stories_out
     summary["policy"] = args.policy
+    summary["interface"] = args.interface
     summary["env_kwargs"] = env.kwargs
     if remark:
         summary["note"] = remark

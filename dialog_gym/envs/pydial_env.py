@@ -233,6 +233,13 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
         return line
 
     @property
+    def acts(self) -> list[tuple]:
+        """The dialogue's acts so far, in order: ``("sys", act, masked)`` and ``("user", act, nbest)`` (the
+        decoder's N-best list of ``(act, confidence)``); what :meth:`transcript` and the chat layer render.
+        Do not mutate."""
+        return self._log
+
+    @property
     def action_names(self) -> tuple[str, ...]:
         """The name of each summary act (``actions``; the domain also lists action_listen and action_restart
         first, for the tracker)."""
