@@ -26,14 +26,11 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from dialog_gym.errors import ConfigError, PersistenceError
-
-if TYPE_CHECKING:
-    import gymnasium as gym
 
 GP_FILE = "gp.npz"
 #: the environment families whose acts are turn-level (one summary act per turn) and which GP-SARSA serves
@@ -223,14 +220,13 @@ class GPSarsaAgent:
         self.learner = learner
         self.explore = explore
 
-    def __call__(self, obs: np.ndarray, info: Mapping[str, Any], env: gym.Env | None = None) -> int:
+    def __call__(self, obs: np.ndarray, info: Mapping[str, Any]) -> int:
         return self.learner.act(obs, info.get("action_mask"), self.explore)
 
-    def action_probabilities(self, obs: np.ndarray, info: Mapping[str, Any], env: gym.Env | None = None
-                             ) -> np.ndarray:
+    def action_probabilities(self, obs: np.ndarray, info: Mapping[str, Any]) -> np.ndarray:
         """All probability on the chosen act (GP-SARSA ranks by its posterior mean, not a distribution)."""
         probs = np.zeros(self.learner.n_actions)
-        probs[self(obs, info, env)] = 1.0
+        probs[self(obs, info)] = 1.0
         return probs
 
 

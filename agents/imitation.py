@@ -115,9 +115,9 @@ def learner_agent(learner: Learner) -> Callable[[gym.Env], Agent]:
     """An agent factory for :func:`agents.evaluation_sim.evaluate_agent`: the learner alone, greedy
     among the allowed actions."""
 
-    def act(obs: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+    def act(obs: np.ndarray, info: Mapping[str, Any]) -> int:
         mask = np.asarray(info["action_mask"], np.int8)
-        return greedy_allowed(learner.action_probabilities(obs, info, env), mask)
+        return greedy_allowed(learner.action_probabilities(obs, info), mask)
 
     return lambda env: act
 
@@ -217,15 +217,10 @@ def learning_curve(start: str = "scratch", dialogues: int = 20, seed: int = 0, e
 def _would_be_corrections(learner: Learner, wrapper: HumanCorrectionWrapper) -> int:
     """How many of the last dialogue's teacher actions ``learner`` would have got wrong (teacher-forced)."""
     count = 0
-    base = wrapper.dialogue_env  # the dialogue is over: it shows the learner each recorded step's tracker in turn
-    live = base.tracker
-    try:
-        for record in wrapper.dialogue_steps:
-            base.tracker = record.tracker
-            probs = learner.action_probabilities(record.observation, {"action_mask": record.action_mask}, base)
-            count += greedy_allowed(probs, record.action_mask) != record.label
-    finally:
-        base.tracker = live
+    for record in wrapper.dialogue_steps:
+        info = {"action_mask": record.action_mask, "tracker": record.tracker}
+        probs = learner.action_probabilities(record.observation, info)
+        count += greedy_allowed(probs, record.action_mask) != record.label
     return count
 
 

@@ -12,8 +12,9 @@
 
 Both read the teacher's label of a step, not the executed action, so they also learn from DAgger
 steps where the learner acted (``beta < 1``). Both follow the agent contract (:mod:`dialog_gym.agent`):
-``learner(obs, info, env)`` acts greedily among the allowed actions and
-``learner.action_probabilities(obs, info, env)`` ranks them, so the same object is the session's learner
+``learner(obs, info)`` acts greedily among the allowed actions and
+``learner.action_probabilities(obs, info)`` ranks them (the supervised one reads
+``info["tracker"]``), so the same object is the session's learner
 and the agent that is evaluated alone.
 """
 
@@ -22,13 +23,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from agents.supervised import FitOptions, SupervisedPolicy
-from dialog_gym.agent import greedy_allowed
+from dialog_gym.agent import greedy_allowed, tracker_of
 from dialog_gym.domain import Domain
-from dialog_gym.envs import dialogue_env_of
 from dialog_gym.errors import DialogGymError
 from dialog_gym.featurizers import MaxHistoryTrackerFeaturizer, TrainingData
 from dialog_gym.wrappers.correction import StepRecord
@@ -54,16 +53,15 @@ class SupervisedLearner:
     def trained(self) -> bool:
         return self.policy.model is not None
 
-    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
-        """The policy's probabilities for ``env``'s tracker (uniform until the first training)."""
+    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any]) -> np.ndarray:
+        """The policy's probabilities for ``info["tracker"]`` (uniform until the first training)."""
         if not self.trained:
             return np.full(self.domain.num_actions, 1.0 / self.domain.num_actions)
-        base = dialogue_env_of(env)
-        return self.policy.predict_action_probabilities(base.tracker, base.domain)
+        return self.policy.predict_action_probabilities(tracker_of(info), self.domain)
 
-    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+    def __call__(self, observation: np.ndarray, info: Mapping[str, Any]) -> int:
         """The greedy allowed action (the learner alone, as evaluated)."""
-        return greedy_allowed(self.action_probabilities(observation, info, env), info["action_mask"])
+        return greedy_allowed(self.action_probabilities(observation, info), info["action_mask"])
 
     def examples(self, records: Sequence[StepRecord]) -> TrainingData:
         """The featurized state of each step, labelled with the teacher's action."""
@@ -108,13 +106,13 @@ class SB3Learner:
         self.source = "untrained"
         self.rounds = 0
 
-    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
+    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any]) -> np.ndarray:
         """The model's distribution at ``observation``, masked by ``info["action_mask"]``."""
-        return self.agent.action_probabilities(observation, info, env)
+        return self.agent.action_probabilities(observation, info)
 
-    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+    def __call__(self, observation: np.ndarray, info: Mapping[str, Any]) -> int:
         """The greedy allowed action (the learner alone, as evaluated)."""
-        return greedy_allowed(self.action_probabilities(observation, info, env), info["action_mask"])
+        return greedy_allowed(self.action_probabilities(observation, info), info["action_mask"])
 
     def _masked_argmax(self, obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
         return np.array([greedy_allowed(self.agent.action_probabilities(o, {"action_mask": m}), m)

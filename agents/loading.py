@@ -22,7 +22,7 @@ def make_agent(spec: str, env: gym.Env, seed: int = 0) -> Agent:
     if spec == "rule":
         return expert_act(env)
     if spec == "random":
-        return random_act(seed)
+        return random_act(env, seed)
     path = Path(spec)
     for folder in (path, path / "best", path / "final"):  # a training run's folder holds best/ and final/
         if (folder / AGENT_FILE).is_file():

@@ -1,10 +1,9 @@
 """The Policy API (Rasa Core's contract) and the adapter that lets any policy act in an environment.
 
 A :class:`Policy` reads a :class:`~dialog_gym.tracker.DialogueStateTracker` and returns one probability
-per action of the domain. :class:`PolicyAgent` runs it in a dialog_gym environment (through
-``env.unwrapped.tracker``) under the project's agent contract (:mod:`dialog_gym.agent`:
-``agent(observation, info, env)`` and ``action_probabilities(observation, info, env)``), and with a
-stable-baselines3-style ``predict``.
+per action of the domain. :class:`PolicyAgent` runs it under the project's agent contract
+(:mod:`dialog_gym.agent`: ``agent(observation, info)`` and ``action_probabilities(observation, info)``),
+reading the tracker from ``info["tracker"]`` (an environment made with ``info_tracker=True``).
 
 The environment's action mask reaches a policy by one path: ``info["action_mask"]`` -> :class:`PolicyAgent`
 -> :meth:`Policy.predict_masked`. Its default calls Rasa's ``predict_action_probabilities(tracker, domain)``
@@ -27,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 
 from dialog_gym import __version__
-from dialog_gym.agent import action_mask, greedy_allowed
+from dialog_gym.agent import action_mask, greedy_allowed, tracker_of
 from dialog_gym.domain import Domain
 from dialog_gym.envs import dialogue_env_of
 from dialog_gym.errors import DialogGymError, PersistenceError
@@ -180,41 +179,37 @@ def check_policy_env(env: gym.Env) -> None:
 
 
 class PolicyAgent:
-    """Runs a :class:`Policy` in a dialog_gym environment under the agent contract of :mod:`dialog_gym.agent`.
+    """Runs a :class:`Policy` under the agent contract of :mod:`dialog_gym.agent`.
 
-    ``agent(obs, info, env)`` returns an action; ``action_probabilities(obs, info, env)`` the policy's
-    probabilities (from :meth:`Policy.predict_masked`, given ``info["action_mask"]`` when
-    ``respect_mask``); ``predict`` mimics stable-baselines3 for an environment bound at construction.
-    With ``respect_mask`` the probabilities are restricted to the actions the mask allows; if the policy
-    gives none of them any probability, the first allowed action is taken.
+    ``agent(obs, info)`` returns an action; ``action_probabilities(obs, info)`` the policy's probabilities
+    for ``info["tracker"]`` (from :meth:`Policy.predict_masked`, given ``info["action_mask"]`` when
+    ``respect_mask``). ``env`` (made once, at construction) gives the domain and is checked to act with the
+    domain's actions; it is not kept. With ``respect_mask`` the probabilities are restricted to the actions
+    the mask allows; if the policy gives none of them any probability, the first allowed action is taken.
     """
 
-    def __init__(self, policy: Policy, env: gym.Env | None = None, respect_mask: bool = True,
-                 seed: int | None = None) -> None:
-        if env is not None:
-            check_policy_env(env)
+    def __init__(self, policy: Policy, env: gym.Env, respect_mask: bool = True, seed: int | None = None) -> None:
+        check_policy_env(env)
         self.policy = policy
-        self.env = env
+        self.domain = dialogue_env_of(env).domain
         self.respect_mask = respect_mask
         self.rng = np.random.default_rng(seed)
         self.last_probabilities: np.ndarray | None = None
 
-    def action_probabilities(self, obs: Any, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
-        """The policy's probabilities in ``env``'s current state (one per action of the domain)."""
-        base = dialogue_env_of(env)
-        if not base.actions_are_domain_actions:
-            check_policy_env(env)
+    def action_probabilities(self, obs: Any, info: Mapping[str, Any]) -> np.ndarray:
+        """The policy's probabilities in the state of ``info["tracker"]`` (one per action of the domain)."""
         mask = action_mask(info) if self.respect_mask else None
-        probs = np.asarray(self.policy.predict_masked(base.tracker, base.domain, mask), dtype=np.float64)
-        if probs.shape != (base.domain.num_actions,):
+        domain = self.domain
+        probs = np.asarray(self.policy.predict_masked(tracker_of(info), domain, mask), dtype=np.float64)
+        if probs.shape != (domain.num_actions,):
             raise ValueError(f"{type(self.policy).__name__} returned {probs.shape} probabilities for "
-                             f"{base.domain.num_actions} actions")
+                             f"{domain.num_actions} actions")
         self.last_probabilities = probs
         return probs
 
-    def act(self, obs: Any, info: Mapping[str, Any], env: gym.Env, deterministic: bool = True) -> int:
+    def act(self, obs: Any, info: Mapping[str, Any], deterministic: bool = True) -> int:
         mask = action_mask(info) if self.respect_mask else None
-        probs = self.action_probabilities(obs, info, env)
+        probs = self.action_probabilities(obs, info)
         if mask is not None:
             probs = probs * (mask > 0)
             if deterministic or probs.sum() <= 0:
@@ -224,13 +219,3 @@ class PolicyAgent:
         return int(np.argmax(probs))
 
     __call__ = act
-
-    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
-                deterministic: bool = True, action_masks: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
-        """stable-baselines3's signature, for the environment given at construction."""
-        if self.env is None:
-            raise RuntimeError("PolicyAgent.predict needs the environment: PolicyAgent(policy, env)")
-        base = dialogue_env_of(self.env)
-        mask = action_masks if action_masks is not None else base.action_masks().astype(np.int8)
-        action = self.act(observation, {"action_mask": mask}, self.env, deterministic)
-        return np.array(action), state

@@ -13,11 +13,10 @@ used). Writes are atomic.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
 import numpy as np
 
 import dialog_gym  # noqa: F401  (registers the environments)
@@ -161,9 +160,10 @@ def load_gp_agent(folder: str | os.PathLike, meta: Mapping[str, Any]) -> GPSarsa
 
 
 class SB3Agent:
-    """A stable-baselines3 model under the agent contract of :mod:`dialog_gym.agent`: ``agent(obs, info,
-    env) -> action`` and ``action_probabilities(obs, info, env)``; maskable models get
-    ``info["action_mask"]``. ``predict`` passes through to the model."""
+    """A stable-baselines3 model under the agent contract of :mod:`dialog_gym.agent`: ``agent(obs, info) ->
+    action``, ``action_probabilities(obs, info)`` and, for a vector env, ``act_batch(observations, infos)``
+    (one ``model.predict`` on the stacked observations); maskable models get ``info["action_mask"]``.
+    ``predict`` passes through to the model."""
 
     def __init__(self, model: Any, masked: bool | None = None, deterministic: bool = True) -> None:
         self.model = model
@@ -172,7 +172,7 @@ class SB3Agent:
         self.masked = masked
         self.deterministic = deterministic
 
-    def __call__(self, obs: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+    def __call__(self, obs: np.ndarray, info: Mapping[str, Any]) -> int:
         if self.masked:
             mask = np.asarray(info["action_mask"], dtype=bool)
             action, _ = self.model.predict(obs, deterministic=self.deterministic, action_masks=mask)
@@ -180,16 +180,24 @@ class SB3Agent:
             action, _ = self.model.predict(obs, deterministic=self.deterministic)
         return int(action)
 
+    def act_batch(self, observations: np.ndarray, infos: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The actions for a batch of observations (rows), in one ``predict``; masks from the infos."""
+        if self.masked:
+            masks = np.stack([np.asarray(info["action_mask"], dtype=bool) for info in infos])
+            actions, _ = self.model.predict(observations, deterministic=self.deterministic, action_masks=masks)
+        else:
+            actions, _ = self.model.predict(observations, deterministic=self.deterministic)
+        return np.asarray(actions, dtype=np.int64).reshape(len(infos))
+
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True,
                 action_masks: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
         if self.masked:
             return self.model.predict(observation, state, episode_start, deterministic, action_masks=action_masks)
         return self.model.predict(observation, state, episode_start, deterministic)
 
-    def action_probabilities(self, obs: np.ndarray, info: Mapping[str, Any], env: gym.Env | None = None
-                             ) -> np.ndarray:
+    def action_probabilities(self, obs: np.ndarray, info: Mapping[str, Any]) -> np.ndarray:
         """The policy's action distribution at ``obs`` (masked by ``info["action_mask"]`` for maskable
-        models). The model reads only the observation, so ``env`` may be None (a recorded step)."""
+        models). The model reads only the observation (and the mask), so a recorded step will do."""
         import torch
 
         mask = action_mask(info)

@@ -23,7 +23,7 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
-from agents.evaluation_sim import evaluate_agent
+from agents.evaluation_sim import BATCH_ENVS, evaluate_agent
 from agents.hyperparams import ALGORITHMS, LEARNERS, load_hyperparams, load_warm_start
 from agents.rl import (
     AGENT_FILE,
@@ -191,8 +191,9 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
     eval_stream = validation_seed if spec.validation else benchmark_test_seed
 
     def evaluate() -> dict[str, Any]:
+        # over BATCH_ENVS sub-environments: one predict per step for all of them, the same dialogues as one env
         summary = evaluate_agent(lambda e: SB3Agent(model), spec.env_id, spec.eval_episodes, seeds=[spec.seed],
-                                 env_kwargs=spec.env_kwargs, stream=eval_stream)
+                                 env_kwargs=spec.env_kwargs, stream=eval_stream, n_envs=BATCH_ENVS)
         return {k: summary[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
                                         "mean_reward", "invalid_action_rate")}
 

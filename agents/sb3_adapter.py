@@ -1,5 +1,7 @@
-"""The one place that reaches into stable-baselines3's private members (pinned below SB3's next major in
-``pyproject.toml``; ``tests/test_rl.py`` checks that each member used here still exists in the installed SB3).
+"""The one place that patches stable-baselines3's private members on a model (SB3 is pinned below its next
+major in ``pyproject.toml``; ``tests/test_sb3_adapter.py`` checks that each member used here still exists and
+still works in the installed SB3). :mod:`agents.maskable_dqn`, a new algorithm, subclasses SB3's DQN and
+overrides its hooks as sb3-contrib's algorithms do; its own tests cover them.
 
 * :func:`drive_progress`: SB3's training progress (``1 - done / budget``, which drives DQN's epsilon and every
   learning-rate or clip-range schedule) from our own count. With a dialogue budget the number of timesteps

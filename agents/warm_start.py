@@ -53,7 +53,7 @@ def expert_demonstrations(env_id: str, dialogues: int, seed: int, gamma: float =
                           stream: Stream = demonstration_seed) -> Demonstrations:
     """Roll the rule expert out for ``dialogues`` dialogues of run seed ``seed`` (dialogue ``i`` reset with
     ``stream(seed, i)``, the warm-start demonstration stream unless said otherwise)."""
-    env = gym.make(env_id, **(env_kwargs or {}))
+    env = gym.make(env_id, **{**(env_kwargs or {}), "info_tracker": True})  # the expert reads the tracker
     act = expert_act(env)
     obs_l, act_l, ret_l, mask_l = [], [], [], []
     for i in range(dialogues):
@@ -61,7 +61,7 @@ def expert_demonstrations(env_id: str, dialogues: int, seed: int, gamma: float =
         rewards: list[float] = []
         done = False
         while not done:
-            a = act(obs, info, env)
+            a = act(obs, info)
             obs_l.append(obs)
             mask_l.append(info["action_mask"].astype(bool))
             act_l.append(a)

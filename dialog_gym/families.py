@@ -11,7 +11,8 @@ The shipped families are ``dialogue`` (Rasa-style tasks, one domain action per s
 :mod:`dialog_gym.envs.dialogue_env`), ``summary`` (a dialogue task at turn level, with summary acts declared in
 its config: :mod:`dialog_gym.envs.summary`) and ``pydial`` (an imported PyDial task:
 :mod:`dialog_gym.envs.pydial_env`). Adding a family is one module (its env class, whose constructor takes
-``config=PATH``, ``render_mode`` and its make keywords, and its config loader) plus one entry::
+``config=PATH``, ``render_mode``, ``info_tracker`` (both for the base class) and its make keywords, and its config
+loader) plus one entry::
 
     register_family(Family(
         name="summary", env="dialog_gym.envs.summary:SummaryActEnv",
@@ -89,8 +90,9 @@ def load_entry_point(text: str) -> Any:
 DIALOGUE_MAKE_KEYS = frozenset({"domain", "user", "roles", "knowledge_base", "result_slots", "actions", "intents",
                                 "noise", "reward", "max_steps", "max_history", "masks"})
 
-#: the ``gym.make`` keywords every family's env class takes besides its own ``make_keys``
-EVERY_FAMILY_MAKE_KEYS = frozenset({"render_mode"})
+#: the ``gym.make`` keywords every family's env class takes besides its own ``make_keys`` (the base class's:
+#: :class:`~dialog_gym.envs.base.BaseDialogueEnv`)
+EVERY_FAMILY_MAKE_KEYS = frozenset({"render_mode", "info_tracker"})
 #: every family, by name (:func:`register_family` adds one)
 FAMILIES: dict[str, Family] = {}
 

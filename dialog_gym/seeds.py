@@ -29,12 +29,18 @@ Because training streams and test streams differ, a command's default test dialo
 dialogues its training used (``train-policy`` then ``rollout``; a pretrained learner and its learning
 curve; a warm-started agent and its evaluation). The benchmark test stream keeps the reset seeds it has
 always had, so published benchmark results stay comparable.
+
+An agent's own randomness (the random agent) is not a reset seed: :func:`agent_rng` gives it one generator
+per dialogue from the agent's seed and the dialogue's reset seed, apart from the environment's generator
+of that dialogue, so a dialogue's random actions do not depend on the dialogues run before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from dialog_gym.errors import DialogGymError
 
@@ -105,11 +111,25 @@ STREAMS: tuple[SeedStream, ...] = (episode_seed, benchmark_test_seed, training_e
                                    expert_dialogue_seed, benchmark_story_seed, dialogue_seed, calibration_seed,
                                    calibration_check_seed, validation_seed)
 
+#: the first word of every agent generator's seed sequence: keeps them apart from the environments' generators
+AGENT_STREAM = 0xA6E27
+
+
+def agent_rng(seed: int, reset_seed: int | None) -> np.random.Generator:
+    """The generator of an agent with seed ``seed`` in the dialogue reset with ``reset_seed`` (None: the
+    agent's stream across dialogues): seeded with the words ``(AGENT_STREAM, seed[, reset_seed])``, never
+    the single number an environment's ``reset(seed=...)`` uses, so agent and environment draw apart."""
+    words = [AGENT_STREAM, seed] if reset_seed is None else [AGENT_STREAM, seed, reset_seed]
+    return np.random.default_rng(words)
+
+
 __all__ = [
+    "AGENT_STREAM",
     "RUN_SEEDS",
     "STREAMS",
     "SeedStream",
     "Stream",
+    "agent_rng",
     "benchmark_story_seed",
     "benchmark_test_seed",
     "calibration_check_seed",

@@ -40,23 +40,23 @@ def main() -> None:
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "episodes": args.episodes, "expert": {}, "random_allowed": {}, "random_all": {}}
     for env_id in dialog_gym.SUITES["pydial18"]:
-        env = gym.make(env_id)
+        env = gym.make(env_id, info_tracker=True)  # the expert reads info["belief"]
         if env_id.endswith(("Env1-v0", "Env3-v0", "Env6-v0")):
             results, _ = run_episodes(env, expert_act(env), args.episodes, args.seed)
             report["expert"][env_id] = summary(results)
-        results, _ = run_episodes(env, random_act(args.seed), args.episodes, args.seed)
+        results, _ = run_episodes(env, random_act(env, args.seed), args.episodes, args.seed)
         report["random_allowed"][env_id] = summary(results)
-        results, _ = run_episodes(env, random_act(args.seed, respect_mask=False), args.episodes, args.seed)
+        results, _ = run_episodes(env, random_act(env, args.seed, respect_mask=False), args.episodes, args.seed)
         report["random_all"][env_id] = summary(results)
         print(env_id, report["expert"].get(env_id), report["random_allowed"][env_id], report["random_all"][env_id],
               flush=True)
     for config in args.config:
-        env = gym.make("dialog_gym/Dialogue-v0", config=config, noise=0.0, masks=True)
+        env = gym.make("dialog_gym/Dialogue-v0", config=config, noise=0.0, masks=True, info_tracker=True)
         results, _ = run_episodes(env, expert_act(env), args.episodes, args.seed)
         report["expert"][config] = summary(results)
         print(config, report["expert"][config], flush=True)
     # speed: the expert on CR Env1 in this process, one env, seeded resets as run_episodes does (evaluation seed 1)
-    env = gym.make("dialog_gym/PyDial-CR-Env1-v0")
+    env = gym.make("dialog_gym/PyDial-CR-Env1-v0", info_tracker=True)
     agent = expert_act(env)
     wall, cpu = time.perf_counter(), time.process_time()
     results, _ = run_episodes(env, agent, args.speed_episodes, 1)

@@ -24,12 +24,12 @@ SUMMARY_IDS = SUITES["summary"]
 
 
 def vector_dialogue(env_id: str, seed: int) -> list[tuple]:
-    env = gym.make(env_id)
+    env = gym.make(env_id, info_tracker=True)
     agent = expert_act(env)
     obs, info = env.reset(seed=seed)
     out, done = [], False
     while not done:
-        action = agent(obs, info, env)
+        action = agent(obs, info)
         obs, reward, terminated, truncated, info = env.step(action)
         out.append((action, reward, terminated, truncated, info["success"], info["turn"]))
         done = terminated or truncated
@@ -179,3 +179,27 @@ def test_rollout_interface_chat_prints_the_vector_numbers(capsys: pytest.Capture
     assert numbers[0] == numbers[1]
     assert main(["rollout", "--env", "Restaurant-v0", "--interface", "chat"]) == 2
     assert "turn-level" in capsys.readouterr().err
+
+
+def test_an_nlg_block_in_an_imported_task_config(tmp_path) -> None:
+    import shutil
+
+    import yaml
+
+    task = tmp_path / "CR"
+    shutil.copytree("configs/pydial/CamRestaurants", task)
+    data = yaml.safe_load((task / "env.yml").read_text())
+    data["nlg"] = {"entity": "eatery", "slots": {"area": "part of town"}}
+    (task / "env.yml").write_text(yaml.safe_dump(data))
+    c = chat.make(f"{task / 'env.yml'}:Env1")
+    assert "- area (part of town): centre, north, west, south, east" in c.system_prompt
+    assert "eatery information service" in c.system_prompt
+    c.reset(seed=0)
+    new, *_ = c.step(chat.assistant_call("request", {"slot": "area"}))
+    assert "part of town" in new[0]["content"]
+
+
+def test_summary_prompt_lists_the_table_values() -> None:
+    prompt = chat.make("Restaurant-Summary-Env1-v0").system_prompt
+    assert "- cuisine (cuisine): british, french, indian, italian, spanish" in prompt
+    assert "- people (people): two, four, six, eight" in prompt

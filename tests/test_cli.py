@@ -27,6 +27,20 @@ def test_rollout_json(capsys):
     assert {"mean_turns", "mean_reward", "success_ci95"} <= set(data)
 
 
+@pytest.mark.parametrize("policy", ["rule", "random"])
+def test_rollout_over_a_vector_env_gives_the_same_dialogues(capsys, policy):
+    runs = []
+    for n_envs in ("1", "4"):
+        code, out, _ = run_cli(capsys, "rollout", "--env", "Restaurant-Env3-v0", "--policy", policy, "--episodes", "9",
+                               "--n-envs", n_envs, "--json")
+        assert code == 0
+        runs.append(json.loads(out))
+    one, four = runs
+    assert [d["index"] for d in one["dialogues"]] == list(range(9)) and one["dialogues"][1]["reset_seed"] == 1
+    assert one["dialogues"] == four["dialogues"]
+    assert {k: v for k, v in one.items() if k != "n_envs"} == {k: v for k, v in four.items() if k != "n_envs"}
+
+
 def test_rollout_writes_stories(capsys, tmp_path: Path):
     path = tmp_path / "sim.md"
     code, out, _ = run_cli(capsys, "rollout", "--policy", "rule", "--episodes", "3", "--stories-out", str(path))

@@ -43,7 +43,7 @@ class FixedLearner:
         self.order = order
         self.calls: list[tuple[int, int]] = []
 
-    def action_probabilities(self, observation, info, env):
+    def action_probabilities(self, observation, info):
         probs = np.zeros(self.n)
         for rank, a in enumerate(self.order):
             probs[a] = 1.0 / (rank + 2)

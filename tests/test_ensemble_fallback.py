@@ -57,7 +57,7 @@ def test_memoization_falls_back_to_the_next_policy(domain):
 
 
 def test_ensemble_runs_in_the_environment_with_the_mask():
-    env = gym.make("dialog_gym/Restaurant-v0")
+    env = gym.make("dialog_gym/Restaurant-v0", info_tracker=True)
     ensemble = PolicyEnsemble([RulePolicy(), FallbackPolicy(core_threshold=0.3)])
     results, _ = run_episodes(env, PolicyAgent(ensemble, env), episodes=3, seed=0)
     assert all(r.success for r in results)  # the rule policy (1.0) always beats the fallback's 0.3

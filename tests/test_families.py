@@ -35,7 +35,7 @@ def test_the_shipped_families_and_what_they_declare():
                                                 ("dialog_gym/Restaurant-Summary-Env1-v0", "summary"),
                                                 ("dialog_gym/PyDial-CR-Env1-v0", "pydial")])
 def test_each_registered_id_runs_its_familys_class_and_expert(env_id, family):
-    env = gym.make(env_id)
+    env = gym.make(env_id, info_tracker=True)  # the experts read the dialogue state from info
     assert family_of(env).name == family == EnvRef(env_id).family().name
     assert type(env.unwrapped) is FAMILIES[family].env_class()
     results, _ = run_episodes(env, expert_act(env), 5, seed=0)
@@ -44,10 +44,10 @@ def test_each_registered_id_runs_its_familys_class_and_expert(env_id, family):
 
 def test_a_family_from_a_test_module_runs_with_the_generic_id(tmp_path):
     path = _toy_config(tmp_path, bonus=5.0, register=False)
-    env = gym.make(GENERIC_ENV_ID, config=str(path))
+    env = gym.make(GENERIC_ENV_ID, config=str(path), info_tracker=True)
     assert isinstance(env.unwrapped, ToyEnv) and family_of(env) is TOY
     assert EnvRef.parse(str(path)).family() is TOY
-    plain = gym.make("dialog_gym/Restaurant-v0")
+    plain = gym.make("dialog_gym/Restaurant-v0", info_tracker=True)
     expert, plain_expert = expert_act(env), expert_act(plain)  # the family's expert: the rule expert
     toy_results, _ = run_episodes(env, expert, 3, seed=7)
     plain_results, _ = run_episodes(plain, plain_expert, 3, seed=7)

@@ -69,7 +69,7 @@ def test_the_recorder_sees_an_overlap(resets: Resets):
     """The check can fail: the old pretraining seeds (0, 1, ...) met the evaluation seeds of seed 0."""
     from dialog_gym.rollout import expert_act, run_episodes
 
-    env = gym.make(ENV)
+    env = gym.make(ENV, info_tracker=True)
     for i in range(3):
         env.reset(seed=i)  # seeds 0, 1, 2: what make_learner("pretrained", seed=0) used to train on
     with resets.testing():

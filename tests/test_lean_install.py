@@ -50,7 +50,7 @@ ids = [env_id for env_id in gym.registry if env_id.startswith("dialog_gym/")]
 successes = {}
 for env_id in ids:
     kwargs = {"config": str(config_path("envs", "restaurant.yml"))} if env_id == "dialog_gym/Dialogue-v0" else {}
-    env = gym.make(env_id, **kwargs)
+    env = gym.make(env_id, info_tracker=True, **kwargs)
     results, _ = run_episodes(env, expert_act(env), 3, seed=0)
     successes[env_id] = sum(r.success for r in results)
     env.close()
@@ -112,6 +112,11 @@ def test_the_commands_without_a_learner_run_without_the_extras(tmp_path: Path) -
     stories = lean_python(tmp_path, CLI, "stories", "simulate", "--episodes", "2", "--out", "s.md")
     assert stories.returncode == 0, stories.stderr
     assert (tmp_path / "s.md").read_text().count("## ") == 2
+    bench = lean_python(tmp_path, CLI, "bench-env", "--steps", "100", "--repeats", "1", "--json")
+    assert bench.returncode == 0, bench.stderr
+    assert json.loads(bench.stdout)["steps"] == 100
+    usage = lean_python(tmp_path, CLI, "--help")  # every command's parser is built
+    assert usage.returncode == 0 and "train" in usage.stdout and usage.stderr == ""
 
 
 @pytest.mark.parametrize(("command", "extra", "module"), [

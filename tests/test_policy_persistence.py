@@ -89,10 +89,10 @@ def test_saved_policy_runs_through_rollout_spec(expert, tmp_path):
     policy = MemoizationPolicy(max_history=5)
     policy.train(trackers, domain)
     policy.persist(tmp_path / "memo")
-    env = gym.make("dialog_gym/Restaurant-v0")
+    env = gym.make("dialog_gym/Restaurant-v0", info_tracker=True)
     agent = make_agent(str(tmp_path / "memo"), env)
     obs, info = env.reset(seed=0)
-    assert 0 <= agent(obs, info, env) < env.action_space.n
+    assert 0 <= agent(obs, info) < env.action_space.n
 
 
 def test_loading_onto_another_domain_is_refused(expert, tmp_path):

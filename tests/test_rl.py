@@ -106,7 +106,7 @@ def test_smoke_train_save_load(tmp_path: Path, algo, env_id):
     env = gym.make(env_id)
     agent = make_agent(str(tmp_path), env)
     obs, info = env.reset(seed=0)
-    assert 0 <= agent(obs, info, env) < env.action_space.n
+    assert 0 <= agent(obs, info) < env.action_space.n
 
 
 def _batch() -> tuple[np.ndarray, np.ndarray]:

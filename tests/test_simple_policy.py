@@ -31,19 +31,16 @@ def test_the_import_lines_are_the_documented_ones():
 
 def test_simple_policy_runs_in_the_environment():
     module = _load_script()
-    env = gym.make("dialog_gym/Restaurant-v0")
+    env = gym.make("dialog_gym/Restaurant-v0", info_tracker=True)
     agent = PolicyAgent(module.SimplePolicy(), env)
     results, dialogues = run_episodes(env, agent, episodes=3, seed=0, keep_events=True)
     assert len(results) == 3 and all(r.steps > 0 for r in results)
     assert all(dialogues)
     # the opening greeting gets action 3, as the policy says; the agent takes it if the mask allows it
     obs, info = env.reset(seed=1)
-    assert np.array_equal(agent.action_probabilities(obs, info, env), np.eye(env.action_space.n)[3])
+    assert np.array_equal(agent.action_probabilities(obs, info), np.eye(env.action_space.n)[3])
     expected = 3 if info["action_mask"][3] else int(np.flatnonzero(info["action_mask"])[0])
-    assert agent(obs, info, env) == expected
-    # and the SB3-style predict works too
-    action, state = agent.predict(obs)
-    assert isinstance(action, np.ndarray) and state is None
+    assert agent(obs, info) == expected
 
 
 def test_simple_policy_script_main(capsys):

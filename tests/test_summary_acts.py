@@ -204,7 +204,7 @@ def test_an_act_that_does_not_hand_the_turn_over_does_not_listen(tmp_path):
 
 
 def test_mask_is_the_task_mask_of_each_acts_first_action():
-    env = gym.make(SUMMARY_IDS[2])
+    env = gym.make(SUMMARY_IDS[2], info_tracker=True)
     base = env.unwrapped
     act = expert_act(env)
     rng = np.random.default_rng(0)
@@ -216,7 +216,7 @@ def test_mask_is_the_task_mask_of_each_acts_first_action():
             expected = np.array([task_mask[a.actions[0]] for a in base.acts], dtype=np.int8)
             assert np.array_equal(info["action_mask"], expected) and info["action_mask"].dtype == np.int8
             assert np.array_equal(base.action_masks(), expected.astype(bool))
-            choice = act(obs, info, env) if rng.random() < 0.7 else int(rng.choice(np.flatnonzero(expected)))
+            choice = act(obs, info) if rng.random() < 0.7 else int(rng.choice(np.flatnonzero(expected)))
             obs, _, terminated, truncated, info = env.step(choice)
             done = terminated or truncated
 
@@ -226,7 +226,7 @@ def test_mask_is_the_task_mask_of_each_acts_first_action():
 def test_success_and_dynamics_are_the_tasks_own(summary_id, task_id):
     """Replaying the actions the acts executed in the action-level env (same seed) gives the same tracker,
     the same observation after each act and the same success: one task, one success definition."""
-    env, task = gym.make(summary_id), gym.make(task_id)
+    env, task = gym.make(summary_id, info_tracker=True), gym.make(task_id)
     base, task_base = env.unwrapped, task.unwrapped
     expert = expert_act(env)
     rng = np.random.default_rng(1)
@@ -237,7 +237,7 @@ def test_success_and_dynamics_are_the_tasks_own(summary_id, task_id):
         np.testing.assert_array_equal(obs, task_obs)
         done = False
         while not done:
-            choice = expert(obs, info, env) if seed % 2 == 0 else int(rng.integers(10))
+            choice = expert(obs, info) if seed % 2 == 0 else int(rng.integers(10))
             before = len([e for e in base.tracker.events if isinstance(e, ActionExecuted)])
             obs, _, terminated, truncated, info = env.step(choice)
             done = terminated or truncated
@@ -277,19 +277,19 @@ def test_random_act_sequences_keep_the_contract(env_index, seed, actions):
 
 
 def test_state_round_trip_is_a_dialogue_env_state():
-    env, other = gym.make(SUMMARY_IDS[3]), gym.make(SUMMARY_IDS[3])
+    env, other = gym.make(SUMMARY_IDS[3], info_tracker=True), gym.make(SUMMARY_IDS[3], info_tracker=True)
     base = env.unwrapped
     obs, info = env.reset(seed=5)
     expert = expert_act(env)
     for _ in range(3):
-        obs, _, _, _, info = env.step(expert(obs, info, env))
+        obs, _, _, _, info = env.step(expert(obs, info))
     state = base.get_state()
     assert isinstance(state, DialogueEnvState)
 
     def rest(e, o, i):
         out = []
         for k in range(30):
-            o, r, te, tr, i = e.step(expert(o, i, e) if k % 3 else int(np.flatnonzero(i["action_mask"])[-1]))
+            o, r, te, tr, i = e.step(expert(o, i) if k % 3 else int(np.flatnonzero(i["action_mask"])[-1]))
             out.append((o.tobytes(), r, te, tr, i["success"], i["action_mask"].tobytes()))
             if te or tr:
                 break
@@ -355,7 +355,7 @@ def test_config_errors_of_the_file(tmp_path):
 
 
 def test_expert_solves_env1():
-    env = gym.make(SUMMARY_IDS[0])
+    env = gym.make(SUMMARY_IDS[0], info_tracker=True)
     results, _ = run_episodes(env, expert_act(env), 200, seed=0)
     assert all(r.success for r in results)
     assert all(r.invalid_actions == 0 for r in results)
@@ -379,7 +379,7 @@ def test_other_tasks_declare_their_own_acts(tmp_path, task, acts):
     cfg = tmp_path / "summary.yml"
     cfg.write_text(f"family: summary\ntask: {task}\nmax_steps: 30\nsummary_acts:\n{acts}")
     for masks in (True, False):
-        env = gym.make("dialog_gym/Dialogue-v0", config=str(cfg), masks=masks)
+        env = gym.make("dialog_gym/Dialogue-v0", config=str(cfg), masks=masks, info_tracker=True)
         assert env.action_space.n == acts.count("\n")
         results, _ = run_episodes(env, expert_act(env), 60, seed=0)
         assert np.mean([r.success for r in results]) >= 0.95
@@ -389,7 +389,7 @@ def test_rule_agent_and_warm_start_demonstrations_play_acts():
     from agents.loading import make_agent
     from agents.warm_start import expert_demonstrations
 
-    env = gym.make(SUMMARY_IDS[1])
+    env = gym.make(SUMMARY_IDS[1], info_tracker=True)
     results, _ = run_episodes(env, make_agent("rule", env), 50, seed=0)
     assert all(r.success for r in results)
     demos = expert_demonstrations(SUMMARY_IDS[1], 5, seed=0)
@@ -425,11 +425,11 @@ def test_rasa_policies_are_refused_with_a_clear_message(tmp_path):
 def test_scripted_teacher_answers_with_acts():
     from dialog_gym.wrappers.teaching import ScriptedTeacher, StepView
 
-    env = gym.make(SUMMARY_IDS[0])
+    env = gym.make(SUMMARY_IDS[0], info_tracker=True)
     obs, info = env.reset(seed=0)
     teacher = ScriptedTeacher(env)
     act = expert_act(env)
     base = env.unwrapped
     view = StepView(base.domain, base.tracker.deep_copy(), base.transcript(), 0, np.full(10, 0.1),
                     info["action_mask"], 0, 0, 1.0, action_names=base.action_names)
-    assert teacher.action_for(view) == act(obs, info, env) == ACTS.index("ask_howcanhelp")
+    assert teacher.action_for(view) == act(obs, info) == ACTS.index("ask_howcanhelp")

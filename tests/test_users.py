@@ -24,7 +24,7 @@ TOLERANCE = 0.04
 
 
 def test_expert_is_perfect_without_noise():
-    env = gym.make("dialog_gym/Restaurant-v0")
+    env = gym.make("dialog_gym/Restaurant-v0", info_tracker=True)
     results, _ = run_episodes(env, expert_act(env), 300, seed=0)
     summary = summarize(results)
     assert summary["success_rate"] == 1.0

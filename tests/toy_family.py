@@ -37,10 +37,11 @@ class ToyEnv(DialogueEnv):
 
     family: ClassVar[str] = "toy"
 
-    def __init__(self, config: str | os.PathLike, render_mode: str | None = None, **overrides: Any) -> None:
+    def __init__(self, config: str | os.PathLike, render_mode: str | None = None, info_tracker: bool = False,
+                 **overrides: Any) -> None:
         check_make_keywords(overrides, TOY.make_keys)
         self.toy = load_toy_config(config, **overrides)
-        super().__init__(config=self.toy.task, render_mode=render_mode)
+        super().__init__(config=self.toy.task, render_mode=render_mode, info_tracker=info_tracker)
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = super().step(action)

@@ -39,13 +39,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=dialogue_count, default=100, help="dialogues per seed")
     p.add_argument("--seed", type=run_seed, default=0, help="first seed")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds (seed, seed+1, ...)")
+    p.add_argument("--n-envs", type=positive_int, default=1,
+                   help="run the dialogues over a Gymnasium vector env of N sub-environments (same results for "
+                        "any N: each dialogue keeps its reset seed; SB3 models predict in batches)")
+    p.add_argument("--async", dest="asynchronous", action="store_true",
+                   help="with --n-envs: one process per sub-environment (AsyncVectorEnv)")
     p.add_argument("--stories-out", metavar="FILE", help="write the dialogues (of the first seed) as stories")
     p.add_argument("--interface", choices=("vector", "chat"), default="vector",
                    help="vector: the agent gets observations and picks action indices; chat: the dialogues run "
                         "through the chat interface for language-model agents (tool calls, English; turn-level "
                         "envs only: PyDial and summary-act ids), where --policy rule sends the rule expert's "
                         "act as a tool call and gives the same numbers as vector")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (with each dialogue's result under 'dialogues')")
     p.set_defaults(func=run)
 
 
@@ -105,9 +111,10 @@ def run(args: argparse.Namespace) -> int:
         chat_agent = rule_agent
     warnings.filterwarnings("ignore", message=".* was trained on ")  # said above, in one line
     summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env, args.episodes,
-                             seeds=range(args.seed, args.seed + args.seeds), chat_agent=chat_agent)
+                             seeds=range(args.seed, args.seed + args.seeds), chat_agent=chat_agent,
+                             n_envs=args.n_envs, asynchronous=args.asynchronous, per_dialogue=args.json)
     if args.stories_out:
-        gym_env = env.make()
+        gym_env = env.make(info_tracker=True)  # the stories are the trackers' events
         _, dialogues = run_episodes(gym_env, make_agent(args.policy, gym_env, seed=args.seed), args.episodes,
                                     args.seed, keep_events=True)
         write_stories(args.stories_out, [(f"rollout_{episode_seed(args.seed, i):07d}", ev)
@@ -115,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
                       domain=dialogue_env_of(gym_env).domain)
         summary["stories_out"] = args.stories_out
     summary["policy"] = args.policy
+    summary["n_envs"] = args.n_envs
     summary["interface"] = args.interface
     summary["env_kwargs"] = env.kwargs
     if remark:

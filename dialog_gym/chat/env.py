@@ -221,7 +221,9 @@ def rule_agent(chat: ChatEnv) -> ChatAgent:
     expert = expert_act(chat.env)
 
     def act(messages: list[Message], info: Mapping[str, Any]) -> Message:
-        return chat.tool_call(expert(chat.observation, chat.env_info, chat.env))  # type: ignore[arg-type]
+        # the expert reads the dialogue state, as the vector env's info_tracker=True would give it
+        info = {**chat.env_info, **dialogue_env_of(chat.env).tracker_info()}
+        return chat.tool_call(expert(chat.observation, info))  # type: ignore[arg-type]
 
     return act
 

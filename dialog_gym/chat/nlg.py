@@ -68,7 +68,8 @@ class Phrases:
         return name
 
 
-def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
+def pick(rng: np.random.Generator, options: Sequence[str]) -> str:
+    """One of ``options`` (a paraphrase), drawn from the wording generator ``rng``."""
     return options[int(rng.integers(len(options)))] if len(options) > 1 else options[0]
 
 
@@ -94,7 +95,7 @@ class ActRenderer:
         """One ``slot=value`` item as a clause said by the user."""
         slot, value, neg = item
         if slot == "type":
-            return _pick(rng, (f"I'm looking for a {value}", f"I need a {value}", f"I want to find a {value}"))
+            return pick(rng, (f"I'm looking for a {value}", f"I need a {value}", f"I want to find a {value}"))
         if not slot:
             return "I don't mind" if value == DONTCARE else f"{'not ' if neg else ''}{value}"
         name = self.phrases.slot(slot)
@@ -103,10 +104,10 @@ class ActRenderer:
         if slot == "name":
             return f"{'not ' if neg else ''}the one called {value}"
         if value == DONTCARE:
-            return _pick(rng, (f"I don't mind about the {name}", f"any {name} is fine", f"the {name} doesn't matter"))
+            return pick(rng, (f"I don't mind about the {name}", f"any {name} is fine", f"the {name} doesn't matter"))
         if neg:
-            return _pick(rng, (f"the {name} should not be {value}", f"not {value} for the {name}"))
-        return _pick(rng, (f"the {name} should be {value}", f"{value} for the {name}", f"{name} {value}"))
+            return pick(rng, (f"the {name} should not be {value}", f"not {value} for the {name}"))
+        return pick(rng, (f"the {name} should be {value}", f"{value} for the {name}", f"{name} {value}"))
 
     def fact(self, slot: str, value: Any) -> str:
         """A detail of an entity as the system tells it."""
@@ -122,40 +123,40 @@ class ActRenderer:
         said = _sentence(_join(clauses)) + "." if clauses else ""
         slots = [self.phrases.slot(s) for s, v, _ in items if v is None and s]
         if name == "hello":
-            return (_pick(rng, ("Hello.", "Hi there.", "Hi.")) + (" " + said if said else "")).strip()
+            return (pick(rng, ("Hello.", "Hi there.", "Hi.")) + (" " + said if said else "")).strip()
         if name == "inform":
-            opener = _pick(rng, ("", "Well, ", "OK, "))
+            opener = pick(rng, ("", "Well, ", "OK, "))
             if not said:
                 return "Hmm."
             return opener + (said if not opener or said.startswith("I ") or said.startswith("I'") else
                              said[0].lower() + said[1:])
         if name == "request":
             what = _join([f"the {s}" for s in slots]) or "that"
-            return _pick(rng, (f"What is {what}?", f"Could you tell me {what}?", f"And {what}?"))
+            return pick(rng, (f"What is {what}?", f"Could you tell me {what}?", f"And {what}?"))
         if name == "reqalts":
-            ask = _pick(rng, ("Is there anything else?", "Do you have something else?", "What else is there?"))
+            ask = pick(rng, ("Is there anything else?", "Do you have something else?", "What else is there?"))
             return f"{ask} {said}".strip()
         if name == "confirm":
             facts = [self.constraint(i, rng) for i in items if i[1] is not None] or slots
-            return _pick(rng, ("Is it true that ", "Can you confirm that ")) + _join(facts) + "?"
+            return pick(rng, ("Is it true that ", "Can you confirm that ")) + _join(facts) + "?"
         if name == "affirm":
-            return f"{_pick(rng, ('Yes.', 'Yes, that is right.', 'Correct.'))} {said}".strip()
+            return f"{pick(rng, ('Yes.', 'Yes, that is right.', 'Correct.'))} {said}".strip()
         if name == "negate":
-            return f"{_pick(rng, ('No.', 'No, that is wrong.', 'Not really.'))} {said}".strip()
+            return f"{pick(rng, ('No.', 'No, that is wrong.', 'Not really.'))} {said}".strip()
         if name == "deny":
             denied = [f"not {v}" for s, v, _ in items[:1] if v is not None]
             rest = [self.constraint(i, rng) for i in items[1:] if i[1] is not None]
             return _sentence(_join(["no", *denied])) + (". " + _sentence(_join(rest)) + "." if rest else ".")
         if name == "thankyou":
-            return _pick(rng, ("Thank you.", "Thanks!", "Thanks a lot."))
+            return pick(rng, ("Thank you.", "Thanks!", "Thanks a lot."))
         if name == "ack":
-            return _pick(rng, ("OK.", "Alright.", "I see."))
+            return pick(rng, ("OK.", "Alright.", "I see."))
         if name == "bye":
-            return _pick(rng, ("Goodbye.", "Thanks, bye!", "Bye."))
+            return pick(rng, ("Goodbye.", "Thanks, bye!", "Bye."))
         if name == "repeat":
-            return _pick(rng, ("Could you repeat that?", "Sorry, what did you say?"))
+            return pick(rng, ("Could you repeat that?", "Sorry, what did you say?"))
         if name == "reqmore":
-            return _pick(rng, ("Can you tell me more?", "Anything else I should know?"))
+            return pick(rng, ("Can you tell me more?", "Anything else I should know?"))
         if name == "null":
             return "(silence)"
         return f"({name}) {said}".strip()
@@ -167,32 +168,32 @@ class ActRenderer:
         entity = self.phrases.entity
         if name == "request" and items:
             slot = self.phrases.slot(items[0][0])
-            return _pick(rng, (f"What {slot} would you like?", f"Do you have a {slot} in mind?",
+            return pick(rng, (f"What {slot} would you like?", f"Do you have a {slot} in mind?",
                                f"Which {slot} are you looking for?"))
         if name == "confirm" and items:
             slot, value, _ = items[0]
             if value == DONTCARE:
                 return f"You don't mind about the {self.phrases.slot(slot)}, is that right?"
-            return _pick(rng, (f"You want the {self.phrases.slot(slot)} to be {value}, is that right?",
+            return pick(rng, (f"You want the {self.phrases.slot(slot)} to be {value}, is that right?",
                                f"Did you say {value} for the {self.phrases.slot(slot)}?"))
         if name == "select" and len(items) >= 2:
             slot = self.phrases.slot(items[0][0])
-            return _pick(rng, (f"Would you like {items[0][1]} or {items[1][1]} for the {slot}?",
+            return pick(rng, (f"Would you like {items[0][1]} or {items[1][1]} for the {slot}?",
                                f"Which {slot}: {items[0][1]} or {items[1][1]}?"))
         if name == "inform":
             named = next((v for s, v, _ in items if s == "name"), None)
             facts = [self.fact(s, v) for s, v, _ in items if s != "name" and v is not None]
             if named == "none":
                 where = f" where {_join(facts)}" if facts else ""
-                return _pick(rng, (f"I'm sorry, there is no {entity}{where}.",
+                return pick(rng, (f"I'm sorry, there is no {entity}{where}.",
                                    f"Sorry, I don't know of any {entity}{where}."))
             details = f" {_sentence(_join(facts))}." if facts else ""
-            return _pick(rng, (f"{_sentence(str(named))} is a {entity} you may like.",
+            return pick(rng, (f"{_sentence(str(named))} is a {entity} you may like.",
                                f"How about {named}?", f"I recommend {named}.")) + details
         if name == "bye":
-            return _pick(rng, ("Goodbye.", "Thank you, goodbye.", "Bye, have a nice day."))
+            return pick(rng, ("Goodbye.", "Thank you, goodbye.", "Bye, have a nice day."))
         if name == "reqmore":
-            return _pick(rng, ("Can I help you with anything else?", "Is there anything else you need?"))
+            return pick(rng, ("Can I help you with anything else?", "Is there anything else you need?"))
         if name == "hello":
             return f"Hello, welcome! How can I help you find a {entity}?"
         if name == "null":
@@ -204,4 +205,4 @@ class ActRenderer:
         return "\n".join(f"{i}. [{conf:.2f}] {self.user(act, rng)}" for i, (act, conf) in enumerate(nbest, 1))
 
 
-__all__ = ["ActRenderer", "Phrases"]
+__all__ = ["ActRenderer", "Phrases", "pick"]

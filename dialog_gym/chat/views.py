@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from dialog_gym.chat.nlg import ActRenderer, Phrases
+from dialog_gym.chat.nlg import ActRenderer, Phrases, pick
 from dialog_gym.envs.base import BaseDialogueEnv
 from dialog_gym.envs.pydial_env import PyDialEnv
 from dialog_gym.envs.summary import SummaryActEnv
@@ -26,6 +26,7 @@ from dialog_gym.roles import (
     ACK_MAKERESERVATION,
     ASK_HOWCANHELP,
     ASK_MOREUPDATES,
+    ASK_SLOT,
     GOODBYE,
     GREET,
     NO_MATCH,
@@ -280,7 +281,7 @@ class SummaryView(View):
         if self._prompt is None:
             env, p = self.base, self.phrases
             slots = list(env.roles.slot_order)
-            values = {s: [str(v) for v in (getattr(env.domain.slot(s), "values", None) or [])] for s in slots}
+            values = {s: self._slot_values(s) for s in slots}
             self._prompt = self.compose_prompt([
                 f"You are the assistant of a {p.entity} booking service. A customer wants to book a "
                 f"{p.entity}: find out what they want, suggest one that fits, check the booking with them and "
@@ -291,6 +292,29 @@ class SummaryView(View):
             ], "its confidence" if self._noisy else None,
                 f"The dialogue ends with goodbye, when the customer leaves, or after {env.max_steps} turns.")
         return self._prompt
+
+    def _slot_values(self, slot: str) -> list[str]:
+        """A slot's values: the domain's (categorical slots), else the table column's (matched slots), else
+        the party sizes of the table's capacity rule."""
+        env = self.base
+        declared = getattr(env.domain.slot(slot), "values", None)
+        if declared:
+            return [str(v) for v in declared]
+        kb = env.kb
+        if slot in kb.match:
+            return sorted({str(row.attributes[slot]) for row in kb.rows if slot in row.attributes})
+        if kb.capacity is not None and kb.capacity.slot == slot:
+            return list(kb.capacity.values)
+        return []
+
+    def _suggestion(self, name: str | None, rng: np.random.Generator) -> str:
+        kb = self.base.kb
+        if name is None:
+            return pick(rng, (f"Sorry, I have no (more) {kb.item}s to suggest.",
+                               f"I'm afraid there is no other {kb.item} that fits."))
+        described = kb.describe(name)
+        return pick(rng, (f"What do you think of {described}?", f"How about {described}?",
+                           f"I can suggest {described}. Would that suit you?"))
 
     def mark(self) -> None:
         tracker = self.base.tracker
@@ -328,12 +352,14 @@ class SummaryView(View):
             elif isinstance(event, UserUttered):
                 reply = self._heard(event, rng)
             elif isinstance(event, ActionExecuted) and event.action_name != "action_listen":
-                role = env.roles.role(env.domain.index_for_action(event.action_name))[0]
+                role, slot = env.roles.role(env.domain.index_for_action(event.action_name))
                 if role == SEARCH:
                     continue
                 if role == SUGGEST:
-                    said.append(f"What do you think of {env.kb.describe(matches[0])}?" if matches
-                                else f"Sorry, I have no (more) {env.kb.item}s to suggest.")
+                    said.append(self._suggestion(matches[0] if matches else None, rng))
+                    continue
+                if role == ASK_SLOT and slot is not None and rng.random() < 0.5:  # the domain's words or ours
+                    said.append(self.renderer.system(("request", ((slot, None, False),)), rng))
                     continue
                 text = env.domain.utter(event.action_name, values, rng)
                 said.append(_sentence_case(text) if text else f"({event.action_name})")

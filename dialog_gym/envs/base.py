@@ -109,11 +109,16 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT], metaclass=abc.A
     #: ``action_space.n`` as a plain int (the step's hot path compares with it)
     _num_actions: int
 
-    def __init__(self, render_mode: str | None = None) -> None:
+    def __init__(self, render_mode: str | None = None, info_tracker: bool = False) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise DialogGymError(f"render_mode must be one of {self.metadata['render_modes']} or None, "
                                  f"got {render_mode!r}")
+        if not isinstance(info_tracker, bool):
+            raise DialogGymError(f"info_tracker must be True or False, got {info_tracker!r}")
         self.render_mode = render_mode
+        #: ``gym.make(..., info_tracker=True)``: every info also holds :meth:`tracker_info` (for agents that
+        #: read the dialogue state, e.g. Rasa policies; off by default: it costs a copy per step)
+        self.info_tracker = info_tracker
 
     # ------------------------------------------------------------------ the template
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -128,7 +133,7 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT], metaclass=abc.A
         self._ready = True
         if self.render_mode == "human":
             self.render()
-        return self._obs(), self._info(False)
+        return self._obs(), self._step_info(False)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         # the hot path: bench-env measures it against Taxi; the golden trajectories guard its behaviour
@@ -143,7 +148,7 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT], metaclass=abc.A
         self._mask = self._compute_mask()
         if self.render_mode == "human":
             self.render()
-        return self._obs(), float(reward), terminated, truncated, self._info(invalid)
+        return self._obs(), float(reward), terminated, truncated, self._step_info(invalid)
 
     def render(self) -> str | None:
         """``"ansi"``: the transcript; ``"human"``: print the transcript lines not printed yet."""
@@ -171,6 +176,20 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT], metaclass=abc.A
         if not 0 <= a < self._num_actions:
             raise DialogGymError(f"action {a} is outside Discrete({self._num_actions})")
         return a
+
+    def _step_info(self, invalid: bool) -> dict[str, Any]:
+        """What ``reset``/``step`` return as info: :meth:`_info`, plus :meth:`tracker_info` if asked for."""
+        info = self._info(invalid)
+        if self.info_tracker:
+            info.update(self.tracker_info())
+        return info
+
+    def tracker_info(self) -> dict[str, Any]:
+        """The dialogue state an agent may read, as info entries (``gym.make(..., info_tracker=True)`` adds
+        them to every info): ``"tracker"``, a copy of :attr:`tracker` (what Rasa-style policies read);
+        families add theirs (PyDial: ``"belief"``). Copies, picklable: they cross process boundaries
+        (``AsyncVectorEnv``) and stay as they were when the env moves on."""
+        return {"tracker": self.tracker.copy()}
 
     # ------------------------------------------------------------------ the hooks (what differs)
     @abc.abstractmethod
@@ -259,7 +278,7 @@ class BaseDialogueEnv(gym.Env[np.ndarray, Any], Generic[StateT], metaclass=abc.A
             "rendered": self._rendered,
             "mask": self._mask.copy(),
             "observation": self._obs(),
-            "info": self._info(self._invalid),
+            "info": self._step_info(self._invalid),
         })
 
     def set_state(self, state: StateT) -> None:

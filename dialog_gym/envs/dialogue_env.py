@@ -106,6 +106,8 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     - "invalid_action" (bool): the action was masked out and ignored.
     - "nlu_confidence" (float), "corrupted" (bool): of the latest user message.
     - "user_gave_up" (bool), "bot_actions" (int, excluding listens).
+    - "tracker" (`DialogueStateTracker`, a copy), only with `info_tracker=True`: the dialogue state for
+      agents that read it (Rasa-style policies, the rule expert) instead of the observation.
 
     ## State
     `env.unwrapped.get_state()` returns a `DialogueEnvState` (tracker, user, RNG, counters, the current
@@ -142,7 +144,7 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     profile path), `masks` (bool), `max_history`, `max_steps`, `reward` (a mapping merged into the
     defaults), `domain` (a name or path of a Rasa domain file), `knowledge_base`, `actions` (role ->
     action name bindings), `config` (another environment config file), `render_mode` ("ansi",
-    "human" or None).
+    "human" or None), `info_tracker` (bool, default False: add "tracker" to every info).
 
     ## Version History
     Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
@@ -155,8 +157,8 @@ class DialogueEnv(BaseDialogueEnv[DialogueEnvState]):
     state_type: ClassVar[type[DialogueEnvState]] = DialogueEnvState
 
     def __init__(self, config: str | os.PathLike | EnvConfig = DEFAULT_TASK, render_mode: str | None = None,
-                 **overrides: Any) -> None:
-        super().__init__(render_mode)
+                 info_tracker: bool = False, **overrides: Any) -> None:
+        super().__init__(render_mode, info_tracker)
         if isinstance(config, EnvConfig):  # a task loaded already (the summary family's loader loads its task's)
             check_make_keywords(overrides, ())
             self.config: EnvConfig = config

@@ -18,7 +18,7 @@ from dialog_gym.envs.state import config_fingerprint
 from dialog_gym.errors import ConfigError
 from dialog_gym.events import ActionExecuted, UserUttered
 from dialog_gym.families import family_named
-from dialog_gym.pydial.belief import DISCOURSE, METHODS, FocusBelief
+from dialog_gym.pydial.belief import DISCOURSE, METHODS, BeliefState, FocusBelief
 from dialog_gym.pydial.task import DONTCARE, USER_ACTS, load_task
 from dialog_gym.tracker import DialogueStateTracker
 from dialog_gym.users.nlu_noise import NBestChannel
@@ -97,7 +97,9 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
     ## Information
     "success", "turn", "steps", "bot_actions" (= turns), "action_mask" (int8; `action_masks()` gives
     bools), "invalid_action" (a masked act was chosen: the turn passes with an empty system act, which
-    costs the user's patience), "user_act" and "nbest" (strings), "goal", "user_gave_up".
+    costs the user's patience), "user_act" and "nbest" (strings), "goal", "user_gave_up". With
+    `info_tracker=True` also "tracker" (a copy of the Rasa-style tracker) and "belief" (the focus
+    belief's state, what PyDial's handcrafted policy reads).
 
     With `masks=True`, PyDial's masks (`policy/SummaryAction.py`): `inform` only while the method is
     by constraints and the accepted constraints leave no choice to make (fewer than 4 accepted and the
@@ -118,7 +120,7 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
     `gym.make("dialog_gym/PyDial-CR-Env3-v0")` or `gym.make("dialog_gym/Dialogue-v0", config="DIR/env.yml")`;
     keyword arguments `noise` (error rate), `user` ("standard", "unfriendly" or a profile path),
     `masks`, `bye_mask`, `max_turns`, `reward` ({"success", "turn", "failure"}), `render_mode`
-    ("ansi", "human").
+    ("ansi", "human"), `info_tracker` (bool: add "tracker" and "belief" to every info).
 
     ## Version History
     Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
@@ -130,8 +132,9 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
     family: ClassVar[str] = "pydial"
     state_type: ClassVar[type[PyDialEnvState]] = PyDialEnvState
 
-    def __init__(self, config: str | os.PathLike, render_mode: str | None = None, **overrides: Any) -> None:
-        super().__init__(render_mode)
+    def __init__(self, config: str | os.PathLike, render_mode: str | None = None, info_tracker: bool = False,
+                 **overrides: Any) -> None:
+        super().__init__(render_mode, info_tracker)
         check_make_keywords(overrides, _OVERRIDES)
         task, data, path = load_task(config)
         self.task = task
@@ -212,6 +215,11 @@ class PyDialEnv(BaseDialogueEnv[PyDialEnvState]):
     def _end_reward(self) -> float:
         self.success = self.venue_recommended and self.user.requests_filled()
         return self.reward_success if self.success else self.reward_failure
+
+    def tracker_info(self) -> dict[str, Any]:
+        """The tracker, and PyDial's belief tracker's state (``"belief"``: a
+        :class:`~dialog_gym.pydial.belief.BeliefState`, what the handcrafted policy reads)."""
+        return {**super().tracker_info(), "belief": BeliefState(self.belief.copy_state())}
 
     @property
     def turn(self) -> int:

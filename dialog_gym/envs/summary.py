@@ -66,6 +66,37 @@ class SummaryConfig:
     source: str = "<config>"
 
 
+@dataclass(frozen=True)
+class ActChooser:
+    """The acts' first actions: how an action-level policy's choice becomes an act
+    (:meth:`SummaryActEnv.act_chooser`)."""
+
+    first_actions: tuple[int, ...]   #: each act's first domain action
+    domain_actions: tuple[str, ...]  #: the domain's action names
+    source: str = "<config>"
+
+    def first_action_mask(self, act_mask: np.ndarray) -> np.ndarray:
+        """A mask over the domain's actions allowing the first action of each allowed act (what an
+        action-level policy may choose so that its choice is an act)."""
+        mask = np.zeros(len(self.domain_actions), dtype=np.int8)
+        mask[np.asarray(self.first_actions)[np.asarray(act_mask) > 0]] = 1
+        return mask
+
+    def act_for(self, domain_action: int, act_mask: np.ndarray | None = None) -> int:
+        """The act that starts with ``domain_action`` (the first such act that ``act_mask`` allows)."""
+        for i, first in enumerate(self.first_actions):
+            if first == domain_action and (act_mask is None or act_mask[i]):
+                return i
+        raise DialogGymError(f"no summary act of {self.source} starts with {self.domain_actions[domain_action]!r}")
+
+    def __call__(self, choose: Callable[[np.ndarray], int], act_mask: np.ndarray) -> int:
+        """The act an action-level policy picks: ``choose(mask)`` gets the mask of the allowed acts' first
+        actions over the domain's actions and returns a domain action; the act starting with it is the
+        answer (``act_mask``: the allowed acts)."""
+        act_mask = np.asarray(act_mask)
+        return self.act_for(choose(self.first_action_mask(act_mask)), act_mask)
+
+
 def _bind_step(spec: Any, domain: Domain, roles: ActionRoles, where: str) -> int:
     """One entry of an act: ``ask_slot.<slot>``, a role name, or a domain action name -> its index."""
     if not isinstance(spec, str) or not spec:
@@ -226,7 +257,7 @@ class SummaryActEnv(DialogueEnv):
     `gym.make("dialog_gym/Restaurant-Summary-Env2-v0")`, or any summary-act config with
     `gym.make("dialog_gym/Dialogue-v0", config="my_summary.yml")`. Keywords: those of the task
     (`noise`, `user`, `masks`, `reward`, ...), `max_steps` (acts), `bye_mask` (also a config key),
-    `render_mode`.
+    `render_mode`, `info_tracker` (add the task's "tracker" to every info).
 
     ## Version History
     Any change of an id's behaviour (dynamics, reward, masks, observation, user) gives the id a new version,
@@ -237,9 +268,9 @@ class SummaryActEnv(DialogueEnv):
     family: ClassVar[str] = "summary"
 
     def __init__(self, config: str | os.PathLike = DEFAULT_SUMMARY_TASK, render_mode: str | None = None,
-                 **overrides: Any) -> None:
+                 info_tracker: bool = False, **overrides: Any) -> None:
         summary = load_summary_config(config, **overrides)
-        super().__init__(config=summary.task, render_mode=render_mode)
+        super().__init__(config=summary.task, render_mode=render_mode, info_tracker=info_tracker)
         self.summary_config = summary
         acts = self.acts = summary.acts
         self.max_steps = summary.max_steps
@@ -299,29 +330,11 @@ class SummaryActEnv(DialogueEnv):
         """The task's own mask over the domain's actions, in the current state."""
         return super()._compute_mask()
 
-    def act_for(self, domain_action: int, act_mask: np.ndarray | None = None) -> int:
-        """The act that starts with ``domain_action`` (the first such act that ``act_mask`` allows):
-        how an action-level policy's choice, e.g. the rule expert's, becomes an act."""
-        for i, first in enumerate(self._first_actions):
-            if first == domain_action and (act_mask is None or act_mask[i]):
-                return i
-        name = self.domain.action_names[domain_action]
-        raise DialogGymError(f"no summary act of {self.summary_config.source} starts with {name!r}")
-
-    def act_chosen_by(self, choose: Callable[[np.ndarray], int], act_mask: np.ndarray | None = None) -> int:
-        """The act an action-level policy picks (the one place the rule expert's choice becomes an act):
-        ``choose(mask)`` gets the mask of the allowed acts' first actions over the domain's actions and
-        returns a domain action; the act starting with it is the answer. ``act_mask``: the allowed acts
-        (default: the current mask)."""
-        act_mask = self._mask if act_mask is None else np.asarray(act_mask)
-        return self.act_for(choose(self.first_action_mask(act_mask)), act_mask)
-
-    def first_action_mask(self, act_mask: np.ndarray) -> np.ndarray:
-        """A mask over the domain's actions allowing the first action of each allowed act (what an
-        action-level policy may choose so that its choice is an act)."""
-        mask = np.zeros(self.domain.num_actions, dtype=np.int8)
-        mask[self._first_actions[np.asarray(act_mask) > 0]] = 1
-        return mask
+    def act_chooser(self) -> ActChooser:
+        """How an action-level policy's choice, e.g. the rule expert's, becomes one of this env's acts (a
+        plain value: agents keep it instead of the env)."""
+        return ActChooser(tuple(int(i) for i in self._first_actions), self.domain.action_names,
+                          self.summary_config.source)
 
     @property
     def action_names(self) -> tuple[str, ...]:
@@ -339,5 +352,5 @@ class SummaryActEnv(DialogueEnv):
         return self.summary_config.source
 
 
-__all__ = ["DEFAULT_SUMMARY_TASK", "SUMMARY_OVERRIDE_KEYS", "SummaryAct", "SummaryActEnv", "SummaryConfig",
-           "bind_summary_acts", "load_summary_config", "read_summary_config"]
+__all__ = ["DEFAULT_SUMMARY_TASK", "SUMMARY_OVERRIDE_KEYS", "ActChooser", "SummaryAct", "SummaryActEnv",
+           "SummaryConfig", "bind_summary_acts", "load_summary_config", "read_summary_config"]

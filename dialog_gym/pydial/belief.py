@@ -11,12 +11,27 @@ slots are the turn's scores (a hypothesis without a method keeps the previous on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from dialog_gym.pydial.task import DONTCARE, PyDialTask
 
 METHODS = ("none", "byconstraints", "byname", "finished", "byalternatives", "restart")
 DISCOURSE = ("none", "hello", "thankyou", "ack", "repeat", "silence", "bye")
+
+
+@dataclass(frozen=True)
+class BeliefState:
+    """A focus belief's state as one value (:meth:`FocusBelief.copy_state` inside), for ``info["belief"]``:
+    picklable, and not a dict, so a Gymnasium vector env passes it on whole instead of batching its keys."""
+
+    state: dict[str, Any]
+
+    def belief(self, task: PyDialTask) -> FocusBelief:
+        """A :class:`FocusBelief` of ``task`` in this state."""
+        belief = FocusBelief(task)
+        belief.load_state(self.state)
+        return belief
 
 
 class FocusBelief:

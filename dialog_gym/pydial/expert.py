@@ -28,38 +28,50 @@ import numpy as np
 from dialog_gym.agent import action_mask
 from dialog_gym.envs.base import dialogue_env_of
 from dialog_gym.envs.pydial_env import PyDialEnv
+from dialog_gym.errors import DialogGymError
+from dialog_gym.pydial.belief import BeliefState, FocusBelief
+from dialog_gym.pydial.task import PyDialTask
 
 
 class HDCExpert:
-    """PyDial's handcrafted policy: ``expert(observation, info, env) -> action``."""
+    """PyDial's handcrafted policy: ``expert(observation, info) -> action``, reading the focus belief's
+    state in ``info["belief"]`` (an env made with ``info_tracker=True``) and the task's ontology."""
+
+    def __init__(self, task: PyDialTask, action_names: tuple[str, ...]) -> None:
+        self.task = task
+        self.action_names = action_names
+        self._index = {a: i for i, a in enumerate(action_names)}
 
     @classmethod
     def for_env(cls, env: gym.Env) -> HDCExpert:
-        """The pydial family's rule expert for ``env`` (it reads the env it is given at each step)."""
-        return cls()
-
-    def __call__(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> int:
+        """The pydial family's rule expert for ``env`` (a PyDial env, behind any wrappers): its task and
+        summary acts."""
         base = dialogue_env_of(env, PyDialEnv)
+        return cls(base.task, base.action_names)
+
+    def __call__(self, observation: np.ndarray, info: Mapping[str, Any]) -> int:
+        state = info.get("belief")
+        if not isinstance(state, BeliefState):
+            raise DialogGymError("PyDial's handcrafted policy reads info['belief']: make the environment with "
+                                 "gym.make(..., info_tracker=True)")
+        belief = state.belief(self.task)
         mask = action_mask(info)
-        index = base._index
-        for name in self.preferences(base):
-            i = index[name]
+        for name in self.preferences(belief, self.task):
+            i = self._index[name]
             if mask is None or mask[i]:
                 return i
-        allowed = np.flatnonzero(mask) if mask is not None else np.arange(base.action_space.n)
+        allowed = np.flatnonzero(mask) if mask is not None else np.arange(len(self.action_names))
         return int(allowed[0])
 
-    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any], env: gym.Env) -> np.ndarray:
+    def action_probabilities(self, observation: np.ndarray, info: Mapping[str, Any]) -> np.ndarray:
         """One-hot on the expert's choice (the agent contract's ranking)."""
-        probs = np.zeros(dialogue_env_of(env).action_space.n)
-        probs[self(observation, info, env)] = 1.0
+        probs = np.zeros(len(self.action_names))
+        probs[self(observation, info)] = 1.0
         return probs
 
     @staticmethod
-    def preferences(env: PyDialEnv) -> Iterator[str]:
-        """The summary acts the handcrafted policy would choose, best first."""
-        b = env.belief
-        task = env.task
+    def preferences(b: FocusBelief, task: PyDialTask) -> Iterator[str]:
+        """The summary acts the handcrafted policy would choose in belief ``b``, best first."""
         g = b.global_summary()
         accepted = b.accepted()
         offered = bool(b.last_informed_venue)

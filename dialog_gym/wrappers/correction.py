@@ -77,9 +77,10 @@ class Learner(Ranker, Protocol):
     """What the wrapper needs from a learner (duck-typed: the adapters for the supervised policy and
     stable-baselines3 models are in ``agents.learners``; ``dialog_gym`` never imports ``agents``).
 
-    ``action_probabilities(observation, info, env)`` is the agent contract's ranking
+    ``action_probabilities(observation, info)`` is the agent contract's ranking
     (:class:`dialog_gym.agent.Ranker`): one probability per action of the domain for the environment's
-    current state, given the observation and info of the last reset or step (the wrapper masks and
+    current state, given the observation and info of the last reset or step, with ``info["tracker"]``
+    (the wrapper masks and
     renormalises them). ``learn`` is called with the steps recorded since the last retraining (``new``)
     and all steps of the session (``aggregate``, DAgger's data set); each step's ``label`` is the
     teacher's action for its state.
@@ -261,9 +262,8 @@ class HumanCorrectionWrapper(gym.Wrapper):
             raw = np.ones(n)
         else:
             state = base.get_state()  # the observation and info of the last reset or step
-            info = {**state.info, "action_mask": mask.copy()}
-            raw = np.asarray(self.learner.action_probabilities(state.observation, info, self.env),
-                             dtype=np.float64)
+            info = {**state.info, **base.tracker_info(), "action_mask": mask.copy()}  # the learner may read the tracker
+            raw = np.asarray(self.learner.action_probabilities(state.observation, info), dtype=np.float64)
             if raw.shape != (n,):
                 raise DialogGymError(f"the learner returned {raw.shape} probabilities for {n} actions")
         probs = np.where(mask > 0, np.nan_to_num(raw, nan=0.0).clip(min=0.0), 0.0)

@@ -81,12 +81,12 @@ def transcripts() -> None:
 
     for ids in TRANSCRIPTS.values():
         for env_id in ids:
-            env = gym.make(env_id, render_mode="ansi")
+            env = gym.make(env_id, render_mode="ansi", info_tracker=True)  # the expert reads info["tracker"]
             act = expert_act(env)
             obs, info = env.reset(seed=0)
             total, done, steps = 0.0, False, 0
             while not done:
-                obs, reward, terminated, truncated, info = env.step(act(obs, info, env))
+                obs, reward, terminated, truncated, info = env.step(act(obs, info))
                 total += float(reward)
                 steps += 1
                 done = terminated or truncated
@@ -102,6 +102,11 @@ def reference_tables() -> None:
     table = (ROOT / "reference" / "small" / "table.md").read_text(encoding="utf-8")
     # table.md starts with its own "# " heading: in the results page it is a subsection
     _write("small_table.md", "###" + table[1:] if table.startswith("# ") else table)
+    for name, path in (("maskable_table.md", "maskable/table.md"), ("warm_table.md", "warm/table.md"),
+                       ("noisy_table.md", "noisy/table.md"), ("user_calibration.md", "user/calibration.md"),
+                       ("imitation_summary.md", "imitation/summary.md")):
+        text = (ROOT / "reference" / path).read_text(encoding="utf-8")
+        _write(name, "###" + text[1:] if text.startswith("# ") else text)
     pydial = ROOT / "reference" / "pydial18"
     report = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "pydial_report.py"), str(pydial / "results.json"),
