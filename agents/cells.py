@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.extras import install_hint
 from dialog_gym.errors import DialogGymError, PersistenceError
 from dialog_gym.utils import read_json, write_json
 
 BACKENDS = ("serial", "ray")
-#: what to pip install for the Ray backend, ``dialog-gym tune --backend ray`` and the RLlib script
-RAY_HINT = "pip install -e '.[ray]'"
 
 
 @dataclass(frozen=True)
@@ -329,7 +328,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise DialogGymError(f"the Ray backend needs Ray, an optional extra: {RAY_HINT}") from None
+        raise DialogGymError(f"the Ray backend needs Ray, an optional extra: {install_hint('ray')}") from None
     return ray
 
 

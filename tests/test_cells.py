@@ -126,7 +126,7 @@ def test_backend_options_checked(tmp_path: Path, capsys, monkeypatch):
                  "--out", str(tmp_path)]) == 2
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     assert main(["benchmark", "--backend", "ray", "--out", str(tmp_path)]) == 1
-    assert capsys.readouterr().err.strip().endswith("needs Ray, an optional extra: pip install -e '.[ray]'")
+    assert capsys.readouterr().err.strip().endswith("needs Ray, an optional extra: pip install 'dialog-gym[ray]'")
 
 
 def test_a_worker_with_other_versions_refuses_the_cell(tmp_path: Path):
