@@ -98,9 +98,11 @@ class ChatEnv:
         said, reply = self.view.turn(self._rng, bool(info.get("invalid_action")))
         if error is not None:
             said = f"Error: {error}. The turn was lost (-1); nothing was said."
-        elif terminated or truncated:
+        if terminated or truncated:
             said += (" (The dialogue is over.)" if terminated
                      else f" (The dialogue is over: {self.base.max_steps} turns.)")
+        elif info.get("invalid_action"):
+            said += f" Allowed now: {', '.join(self.allowed_calls(info.get('action_mask')))}."
         out: list[Message] = []
         if ids:
             out += [{"role": "tool", "tool_call_id": call_id, "content": said} for call_id in ids]
@@ -162,6 +164,12 @@ class ChatEnv:
         """The assistant message calling the tool that stands for ``action`` of the vector env."""
         name, arguments = self.view.call_of(int(action))
         return assistant_call(name, arguments, call_id or f"call_{self._calls + 1}")
+
+    def allowed_calls(self, mask: Any) -> list[str]:
+        """The calls the vector env's mask allows, written as calls (``request(slot="area")``, ``bye()``)."""
+        allowed = range(self.base.action_space.n) if mask is None else np.flatnonzero(np.asarray(mask))
+        calls = (self.view.call_of(int(a)) for a in allowed)
+        return [f"{name}({', '.join(f'{k}={json.dumps(v)}' for k, v in args.items())})" for name, args in calls]
 
     def call_of(self, action: int) -> Call:
         """``(tool name, arguments)`` of the tool call standing for ``action``."""
