@@ -60,6 +60,7 @@ class ChatEnv:
         self.env_info: dict[str, Any] = {}
         self._rng = np.random.default_rng(0)
         self._calls = 0
+        self._resets = 0
         self._done = True
 
     @property
@@ -71,7 +72,9 @@ class ChatEnv:
               ) -> tuple[list[Message], dict[str, Any]]:
         """Start a dialogue: ``([system message, customer's first utterance], info)``."""
         self.observation, info = self.env.reset(seed=seed, options=options)
-        text_seed = seed if seed is not None else self.base.np_random_seed
+        self._resets += 1
+        # unseeded resets continue the env's generator: vary the wording with the reset count as well
+        text_seed = seed if seed is not None else self.base.np_random_seed * 1_000_003 + self._resets
         self._rng = np.random.default_rng(chat_text_seed(int(text_seed) & 0xFFFF_FFFF_FFFF_FFFF))
         self.env_info = info
         self._calls = 0
