@@ -56,11 +56,12 @@ from dialog_gym.utils import as_json, atomic_write, write_json
 
 #: every agent the benchmark knows, in table order
 ALL_AGENTS = ("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo", "a2c", "dqn",
-              "maskable_dqn", "ppo_warm", "ppo_warm_naive")
+              "maskable_dqn", "gp_sarsa", "ppo_warm", "ppo_warm_naive")
 FIXED_AGENTS = ("random", "rule")
 RL_AGENTS = {  # name -> (algorithm, warm start mode)
     "ppo": ("ppo", None), "maskable_ppo": ("maskable_ppo", None), "a2c": ("a2c", None), "dqn": ("dqn", None),
-    "maskable_dqn": ("maskable_dqn", None), "ppo_warm": ("ppo", "conservative"), "ppo_warm_naive": ("ppo", "naive"),
+    "maskable_dqn": ("maskable_dqn", None), "gp_sarsa": ("gp_sarsa", None),
+    "ppo_warm": ("ppo", "conservative"), "ppo_warm_naive": ("ppo", "naive"),
 }
 #: imitation agents (Rasa's policies), trained on the rule expert's dialogues by agents.policy_training
 IMITATION_AGENTS = ("memo", "augmented", "supervised", "ensemble")
@@ -175,19 +176,25 @@ def _run_rl(agent: str, env: EnvRef, seed: int, budget: Budget, workdir: Path) -
 
 
 #: rough relative cost of a cell, to start the longest first (measured on the small budget)
-_COST = {"imitation": 100.0, "dqn": 50.0, "maskable_dqn": 50.0, "a2c": 40.0, "ppo": 35.0, "maskable_ppo": 35.0,
-         "ppo_warm": 25.0, "ppo_warm_naive": 25.0, "random": 1.0, "rule": 1.0}
+_COST = {"imitation": 100.0, "dqn": 50.0, "maskable_dqn": 50.0, "gp_sarsa": 50.0, "a2c": 40.0, "ppo": 35.0,
+         "maskable_ppo": 35.0, "ppo_warm": 25.0, "ppo_warm_naive": 25.0, "random": 1.0, "rule": 1.0}
 
 
 def unsupported_agents(env: EnvLike, agents: Sequence[str]) -> dict[str, str]:
     """The agents of ``agents`` that cannot run on ``env`` -> why: the Rasa policies (imitation agents)
     where the environment's family acts with its own acts instead of its domain's (summary acts, PyDial's
-    turn level); the family says so, no env is made."""
+    turn level), and GP-SARSA where it acts with its domain's actions (it is a turn-level learner); the family
+    says so, no env is made."""
     ref = EnvRef.of(env)
     imitation = [a for a in agents if a in IMITATION_AGENTS]
-    family = ref.family() if imitation else None
-    if family is None or family.acts == "domain":
+    family = ref.family() if imitation or "gp_sarsa" in agents else None
+    if family is None:
         return {}
+    if family.acts == "domain":
+        if "gp_sarsa" not in agents:
+            return {}
+        return {"gp_sarsa": f"gp_sarsa runs on the turn-level families (pydial, summary), but {ref} is a "
+                            f"{family.name} task whose actions are its domain's"}
     problem = (f"Rasa policies choose among the domain's actions, but {ref} is a {family.name} task whose "
                f"actions are its own {family.acts} acts; run them on an action-level environment")
     return dict.fromkeys(imitation, problem)
@@ -524,7 +531,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("fixed baselines", FIXED_AGENTS, "no training: the same test result at every x"),
     ("Rasa policies (imitation)", IMITATION_AGENTS,
      "x = expert dialogues learned from; none at 0 (nothing to train on)"),
-    ("RL from scratch", ("ppo", "maskable_ppo", "a2c", "dqn", "maskable_dqn"),
+    ("RL from scratch", ("ppo", "maskable_ppo", "a2c", "dqn", "maskable_dqn", "gp_sarsa"),
      "x = training episodes; 0 = the untrained network"),
     ("RL with a warm start", ("ppo_warm", "ppo_warm_naive"),
      "behaviour-cloned on 200 expert dialogues first; 0 = after cloning"),

@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.extras import install_hint
 from dialog_gym.errors import DialogGymError, PersistenceError
 from dialog_gym.utils import read_json, write_json
 
 BACKENDS = ("serial", "ray")
-#: what to pip install for the Ray backend, ``dialog-gym tune --backend ray`` and the RLlib script
-RAY_HINT = "pip install -e '.[ray]'"
 
 
 @dataclass(frozen=True)
@@ -155,19 +154,28 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def time_left(elapsed: float, done_cost: float, total_cost: float) -> float | None:
-    """Seconds left if the rest goes at the cost-weighted rate of the cells finished so far (``done_cost``
-    of ``total_cost`` in ``elapsed`` seconds); None before a cell has finished. Cells differ in cost (a
-    random agent's is 1, the imitation agents' 100), so a rate in cells per second would jump."""
+def time_left(elapsed: float, done_cost: float, total_cost: float, running_credit: float = 0.0) -> float | None:
+    """Seconds left if the rest goes at the cost-weighted rate so far: ``done_cost`` of ``total_cost`` in
+    ``elapsed`` seconds, plus ``running_credit``, the cost the running cells have worked off at that rate
+    (without it the estimate would climb for as long as a costly cell runs); None before a cell has
+    finished. Cells differ in cost (a random agent's is 1, the imitation agents' 100), so a rate in cells
+    per second would jump."""
     if done_cost <= 0:
         return None
-    return elapsed * max(0.0, total_cost - done_cost) / done_cost
+    done = done_cost + max(0.0, running_credit)
+    return elapsed * max(0.0, total_cost - done) / done
+
+
+#: the share of a running cell's cost the time left may count as worked off before the cell finishes
+RUNNING_CREDIT_CAP = 0.9
 
 
 class CellProgress:
     """A progress bar over cells on stderr: done, running, failed, the time elapsed and the time left.
 
-    The time left is :func:`time_left` over the cells' costs (:attr:`Cell.cost`); a timer thread redraws
+    The time left is :func:`time_left` over the cells' costs (:attr:`Cell.cost`), the running cells (the
+    first ``running`` unfinished ones in the order they run) credited with the time since the last cell
+    finished at the rate so far, up to :data:`RUNNING_CREDIT_CAP` of their cost; a timer thread redraws
     the bar every ``refresh`` seconds, so that the elapsed time moves while a long cell runs (the main
     thread then waits inside the cell or in ``ray.wait``). ``clock`` is the time source (tests pass
     their own, and call :meth:`tick` instead of waiting for the timer)."""
@@ -179,11 +187,13 @@ class CellProgress:
         self.costs = {c.key: max(float(c.cost), 1e-9) for c in cells}
         self.total_cost = sum(self.costs.values())
         self.done_cost = 0.0
+        self.pending = [c.key for c in cells]  # unfinished, in the order they run
         self.failed = 0
         self.running = 0
         self.skipped = skipped
         self.clock = clock
         self.started = clock()
+        self.last_finish = self.started
         self._lock = threading.Lock()
         self.bar = tqdm(total=len(cells), desc="cells", unit="cell", file=file or sys.stderr, disable=not enabled,
                         dynamic_ncols=True, bar_format="{desc}: {n}/{total} done {bar}{postfix}")  # tqdm adds ", "
@@ -197,14 +207,25 @@ class CellProgress:
 
     def text(self) -> str:
         """What the bar shows after its counter: elapsed, time left, running, failed (and skipped) cells."""
-        elapsed = self.clock() - self.started
-        left = time_left(elapsed, self.done_cost, self.total_cost)
+        now = self.clock()
+        elapsed = now - self.started
+        left = time_left(elapsed, self.done_cost, self.total_cost, self.running_credit(now))
         parts = [f"{format_duration(elapsed)} elapsed",
                  "time left: ?" if left is None else f"about {format_duration(left)} left",
                  f"running {self.running}", f"failed {self.failed}"]
         if self.skipped:
             parts.append(f"skipped {self.skipped}")
         return ", ".join(parts)
+
+    def running_credit(self, now: float) -> float:
+        """The cost the running cells have worked off since the last cell finished, at the rate so far."""
+        if self.done_cost <= 0 or not self.running:
+            return 0.0
+        seconds_per_cost = (self.last_finish - self.started) / self.done_cost
+        running_cost = sum(self.costs[k] for k in self.pending[:self.running])
+        if seconds_per_cost <= 0:
+            return RUNNING_CREDIT_CAP * running_cost
+        return min(RUNNING_CREDIT_CAP * running_cost, (now - self.last_finish) / seconds_per_cost)
 
     def tick(self) -> None:
         """Redraw the bar (the timer calls this every ``refresh`` seconds)."""
@@ -215,8 +236,12 @@ class CellProgress:
         while not self._stop.wait(seconds):
             self.tick()
 
-    def start(self, running: int) -> None:
-        self.running = running
+    def start(self, running: int, order: Sequence[str] | None = None) -> None:
+        """``running`` cells have started; ``order``: the keys in the order they run, if not the cells'."""
+        with self._lock:
+            self.running = running
+            if order is not None:
+                self.pending = [k for k in order if k in self.costs]
         self.tick()
 
     def finish(self, record: dict[str, Any], running: int) -> None:
@@ -224,6 +249,9 @@ class CellProgress:
             self.failed += record["status"] == "failed"
             self.running = running
             self.done_cost += self.costs.get(record["key"], 0.0)
+            if record["key"] in self.pending:
+                self.pending.remove(record["key"])
+            self.last_finish = self.clock()
             self.bar.update(1)
         self.tick()
 
@@ -278,11 +306,12 @@ def _ray_records(ray: Any, fn: Callable, cells: Sequence[Cell], retries: int,
     """Submit every cell as a Ray task (the costliest first) and yield the records as they arrive."""
     remote = ray.remote(execute_cell)
     pending = {}
-    for cell in sorted(cells, key=lambda c: -c.cost):
+    ordered = sorted(cells, key=lambda c: -c.cost)
+    for cell in ordered:
         ref = remote.options(num_cpus=cell.cpus, max_retries=retries).remote(fn, cell)
         pending[ref] = cell
     slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    bar.start(min(len(pending), slots))
+    bar.start(min(len(pending), slots), order=[c.key for c in ordered])
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         cell = pending.pop(ready[0])
@@ -299,7 +328,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise DialogGymError(f"the Ray backend needs Ray, an optional extra: {RAY_HINT}") from None
+        raise DialogGymError(f"the Ray backend needs Ray, an optional extra: {install_hint('ray')}") from None
     return ray
 
 

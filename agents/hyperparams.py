@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
 ALGORITHMS = ("ppo", "a2c", "dqn", "maskable_ppo", "maskable_dqn")
+#: every learner `dialog-gym train` knows: the stable-baselines3 ones and GP-SARSA (agents/gp_sarsa.py, numpy)
+LEARNERS = (*ALGORITHMS, "gp_sarsa")
 META_KEYS = {"policy", "n_envs", "n_timesteps", "policy_kwargs"}
 WARM_START_KEYS = {"demonstrations", "epochs", "batch_size", "learning_rate", "value_pretraining", "label_smoothing",
                    "finetune"}
@@ -52,9 +54,18 @@ def algorithm_class(algo: str) -> type[BaseAlgorithm]:
     return cls
 
 
+def _parameters(algo: str) -> Mapping[str, inspect.Parameter]:
+    """The constructor parameters of a learner (GP-SARSA's settings, or the SB3 class's arguments)."""
+    if algo == "gp_sarsa":
+        from agents.gp_sarsa import GPSarsa
+
+        return {k: v for k, v in inspect.signature(GPSarsa).parameters.items()
+                if k not in ("n_actions", "obs_dim")}
+    return inspect.signature(algorithm_class(algo)).parameters
+
+
 def constructor_keys(algo: str) -> set[str]:
-    params = inspect.signature(algorithm_class(algo)).parameters
-    return set(params) - _RESERVED
+    return set(_parameters(algo)) - _RESERVED
 
 
 def hyperparams_path(algo: str) -> Path:
@@ -116,6 +127,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "tau": (0.0, 1.0, True), "exploration_fraction": (0.0, 1.0, True),
     "exploration_initial_eps": (0.0, 1.0, True), "exploration_final_eps": (0.0, 1.0, True),
     "rms_prop_eps": (0.0, float("inf"), False), "stats_window_size": (1, float("inf"), True),
+    "sigma": (0.0, float("inf"), False), "nu": (0.0, float("inf"), False), "scale": (0.0, float("inf"), True),
 }
 
 
@@ -127,7 +139,7 @@ def check_value(algo: str, key: str, value: Any, where: str) -> None:
     """Raise ``ConfigError`` naming ``where`` unless ``value`` has the type the algorithm's constructor
     expects for ``key`` (that of its default) and lies in the key's range; stable-baselines3 itself would
     fail later with an assertion deep inside it."""
-    param = inspect.signature(algorithm_class(algo)).parameters.get(key)
+    param = _parameters(algo).get(key)
     default = param.default if param is not None else None
     if value is None and param is not None and default is None:
         return  # "not set", as the constructor's own default

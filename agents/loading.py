@@ -8,7 +8,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from agents.policy import POLICY_FILE, Policy, PolicyAgent
-from agents.rl import AGENT_FILE, SB3Agent, load_agent
+from agents.rl import AGENT_FILE, SB3Agent, load_agent, load_gp_agent, read_agent_meta
 from dialog_gym.agent import Agent
 from dialog_gym.envs import dialogue_env_of
 from dialog_gym.errors import DialogGymError
@@ -26,11 +26,17 @@ def make_agent(spec: str, env: gym.Env, seed: int = 0) -> Agent:
     path = Path(spec)
     for folder in (path, path / "best", path / "final"):  # a training run's folder holds best/ and final/
         if (folder / AGENT_FILE).is_file():
-            model, meta = load_agent(folder)
+            meta = read_agent_meta(folder)
+            if meta["algo"] == "gp_sarsa":
+                from agents.gp_sarsa import GPSarsaAgent
+
+                agent: Agent = GPSarsaAgent(load_gp_agent(folder, meta))
+            else:
+                agent = SB3Agent(load_agent(folder)[0])
             if meta["env_id"] != (env.spec.id if env.spec else None):
                 warnings.warn(f"{folder} was trained on {meta['env_id']}, running it on "
                               f"{env.spec.id if env.spec else 'an unregistered env'}", stacklevel=2)
-            return SB3Agent(model)
+            return agent
     if (path / POLICY_FILE).is_file():
         policy = Policy.load(path)
         policy.check_domain(dialogue_env_of(env).domain)

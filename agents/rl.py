@@ -30,6 +30,8 @@ from dialog_gym.utils import atomic_folder, read_json, write_json
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
 
+    from agents.gp_sarsa import GPSarsa
+
 AGENT_FILE = "agent.json"
 MASKED_ALGORITHMS = ("maskable_ppo", "maskable_dqn")
 #: the plain algorithm a masked one becomes when the mask allows everything
@@ -120,6 +122,41 @@ def is_masked_model(model: Any) -> bool:
     from agents.maskable_dqn import MaskableDQN
 
     return isinstance(model, (MaskablePPO, MaskableDQN))
+
+
+def save_gp_agent(learner: GPSarsa, folder: str | os.PathLike, meta: dict[str, Any]) -> Path:
+    """``agent.json`` and ``gp.npz`` (arrays only), all or nothing."""
+    from agents.gp_sarsa import GP_FILE
+
+    folder = Path(folder)
+    with atomic_folder(folder) as tmp:
+        with open(tmp / GP_FILE, "wb") as fh:
+            arrays = learner.arrays()
+            np.savez(fh, points=arrays["points"], acts=arrays["acts"], k_inv=arrays["k_inv"], alpha=arrays["alpha"],
+                     cov=arrays["cov"])
+        write_json(tmp / AGENT_FILE, _jsonable({**meta, "gp": learner.settings(),
+                                                "num_timesteps": learner.num_timesteps,
+                                                "dialog_gym_version": __version__}))
+    return folder
+
+
+def load_gp_agent(folder: str | os.PathLike, meta: Mapping[str, Any]) -> GPSarsa:
+    """The learner saved in ``folder`` (whose ``agent.json`` is ``meta``); no pickle is read."""
+    from agents.gp_sarsa import GP_FILE, GPSarsa
+
+    folder = Path(folder)
+    settings = meta.get("gp")
+    if not isinstance(settings, dict):
+        raise PersistenceError(f"{folder / 'agent.json'}: missing the GP settings ('gp')")
+    try:
+        learner = GPSarsa(**settings)
+        with np.load(folder / GP_FILE, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in ("points", "acts", "k_inv", "alpha", "cov")}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PersistenceError(f"{folder / GP_FILE}: cannot load the GP: {exc}") from None
+    learner.load_arrays(arrays, str(folder / GP_FILE))
+    learner.num_timesteps = int(meta.get("num_timesteps", 0))
+    return learner
 
 
 class SB3Agent:

@@ -24,7 +24,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
 from agents.evaluation_sim import BATCH_ENVS, evaluate_agent
-from agents.hyperparams import ALGORITHMS, load_hyperparams, load_warm_start
+from agents.hyperparams import ALGORITHMS, LEARNERS, load_hyperparams, load_warm_start
 from agents.rl import (
     AGENT_FILE,
     SB3Agent,
@@ -38,7 +38,7 @@ from agents.rl import (
 from agents.sb3_adapter import drive_progress, training_logger
 from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
 from dialog_gym.errors import ConfigError, DialogGymError
-from dialog_gym.seeds import benchmark_test_seed, demonstration_seed, validation_seed
+from dialog_gym.seeds import benchmark_test_seed, demonstration_seed, training_env_seed, validation_seed
 from dialog_gym.utils import write_json
 
 
@@ -103,6 +103,28 @@ class _Budget(BaseCallback):
         return not (self.stop_timesteps is not None and self.num_timesteps >= self.stop_timesteps)
 
 
+def checkpoint(save: Callable[[Path, dict[str, Any]], Any], out: Path, meta: dict[str, Any], point: dict[str, Any],
+               best: dict[str, Any] | None, on_eval: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+    """After an evaluation: save the agent to ``out/final`` and, when ``point`` beats ``best`` (success, then
+    reward), to ``out/best``; report the point to ``on_eval``. Returns the best point so far."""
+    save(out / "final", meta)
+    if best is None or (point["success_rate"], point["mean_reward"]) > (best["success_rate"], best["mean_reward"]):
+        best = point
+        save(out / "best", {**meta, "best": point})
+    if on_eval is not None:
+        on_eval(point)
+    return best
+
+
+def write_summary(result: TrainResult, spec: TrainSpec, interrupted: bool) -> None:
+    """``out/train.json``: the result, the spec and whether Ctrl-C cut the run."""
+    summary = asdict(result)
+    summary["out"] = str(result.out)
+    summary["spec"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(spec).items()}
+    summary["interrupted"] = interrupted
+    write_json(Path(result.out) / "train.json", summary)
+
+
 def tensorboard_available() -> bool:
     """Whether SB3 can log to TensorBoard (the ``tensorboard`` package is an optional extra)."""
     try:
@@ -116,8 +138,10 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
     """Train (or resume) an agent as ``spec`` says; see the module docstring. ``on_eval`` sees each point of
     the learning curve as it is measured (a hyperparameter search reports it to its pruner, which may stop
     the run by raising)."""
+    if spec.algo == "gp_sarsa":
+        return train_gp_sarsa(spec, on_eval)
     if spec.algo not in ALGORITHMS:
-        raise ConfigError(f"unknown algorithm {spec.algo!r} (expected one of {', '.join(ALGORITHMS)})")
+        raise ConfigError(f"unknown algorithm {spec.algo!r} (expected one of {', '.join(LEARNERS)})")
     torch.set_num_threads(spec.threads)
     out = Path(spec.out)
     start_time = time.perf_counter()
@@ -187,12 +211,7 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
             logger.record("eval/dialogues", point["dialogues"])
             logger.dump(step=model.num_timesteps)
         meta = {**meta_base, "dialogues": point["dialogues"], "demonstrations": demonstrations, "curve": curve}
-        save_agent(model, out / "final", meta)
-        if best is None or (point["success_rate"], point["mean_reward"]) > (best["success_rate"], best["mean_reward"]):
-            best = point
-            save_agent(model, out / "best", {**meta, "best": point})
-        if on_eval is not None:
-            on_eval(point)
+        best = checkpoint(lambda folder, m: save_agent(model, folder, m), out, meta, point, best, on_eval)
 
     if spec.warm_start and not resumed:
         source = spec.warm_start
@@ -251,11 +270,88 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
     result = TrainResult(out=out, curve=curve, final=curve[-1], best=best or curve[-1], wall_time=wall,
                          dialogues=budget.dialogues, timesteps=int(model.num_timesteps),
                          demonstrations=demonstrations, warm_start_stats=ws_stats)
-    summary = asdict(result)
-    summary["out"] = str(out)
-    summary["spec"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(spec).items()}
-    summary["interrupted"] = interrupted
-    write_json(out / "train.json", summary)
+    write_summary(result, spec, interrupted)
     if interrupted:
         raise KeyboardInterrupt
+    return result
+
+
+def train_gp_sarsa(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+    """Train GP-SARSA as :func:`agents.rl_training.train` trains the others: a budget of dialogues (or
+    timesteps), evaluation every ``eval_every`` dialogues on the benchmark's test stream (or the validation
+    stream), ``out/final`` and ``out/best``, ``train.json``."""
+    from agents.gp_sarsa import GPSarsa, GPSarsaAgent, check_turn_level, settings_keys
+    from agents.rl import load_gp_agent, save_gp_agent
+    from dialog_gym.envs import EnvRef
+
+    if spec.warm_start:
+        raise ConfigError("gp_sarsa has no warm start")
+    check_turn_level(spec.env_id, spec.env_kwargs)
+    start = time.perf_counter()
+    out = Path(spec.out)
+    hp = load_hyperparams("gp_sarsa", spec.env_id, spec.overrides, path=spec.hyperparams)
+    settings = {k: v for k, v in hp.items() if k in settings_keys()}
+    env = EnvRef(spec.env_id, spec.env_kwargs).make()
+    n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
+    obs_dim = int(np.prod(env.observation_space.shape or (0,)))
+    curve: list[dict[str, Any]] = []
+    dialogues = 0
+    if spec.resume and (out / "final" / AGENT_FILE).is_file():
+        meta = read_agent_meta(out / "final")
+        if meta["algo"] != "gp_sarsa" or meta["env_id"] != spec.env_id:
+            raise ConfigError(f"{out / 'final'}: holds a {meta['algo']} agent for {meta['env_id']}; cannot resume "
+                              f"a gp_sarsa run on {spec.env_id} there")
+        learner = load_gp_agent(out / "final", meta)
+        curve, dialogues = list(meta.get("curve", [])), int(meta.get("dialogues", 0))
+    else:
+        learner = GPSarsa(n_actions, obs_dim, seed=spec.seed, **settings)
+    stream = validation_seed if spec.validation else benchmark_test_seed
+    meta_base = {"algo": "gp_sarsa", "env_id": spec.env_id, "env_kwargs": spec.env_kwargs, "seed": spec.seed,
+                 "hyperparams": hp, "warm_start": None, "warm_start_mode": None}
+    best = max(curve, key=lambda p: (p["success_rate"], p["mean_reward"]), default=None)
+
+    def record(point: dict[str, Any]) -> None:
+        nonlocal best
+        summary = evaluate_agent(lambda e: GPSarsaAgent(learner), spec.env_id, spec.eval_episodes,
+                                 seeds=[spec.seed], env_kwargs=spec.env_kwargs, stream=stream)
+        point.update({k: summary[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
+                                              "mean_reward", "invalid_action_rate")})
+        point["dictionary_size"] = len(learner.acts)
+        curve.append(point)
+        meta = {**meta_base, "dialogues": point["dialogues"], "demonstrations": 0, "curve": curve}
+        best = checkpoint(lambda folder, m: save_gp_agent(learner, folder, m), out, meta, point, best, on_eval)
+
+    if not curve:
+        record({"dialogues": 0, "timesteps": 0})
+    budget_timesteps = None if spec.dialogues else int(spec.timesteps or hp.get("n_timesteps", 10_000))
+    # a fresh stream index per start (as the SB3 runs: 1 + dialogues done on a resume)
+    obs, info = env.reset(seed=training_env_seed(spec.seed, 0 if dialogues == 0 else 1 + dialogues))
+    try:
+        while True:
+            if spec.dialogues and dialogues >= spec.dialogues:
+                break
+            if budget_timesteps and learner.num_timesteps >= budget_timesteps:
+                break
+            observations, actions, rewards = [], [], []
+            done = False
+            while not done:
+                action = learner.act(obs, info.get("action_mask"), explore=True)
+                observations.append(obs)
+                actions.append(action)
+                obs, reward, terminated, truncated, info = env.step(action)
+                rewards.append(float(reward))
+                done = terminated or truncated
+            learner.learn_episode(observations, actions, rewards)
+            dialogues += 1
+            obs, info = env.reset()
+            if dialogues % spec.eval_every == 0 or (spec.dialogues and dialogues >= spec.dialogues):
+                record({"dialogues": dialogues, "timesteps": learner.num_timesteps})
+    finally:
+        env.close()
+    if curve[-1]["dialogues"] != dialogues:
+        record({"dialogues": dialogues, "timesteps": learner.num_timesteps})
+    result = TrainResult(out=out, curve=curve, final=curve[-1], best=best or curve[-1],
+                         wall_time=time.perf_counter() - start, dialogues=dialogues,
+                         timesteps=learner.num_timesteps)
+    write_summary(result, spec, interrupted=False)
     return result

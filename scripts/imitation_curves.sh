@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Learning curves of the correction loop (issue 5): `dialog-gym imitate` from scratch (20 corrected
+# Learning curves of the correction loop: `dialog-gym imitate` from scratch (20 corrected
 # dialogues), from the pretrained policy (5), from a policy trained on the bAbI stories (10), and the
 # behaviour-cloning baseline (the teacher's own rollouts, no corrections) with the same budgets; on
 # several seeds, 100 evaluation dialogues after each corrected one. Then a summary table.

@@ -126,7 +126,7 @@ def test_backend_options_checked(tmp_path: Path, capsys, monkeypatch):
                  "--out", str(tmp_path)]) == 2
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     assert main(["benchmark", "--backend", "ray", "--out", str(tmp_path)]) == 1
-    assert capsys.readouterr().err.strip().endswith("needs Ray, an optional extra: pip install -e '.[ray]'")
+    assert capsys.readouterr().err.strip().endswith("needs Ray, an optional extra: pip install 'dialog-gym[ray]'")
 
 
 def test_a_worker_with_other_versions_refuses_the_cell(tmp_path: Path):
@@ -144,6 +144,7 @@ def test_time_left_is_the_cost_weighted_rate_of_the_finished_cells():
     assert time_left(60.0, 1.0, 4.0) == 180.0  # 1 cost unit a minute, 3 left
     assert time_left(60.0, 100.0, 101.0) == pytest.approx(0.6)  # the costly cell done: the cheap one is quick
     assert time_left(60.0, 4.0, 4.0) == 0.0
+    assert time_left(60.0, 1.0, 4.0, running_credit=1.0) == 60.0  # half worked off in a minute: one more
     assert [format_duration(s) for s in (0, 59.9, 90, 3600 + 61)] == ["0:00", "0:59", "1:30", "1:01:01"]
 
 
@@ -157,7 +158,9 @@ class FakeClock:
 
 def test_the_bar_shows_time_moving_while_a_cell_runs_and_an_eta_by_cost():
     """A cheap cell (cost 1) and a costly one (cost 3): 90 s pass with nothing finished (the elapsed time
-    moves at each tick: the timer's), then the cheap cell ends: 3 cost units left at 1 per 90 s = 4:30."""
+    moves at each tick: the timer's), then the cheap cell ends: 3 cost units left at 1 per 90 s = 4:30;
+    while the costly cell runs at that rate the time left counts down, and once it overruns 90% of its
+    cost the estimate grows with the time spent (the rate was slower than it looked)."""
     clock = FakeClock()
     cells = [Cell("cheap", {}, cost=1.0), Cell("costly", {}, cost=3.0)]
     bar = CellProgress(cells, skipped=0, enabled=True, refresh=0, clock=clock, file=io.StringIO())
@@ -169,11 +172,26 @@ def test_the_bar_shows_time_moving_while_a_cell_runs_and_an_eta_by_cost():
     assert "1:30 elapsed" in bar.bar.postfix
     bar.finish({"key": "cheap", "status": "done"}, running=1)
     assert bar.text() == "1:30 elapsed, about 4:30 left, running 1, failed 0"
-    clock.now += 30  # 2:00 in, 1 unit of 4 done: 6:00 left at this rate
+    clock.now += 30  # 2:00 in: a third of a cost unit of the costly cell worked off, 4:30 - 0:30 left
     bar.tick()
-    assert bar.text() == "2:00 elapsed, about 6:00 left, running 1, failed 0"
+    assert bar.text() == "2:00 elapsed, about 4:00 left, running 1, failed 0"
+    clock.now += 400  # 8:40 in, past 90% of the costly cell (2.7 units at 90 s each = 4:03): 520 s for 3.7 units
+    assert bar.text() == f"8:40 elapsed, about {format_duration(520 * 0.3 / 3.7)} left, running 1, failed 0"
     bar.finish({"key": "costly", "status": "failed"}, running=0)
-    assert bar.text() == "2:00 elapsed, about 0:00 left, running 0, failed 1"
+    assert bar.text() == "8:40 elapsed, about 0:00 left, running 0, failed 1"
+    bar.close()
+
+
+def test_the_time_left_credits_the_cells_running_next_in_the_order_they_run():
+    """Ray runs the costliest first: with that order the running cell is the costly one, not the cheap one."""
+    clock = FakeClock()
+    cells = [Cell("a", {}, cost=1.0), Cell("b", {}, cost=1.0), Cell("costly", {}, cost=10.0)]
+    bar = CellProgress(cells, skipped=0, enabled=True, refresh=0, clock=clock, file=io.StringIO())
+    bar.start(1, order=["costly", "a", "b"])
+    clock.now += 10
+    bar.finish({"key": "a", "status": "done"}, running=1)  # 10 s per cost unit
+    clock.now += 50
+    assert bar.running_credit(clock.now) == pytest.approx(5.0)  # half of the costly cell, not all of 'b'
     bar.close()
 
 

@@ -1,4 +1,4 @@
-"""The rough edges a new user hit (issue 20): a server that cannot start, a closed pipe, an import over an
+"""The rough edges a new user hit: a server that cannot start, a closed pipe, an import over an
 existing task, counts without bound, Ctrl-C in training, the suites of ``dialog-gym envs``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The newcomer sweep (issue 10): every bad input to every command is one line on stderr with the exit
+"""The newcomer sweep: every bad input to every command is one line on stderr with the exit
 status of its kind (2: usage, 1: bad data, 130: Ctrl-C), a JSON object under --json, never a traceback;
 environments are named the same way everywhere; models carry their environment; --help shows defaults."""
 

@@ -12,7 +12,7 @@ def add_backend_arguments(p: argparse.ArgumentParser, unit: str) -> None:
     p.add_argument("--backend", choices=["serial", "ray"], default="serial",
                    help=f"serial: one {unit} after another in this process; ray: each {unit} a Ray task, on a local "
                         "instance (--workers CPUs, 127.0.0.1 only) or the cluster at --address "
-                        "(pip install -e '.[ray]')")
+                        "(pip install 'dialog-gym[ray]')")
     p.add_argument("--address", metavar="auto|HOST:PORT",
                    help="with --backend ray: an existing Ray cluster ('auto': the one 'ray start --head' made on "
                         "this machine); every node needs dialog-gym installed")

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "command run again reuses the finished cells whose fingerprint is unchanged, recomputes the "
                     "others (and says why) and resumes an interrupted run; a cell that fails is reported as failed "
                     "and the rest completes. --backend ray runs the cells as Ray tasks on this machine's "
-                    "cores or on a cluster (pip install -e '.[ray]').")
+                    "cores or on a cluster (pip install 'dialog-gym[ray]').")
     p.add_argument("--budget", choices=["small", "full"], default="small",
                    help="small: 2 environments, 2 seeds, up to 1000 dialogues (5-10 minutes on 2 CPU cores); full: "
                         "PyDial's 4x1000 dialogues, 500 tests, 10 seeds (hours)")

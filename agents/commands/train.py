@@ -20,7 +20,7 @@ from agents.commands.common import (
     run_seed,
     step_count,
 )
-from agents.hyperparams import ALGORITHMS
+from agents.hyperparams import LEARNERS
 
 #: the optional extras this command needs (checked before it starts; see agents/extras.py)
 EXTRAS = ("rl",)
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "OUT holds best/ and final/ (both loadable by 'dialog-gym rollout --policy OUT'), "
                     "train.json with the learning curve and, with the tensorboard extra installed "
                     "(pip install 'dialog-gym[tensorboard]'), TensorBoard logs in tensorboard/.")
-    p.add_argument("--algo", required=True, choices=list(ALGORITHMS), help="the algorithm")
+    p.add_argument("--algo", required=True, choices=list(LEARNERS), help="the algorithm")
     p.add_argument("--env", type=env_arg, default=DEFAULT_ENV,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path")
     budget = p.add_mutually_exclusive_group()

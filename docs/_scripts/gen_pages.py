@@ -11,7 +11,9 @@ the code or the shipped results:
 * ``small_table.md``, ``pydial18_tables.md``: the tables of the shipped reference results;
 * ``figure_<name>.md`` (and ``curves_<name>.png``): the learning curves of the shipped reference results, drawn
   by the benchmark's own plotting (with the ``plots`` extra; without it the page says how to get them);
-* ``cli_help.md``: ``dialog-gym --help``.
+* ``cli_help.md``: ``dialog-gym --help``;
+* ``chat_tools.md``, ``chat_dialogue.md``: the tools of ``dialog_gym.chat.make(CHAT_ID)`` and the messages of one
+  dialogue of the rule expert through it (reset seed 0).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ TRANSCRIPTS = {
     "summary": ["dialog_gym/Restaurant-Summary-Env2-v0"],
     "pydial": ["dialog_gym/PyDial-CR-Env3-v0"],
 }
+
+
+#: the task whose chat view the chat page shows
+CHAT_ID = "dialog_gym/PyDial-CR-Env1-v0"
 
 
 def _write(name: str, text: str) -> None:
@@ -102,6 +108,11 @@ def reference_tables() -> None:
     table = (ROOT / "reference" / "small" / "table.md").read_text(encoding="utf-8")
     # table.md starts with its own "# " heading: in the results page it is a subsection
     _write("small_table.md", "###" + table[1:] if table.startswith("# ") else table)
+    for name, path in (("maskable_table.md", "maskable/table.md"), ("warm_table.md", "warm/table.md"),
+                       ("noisy_table.md", "noisy/table.md"), ("user_calibration.md", "user/calibration.md"),
+                       ("imitation_summary.md", "imitation/summary.md")):
+        text = (ROOT / "reference" / path).read_text(encoding="utf-8")
+        _write(name, "###" + text[1:] if text.startswith("# ") else text)
     pydial = ROOT / "reference" / "pydial18"
     report = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "pydial_report.py"), str(pydial / "results.json"),
@@ -154,6 +165,35 @@ def cli_help() -> None:
     _write("cli_help.md", f"```text\n{buffer.getvalue().replace('python -m agents', 'dialog-gym')}```\n")
 
 
+def chat() -> None:
+    """The chat view of ``CHAT_ID``: its tools, and one dialogue of the rule expert as chat messages."""
+    import json
+
+    from dialog_gym import chat as chat_api
+
+    env = chat_api.make(CHAT_ID)
+    rows = ["| tool | argument | what it does |", "|---|---|---|"]
+    for tool in env.tools:
+        function = tool["function"]
+        arguments = ", ".join(f"`{name}`" for name in function["parameters"].get("properties", {}))
+        rows.append(f"| `{function['name']}` | {arguments or '–'} | {function['description']} |")
+    _write("chat_tools.md", "\n".join(rows) + "\n")
+    _, info = env.reset(seed=0)
+    agent = chat_api.rule_agent(env)
+    terminated = truncated = False
+    total = 0.0
+    while not (terminated or truncated):
+        _, reward, terminated, truncated, info = env.step(agent(env.messages, info))
+        total += reward
+    system, *rest = env.messages
+    lines = [json.dumps(message, ensure_ascii=False) for message in rest]
+    summary = f"success: {bool(info['success'])}, return: {total:g}, turns: {info['turn']}"
+    _write("chat_dialogue.md", f"The system message's content:\n\n```text\n{system['content']}\n```\n\nThen "
+                               "the customer, the assistant's tool calls and the answers:\n\n```json\n"
+                               + "\n".join(lines) + f"\n```\n\n({summary})\n")
+    env.close()
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     sys.path.insert(0, str(ROOT))
@@ -163,6 +203,7 @@ def main() -> None:
     reference_tables()
     figures()
     cli_help()
+    chat()
 
 
 if __name__ == "__main__":
