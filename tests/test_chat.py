@@ -98,6 +98,10 @@ def test_a_mistake_is_the_envs_wasted_turn() -> None:
     new, reward, *_, info = c.step(bad)
     assert new[0] == {"role": "tool", "tool_call_id": "x1", "content": new[0]["content"]}
     assert "not valid JSON" in new[0]["content"] and info["turn"] == 2 and reward == -1.0
+    new, reward, *_, info = c.step(chat.assistant_call("bye", {}))  # a good call of a masked act
+    assert info["tool_error"] is None and info["invalid_action"] and reward == -1.0
+    assert "not allowed now" in new[0]["content"] and 'request(slot="area")' in new[0]["content"]
+    assert "bye()" not in new[0]["content"]
 
 
 def test_the_summary_family_wastes_a_turn_as_a_masked_act() -> None:

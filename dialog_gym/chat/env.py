@@ -60,6 +60,7 @@ class ChatEnv:
         self.env_info: dict[str, Any] = {}
         self._rng = np.random.default_rng(0)
         self._calls = 0
+        self._resets = 0
         self._done = True
 
     @property
@@ -71,7 +72,9 @@ class ChatEnv:
               ) -> tuple[list[Message], dict[str, Any]]:
         """Start a dialogue: ``([system message, customer's first utterance], info)``."""
         self.observation, info = self.env.reset(seed=seed, options=options)
-        text_seed = seed if seed is not None else self.base.np_random_seed
+        self._resets += 1
+        # unseeded resets continue the env's generator: vary the wording with the reset count as well
+        text_seed = seed if seed is not None else self.base.np_random_seed * 1_000_003 + self._resets
         self._rng = np.random.default_rng(chat_text_seed(int(text_seed) & 0xFFFF_FFFF_FFFF_FFFF))
         self.env_info = info
         self._calls = 0
@@ -98,9 +101,11 @@ class ChatEnv:
         said, reply = self.view.turn(self._rng, bool(info.get("invalid_action")))
         if error is not None:
             said = f"Error: {error}. The turn was lost (-1); nothing was said."
-        elif terminated or truncated:
+        if terminated or truncated:
             said += (" (The dialogue is over.)" if terminated
                      else f" (The dialogue is over: {self.base.max_steps} turns.)")
+        elif info.get("invalid_action"):
+            said += f" Allowed now: {', '.join(self.allowed_calls(info.get('action_mask')))}."
         out: list[Message] = []
         if ids:
             out += [{"role": "tool", "tool_call_id": call_id, "content": said} for call_id in ids]
@@ -162,6 +167,12 @@ class ChatEnv:
         """The assistant message calling the tool that stands for ``action`` of the vector env."""
         name, arguments = self.view.call_of(int(action))
         return assistant_call(name, arguments, call_id or f"call_{self._calls + 1}")
+
+    def allowed_calls(self, mask: Any) -> list[str]:
+        """The calls the vector env's mask allows, written as calls (``request(slot="area")``, ``bye()``)."""
+        allowed = range(self.base.action_space.n) if mask is None else np.flatnonzero(np.asarray(mask))
+        calls = (self.view.call_of(int(a)) for a in allowed)
+        return [f"{name}({', '.join(f'{k}={json.dumps(v)}' for k, v in args.items())})" for name, args in calls]
 
     def call_of(self, action: int) -> Call:
         """``(tool name, arguments)`` of the tool call standing for ``action``."""
