@@ -5,7 +5,7 @@
 Both run the same dialogues (episode seeds 0, 1, ...: the evaluation stream of seed 0) with the family's rule
 expert; measurements alternate between the two and are repeated; the medians are printed with the machine
 and the date. The clock is this process's CPU time (other processes on a shared machine do not count). The
-target of issue 21 is >= 1,000 dialogues per second through the chat layer on CR Env1.
+target is >= 1,000 dialogues per second through the chat layer on CR Env1.
 """
 
 from __future__ import annotations
