@@ -72,6 +72,8 @@ def run_dialogues(envs: DialogueVectorEnv, act: Agent, seeds: Sequence[int | Non
     observations of the running dialogues; others act per sub-environment. Sub-environments left
     without a dialogue at the end run unseeded filler dialogues whose results are dropped."""
     n = envs.num_envs
+    if n == 1 and isinstance(envs, SyncVectorEnv) and not isinstance(act, BatchAgent):
+        return _run_in_env(envs.envs[0], act, seeds, keep_events)
     resettable = isinstance(act, Resettable)
     agents = [act] + [copy.deepcopy(act) for _ in range(n - 1)] if resettable else [act] * n
     batch = isinstance(act, BatchAgent) and not resettable
@@ -116,10 +118,7 @@ def run_dialogues(envs: DialogueVectorEnv, act: Agent, seeds: Sequence[int | Non
             invalid[j] += bool(infos[j].get("invalid_action", False))
             if done[j]:
                 info = infos[j]
-                results[running[j]] = EpisodeResult(
-                    success=bool(info["success"]), reward=totals[j], turns=int(info["turn"]),
-                    steps=int(info["steps"]), bot_actions=int(info["bot_actions"]), invalid_actions=invalid[j],
-                    gave_up=bool(info.get("user_gave_up", False)), truncated=bool(truncated[j]))
+                results[running[j]] = episode_result(info, totals[j], invalid[j], bool(truncated[j]))
                 if keep_events:
                     events[running[j]] = list(tracker_of(info).events)
                 totals[j], invalid[j] = 0.0, 0
@@ -129,6 +128,37 @@ def run_dialogues(envs: DialogueVectorEnv, act: Agent, seeds: Sequence[int | Non
                 infos[j] = info_at(batched, j)
     assert all(r is not None for r in results)
     return [r for r in results if r is not None], events
+
+
+def episode_result(info: Mapping[str, Any], reward: float, invalid: int, truncated: bool) -> EpisodeResult:
+    """A finished dialogue's result from its last info, its return and its count of masked-out actions."""
+    return EpisodeResult(success=bool(info["success"]), reward=reward, turns=int(info["turn"]),
+                         steps=int(info["steps"]), bot_actions=int(info["bot_actions"]), invalid_actions=invalid,
+                         gave_up=bool(info.get("user_gave_up", False)), truncated=truncated)
+
+
+def _run_in_env(env: gym.Env, act: Agent, seeds: Sequence[int | None], keep_events: bool
+                ) -> tuple[list[EpisodeResult], list[list[Event]]]:
+    """:func:`run_dialogues` over one sub-environment for an agent that acts one state at a time, stepping the
+    env itself: the same dialogues and results (the vector env's batching of the infos, only to be taken apart
+    again, was most of the time of a rule or random agent's dialogue)."""
+    resettable = isinstance(act, Resettable)
+    results: list[EpisodeResult] = []
+    events: list[list[Event]] = []
+    for seed in seeds:
+        if resettable:
+            act.reset(seed)  # type: ignore[attr-defined]  # checked: Resettable
+        obs, info = env.reset(seed=seed)
+        total, invalid, done, truncated = 0.0, 0, False, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(act(obs, info))
+            total += float(reward)
+            invalid += bool(info.get("invalid_action", False))
+            done = bool(terminated or truncated)
+        results.append(episode_result(info, total, invalid, bool(truncated)))
+        if keep_events:
+            events.append(list(tracker_of(info).events))
+    return results, events
 
 
 def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0, keep_events: bool = False,
