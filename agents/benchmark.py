@@ -73,9 +73,23 @@ class Budget:
     seeds: int
     batches: tuple[int, ...]      # cumulative training dialogues at which agents are tested
     test_episodes: int
-    agents: tuple[str, ...]
+    agents: tuple[str, ...]       # the default agents on action-level tasks (the domain's actions)
     imitation_epochs: int = 200   # epochs of the supervised policy (agents.policy_training default)
+    turn_agents: tuple[str, ...] | None = None  # the default agents on turn-level tasks; None: ``agents``
 
+    def default_agents(self, envs: Sequence[EnvLike]) -> list[str]:
+        """The agents run on ``envs`` when none are named: ``turn_agents`` on turn-level tasks (a family
+        acting with its own summary acts, e.g. PyDial's), ``agents`` on action-level ones; for a mix, both
+        lists in order (each agent runs where it can: :func:`unsupported_agents`)."""
+        kinds = {EnvRef.of(env).family().acts for env in envs}
+        lists = [self.turn_agents if kind != "domain" and self.turn_agents is not None else self.agents
+                 for kind in sorted(kinds)]
+        return list(dict.fromkeys(a for agents in lists for a in agents))
+
+
+#: PyDial's learners and the two baselines: the protocol of the pydial18 reference (issue 19), the full budget's
+#: agents on turn-level tasks
+PROTOCOL_AGENTS = ("random", "rule", "ppo", "maskable_ppo", "dqn", "maskable_dqn", "gp_sarsa")
 
 BUDGETS: dict[str, Budget] = {
     # about 10 minutes on a 2-core CPU: the README's main job
@@ -85,7 +99,8 @@ BUDGETS: dict[str, Budget] = {
     # PyDial's protocol: 4 batches of 1000 dialogues, 500 test dialogues after each, 10 seeds
     "full": Budget("pydial", seeds=10, batches=(1000, 2000, 3000, 4000), test_episodes=500,
                    agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
-                           "a2c", "dqn", "ppo_warm", "ppo_warm_naive")),
+                           "a2c", "dqn", "maskable_dqn", "ppo_warm", "ppo_warm_naive"),
+                   turn_agents=PROTOCOL_AGENTS),
 }
 
 
@@ -303,7 +318,8 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[EnvLike
     cell_rows: list[dict[str, Any]] = []
     for cell in cells:
         rec = run.records[cell.key]
-        cell_rows.append({"key": cell.key, "status": rec["status"], "seconds": rec["seconds"], "host": rec["host"],
+        cell_rows.append({"key": cell.key, "agent": "+".join(cell.params["agents"]), "status": rec["status"],
+                          "seconds": rec["seconds"], "cpu_seconds": rec.get("cpu_seconds"), "host": rec["host"],
                           "fingerprint": cell_fingerprint(cell.params),
                           **({"error": rec["error"]} if rec["status"] == "failed" else {})})
         if rec["status"] == "done":
@@ -333,6 +349,7 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[EnvLike
         "runs": [r.__dict__ for r in records],
         "failed": failed,
         "summary": summary,
+        "cpu": cpu_summary(cell_rows),
         "discrimination": disc,
     }
     write_json(out / "results.json", doc)
@@ -353,6 +370,40 @@ def cell_fingerprint(params: dict[str, Any]) -> dict[str, Any]:
     settings = {k: v for k, v in params.items() if k not in PARAM_PARTS}
     return {"sha256": json_sha256(params),
             "parts": {"settings": json_sha256(settings), **{k: json_sha256(params.get(k)) for k in PARAM_PARTS}}}
+
+
+def cpu_summary(cells: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The run's CPU cost from its cells' records (``agent``, ``cpu_seconds``; see :func:`agents.cells.execute_cell`):
+    per agent (an imitation cell's agents together, as ``memo+augmented+...``) the cells, total and median CPU
+    seconds per cell, and the run's total in CPU seconds and hours. Reused cells count with the CPU seconds of
+    the session that computed them, so a run that spans sessions sums its real cost; cells without a record
+    (written before CPU time was recorded) are counted apart, in ``cells_unmeasured``."""
+    per_agent: dict[str, list[float]] = {}
+    unmeasured: dict[str, int] = {}
+    for cell in cells:
+        seconds = cell.get("cpu_seconds")
+        if seconds is None:
+            unmeasured[cell["agent"]] = unmeasured.get(cell["agent"], 0) + 1
+        else:
+            per_agent.setdefault(cell["agent"], []).append(float(seconds))
+    agents = {agent: {"cells": len(xs), "cpu_seconds": sum(xs), "median_cpu_seconds": float(np.median(xs))}
+              for agent, xs in per_agent.items()}
+    total = sum(a["cpu_seconds"] for a in agents.values())
+    return {"agents": agents, "cpu_seconds": total, "cpu_hours": total / 3600,
+            "cells_unmeasured": dict(unmeasured)}
+
+
+def cpu_table(cpu: dict[str, Any]) -> str:
+    """:func:`cpu_summary` as markdown: one row per agent, then the run's total."""
+    rows = [[agent, str(a["cells"]), f"{a['cpu_seconds']:.1f}", f"{a['median_cpu_seconds']:.1f}"]
+            for agent, a in cpu["agents"].items()]
+    table = format_table(["agent", "cells", "CPU seconds (total)", "CPU seconds per cell (median)"], rows)
+    line = (f"total: {cpu['cpu_seconds']:.0f} CPU seconds = {cpu['cpu_hours']:.2f} CPU-hours over "
+            f"{sum(a['cells'] for a in cpu['agents'].values())} cells")
+    if cpu["cells_unmeasured"]:
+        missing = sum(cpu["cells_unmeasured"].values())
+        line += f" ({missing} reused cell{'s' * (missing != 1)} without a CPU record not counted)"
+    return table + "\n\n" + line
 
 
 def success_interval(points: Sequence[dict[str, Any]]) -> tuple[float, float, float]:
@@ -425,6 +476,12 @@ INTERVAL_TEXT = ("the 95% Student-t interval of the mean over the seeds (with on
                  "over its test dialogues), clipped to [0, 100]%")
 
 
+#: what the CPU time of ``table.md`` is
+CPU_TEXT = ("CPU seconds of each cell's process over the cell (user + system time of every thread, torch's "
+            "included; Python's time.process_time), summed over its cells per agent; cells reused from an earlier "
+            "session count with the CPU seconds recorded when they ran")
+
+
 def table_document(doc: dict[str, Any]) -> str:
     """``table.md``: a heading, what was run (environments, seeds, batches, test dialogues, when and where),
     what each column and the interval are, then :func:`results_table`; from a results document, so that the
@@ -453,6 +510,9 @@ def table_document(doc: dict[str, Any]) -> str:
         "",
         results_table(doc["summary"], doc["envs"], doc["agents"]),
     ]
+    if doc.get("cpu"):  # results.json files written before CPU time was recorded have none
+        lines += ["", "## CPU time", "",
+                  f"{CPU_TEXT}; machine: {machine or 'see results.json'}.", "", cpu_table(doc["cpu"])]
     return "\n".join(lines)
 
 

@@ -52,22 +52,30 @@ class Cell:
 
 def execute_cell(fn: Callable[[Cell], Any], cell: Cell) -> dict[str, Any]:
     """Run one cell and return its record: status ``done`` with the result or ``failed`` with the error;
-    an exception never escapes (a worker that dies is another matter: Ray retries the task)."""
+    an exception never escapes (a worker that dies is another matter: Ray retries the task).
+
+    The record has the cell's wall ``seconds`` and its ``cpu_seconds``: the CPU time of this process over the
+    cell (user + system, every thread: torch's intra-op threads count), which is the cell's own work with the
+    serial backend and in a Ray worker (one cell per worker process at a time)."""
     start = time.perf_counter()
+    cpu_start = time.process_time()
     record: dict[str, Any] = {"key": cell.key, "params": cell.params, "cpus": cell.cpus}
     try:
         record.update(status="done", result=fn(cell))
     except Exception as exc:  # a failed cell is a result to report, not a reason to stop the run
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-    record.update(seconds=time.perf_counter() - start, host=platform.node(), pid=os.getpid(),
+    record.update(seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start,
+                  host=platform.node(), pid=os.getpid(),
                   finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     return record
 
 
 def failed_record(cell: Cell, error: str) -> dict[str, Any]:
-    """The record of a cell that could not run at all (its worker died more often than the retries)."""
+    """The record of a cell that could not run at all (its worker died more often than the retries); the time
+    its tries took is unknown here, so its seconds and CPU seconds are 0."""
     return {"key": cell.key, "params": cell.params, "cpus": cell.cpus, "status": "failed", "error": error,
-            "seconds": 0.0, "host": None, "pid": None, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "seconds": 0.0, "cpu_seconds": 0.0, "host": None, "pid": None,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 class CellStore:

@@ -31,7 +31,8 @@ def test_tiny_benchmark_end_to_end(tmp_path: Path, capsys):
     assert table.strip() in out
     assert table.startswith("# Benchmark: success of each agent after 20 training dialogues\n")
     assert "- seeds: 2 (0, 1); training in batches, tested after 10, 20 dialogues" in table
-    lines = table[table.index("| env"):].strip().splitlines()
+    results, cpu = table.split("\n## CPU time\n")
+    lines = results[results.index("| env"):].strip().splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["env", "agent", "success (mean over seeds) [95% CI]", "user turns", "bot actions",
                       "mean reward", "training dialogues", "wall time / seed"]
@@ -52,6 +53,11 @@ def test_tiny_benchmark_end_to_end(tmp_path: Path, capsys):
     assert set(doc["discrimination"]["separated_tasks"]) == {"10", "20"}
     assert (tmp_path / "discrimination.md").read_text().count("| Restaurant-v0 ") == 2  # a row per learner
     assert "Telling learners apart (maskable_ppo, dqn;" in out
+    cpu_rows = [[c.strip() for c in line.strip("|").split("|")] for line in cpu.splitlines() if line.startswith("|")]
+    assert cpu_rows[0] == ["agent", "cells", "CPU seconds (total)", "CPU seconds per cell (median)"]
+    assert [(r[0], r[1]) for r in cpu_rows[2:]] == [("random", "2"), ("rule", "2"), ("maskable_ppo", "2"), ("dqn", "2")]
+    assert all(c["cpu_seconds"] >= 0 for c in doc["cells"])
+    assert doc["cpu"]["cpu_seconds"] == pytest.approx(sum(c["cpu_seconds"] for c in doc["cells"]))
 
 
 def _curve(*rates: float) -> list[dict]:
@@ -106,8 +112,9 @@ def test_list_names_agents_budgets_and_suites(capsys):
 
 
 def test_the_full_budget_on_pydial18_plans_every_agent_that_can_run(tmp_path: Path):
-    """PyDial's protocol on its 18 tasks: 10 seeds of every agent but the Rasa policies, which predict the
-    domain's actions over a Rasa tracker and are skipped there (one cell per env, agent and seed)."""
+    """PyDial's protocol on its 18 tasks: 10 seeds of every agent of the action-level list but the Rasa policies,
+    which predict the domain's actions over a Rasa tracker and are skipped there (one cell per env, agent and
+    seed)."""
     from agents.benchmark import IMITATION_AGENTS, plan_cells, unsupported_agents
 
     budget = BUDGETS["full"]
@@ -116,5 +123,36 @@ def test_the_full_budget_on_pydial18_plans_every_agent_that_can_run(tmp_path: Pa
     assert set(unsupported_agents(envs[0], budget.agents)) == set(IMITATION_AGENTS)
     cells = plan_cells(budget, envs, budget.agents, range(budget.seeds), tmp_path)
     runnable = [a for a in budget.agents if a not in IMITATION_AGENTS]
-    assert len(cells) == 18 * len(runnable) * 10 == 1440
+    assert len(cells) == 18 * len(runnable) * 10 == 1620
     assert {c.params["agents"][0] for c in cells} == set(runnable)
+
+
+def test_the_full_budget_runs_the_protocols_seven_agents_on_turn_level_tasks(tmp_path: Path, monkeypatch):
+    """`benchmark --budget full --suite pydial18` runs exactly random, rule, ppo, maskable_ppo, dqn,
+    maskable_dqn and gp_sarsa: 18 x 7 x 10 cells; action-level suites keep the budget's own list, and the
+    small budget is the same everywhere."""
+    import agents.benchmark as benchmark
+    from agents.benchmark import plan_cells
+
+    protocol = ["random", "rule", "ppo", "maskable_ppo", "dqn", "maskable_dqn", "gp_sarsa"]
+    full, small = BUDGETS["full"], BUDGETS["small"]
+    assert full.default_agents(suite_envs("pydial18")) == protocol
+    assert full.default_agents(suite_envs("summary")) == protocol
+    assert full.default_agents(suite_envs("pydial")) == list(full.agents)
+    assert "memo" in full.agents and "gp_sarsa" not in full.agents
+    mixed = full.default_agents(["dialog_gym/Restaurant-v0", "dialog_gym/PyDial-CR-Env1-v0"])
+    assert mixed == list(dict.fromkeys([*full.agents, *protocol]))
+    for suite in ("small", "pydial18"):
+        assert small.default_agents(suite_envs(suite)) == list(small.agents)
+    cells = plan_cells(full, suite_envs("pydial18"), protocol, range(full.seeds), tmp_path)
+    assert len(cells) == 18 * 7 * 10
+
+    seen = {}
+
+    def fake_run(out, budget, envs, agents, seeds, **kwargs):
+        seen.update(agents=agents, seeds=seeds, envs=envs)
+        raise KeyboardInterrupt  # stop here: the CLI reports an interrupted run
+
+    monkeypatch.setattr(benchmark, "run_benchmark", fake_run)
+    main(["benchmark", "--budget", "full", "--suite", "pydial18", "--out", str(tmp_path / "o")])
+    assert seen["agents"] == protocol and seen["seeds"] == list(range(10)) and len(seen["envs"]) == 18

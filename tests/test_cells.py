@@ -209,3 +209,53 @@ def test_the_timer_redraws_the_bar_without_any_cell_finishing():
     finally:
         bar.close()
     assert bar._timer is not None and not bar._timer.is_alive()
+
+
+def _burn(cell: Cell) -> int:
+    """Some CPU work (a loop of the given length)."""
+    return sum(i * i for i in range(cell.params["n"]))
+
+
+def test_execute_cell_records_cpu_seconds():
+    record = execute_cell(_burn, Cell("a", {"n": 200_000}))
+    assert record["cpu_seconds"] > 0 and record["seconds"] > 0
+    failed = execute_cell(_square, Cell("b", {"x": -1}))
+    assert failed["cpu_seconds"] >= 0
+
+
+def test_cpu_summary_sums_per_agent_and_in_hours():
+    from agents.benchmark import cpu_summary, cpu_table
+
+    cells = [{"agent": "ppo", "cpu_seconds": 10.0}, {"agent": "ppo", "cpu_seconds": 30.0},
+             {"agent": "ppo", "cpu_seconds": 5.0}, {"agent": "rule", "cpu_seconds": 0.5},
+             {"agent": "memo+supervised", "cpu_seconds": 3554.5}, {"agent": "rule", "cpu_seconds": None}]
+    cpu = cpu_summary(cells)
+    assert cpu["agents"] == {"ppo": {"cells": 3, "cpu_seconds": 45.0, "median_cpu_seconds": 10.0},
+                             "rule": {"cells": 1, "cpu_seconds": 0.5, "median_cpu_seconds": 0.5},
+                             "memo+supervised": {"cells": 1, "cpu_seconds": 3554.5, "median_cpu_seconds": 3554.5}}
+    assert cpu["cpu_seconds"] == 3600.0 and cpu["cpu_hours"] == 1.0
+    assert cpu["cells_unmeasured"] == {"rule": 1}
+    text = cpu_table(cpu)
+    assert "| ppo             | 3     | 45.0 " in text
+    assert "total: 3600 CPU seconds = 1.00 CPU-hours over 5 cells (1 reused cell without a CPU record" in text
+
+
+def test_a_run_reports_its_cells_cpu_seconds_and_reused_cells_keep_theirs(tmp_path: Path):
+    agents, seeds = ["random", "rule"], [0, 1]
+    first = run_benchmark(tmp_path, TINY, [ENV], agents, seeds)
+    assert all(c["cpu_seconds"] >= 0 for c in first["cells"])
+    per_agent = {a: sum(c["cpu_seconds"] for c in first["cells"] if c["agent"] == a) for a in agents}
+    assert {a: v["cpu_seconds"] for a, v in first["cpu"]["agents"].items()} == pytest.approx(per_agent)
+    assert first["cpu"]["cpu_seconds"] == pytest.approx(sum(per_agent.values()))
+    assert "## CPU time" in (tmp_path / "table.md").read_text()
+    # a later session reuses the finished cells with the CPU seconds they were computed with
+    store = CellStore(tmp_path)
+    for i, key in enumerate(c["key"] for c in first["cells"]):
+        record = store.read(key)
+        assert record is not None
+        store.write(record | {"cpu_seconds": 100.0 * (i + 1)})
+    again = run_benchmark(tmp_path, TINY, [ENV], agents, seeds)
+    assert again["cells_skipped"] == 4
+    assert [c["cpu_seconds"] for c in again["cells"]] == [100.0, 200.0, 300.0, 400.0]
+    assert again["cpu"]["agents"]["random"] == {"cells": 2, "cpu_seconds": 300.0, "median_cpu_seconds": 150.0}
+    assert again["cpu"]["cpu_seconds"] == 1000.0

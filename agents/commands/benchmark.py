@@ -48,11 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "default: the budget's)")
     envs.add_argument("--envs", type=env_list, metavar="ENV,ENV,...",
                       help="instead of --suite: environments, each a short id, a full id or an env config YAML path")
-    p.add_argument("--agents", help="comma-separated subset (default: the budget's); see --list. Families: fixed "
+    p.add_argument("--agents", help="comma-separated subset (default: the budget's; the full budget runs random, rule, "
+                                    "ppo, maskable_ppo, dqn, maskable_dqn and gp_sarsa on turn-level tasks such as "
+                                    "--suite pydial18); see --list. Families: fixed "
                                     "baselines (random, rule), Rasa policies trained on expert dialogues (memo, "
                                     "augmented, supervised, ensemble), RL from scratch (ppo, maskable_ppo: PPO that "
                                     "only samples the actions the environment's mask allows, a2c, dqn, "
-                                    "maskable_dqn: DQN that acts and bootstraps among the allowed actions) and RL with "
+                                    "maskable_dqn: DQN that acts and bootstraps among the allowed actions, gp_sarsa: "
+                                    "PyDial's GP-SARSA on turn-level tasks) and RL with "
                                     "a warm start (ppo_warm, ppo_warm_naive: behaviour-cloned from the rule expert "
                                     "before RL)")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")
@@ -103,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         print("agents:", ", ".join(available_agents()))
         print("budgets:", ", ".join(f"{k} (suite {b.suite}, {b.seeds} seeds, batches {list(b.batches)}, "
                                     f"{b.test_episodes} tests)" for k, b in BUDGETS.items()))
+        for k, b in BUDGETS.items():
+            print(f"budget {k} agents:", ", ".join(b.agents)
+                  + (f"; on turn-level tasks: {', '.join(b.turn_agents)}" if b.turn_agents else ""))
         for name in SUITES:
             print(f"suite {name}:", ", ".join(suite_envs(name)))
         return 0
@@ -125,7 +131,10 @@ def run(args: argparse.Namespace) -> int:
         except DialogGymError as exc:
             raise UsageError(str(exc)) from None
     given = args.agents is not None
-    agents = [a.strip() for a in args.agents.split(",") if a.strip()] if given else list(budget.agents)
+    try:
+        agents = [a.strip() for a in args.agents.split(",") if a.strip()] if given else budget.default_agents(envs)
+    except DialogGymError as exc:
+        raise UsageError(str(exc)) from None
     available = set(available_agents())
     unknown = [a for a in agents if a not in available]
     if given and (unknown or not agents):
@@ -159,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                   "cells": len(doc["cells"]), "cells_skipped": doc["cells_skipped"],
                   "cells_recomputed": this_session["cells_recomputed"],
                   "recomputed_because": this_session["recomputed_because"], "failed": doc["failed"],
-                  "separated_tasks": doc["discrimination"]["separated_tasks"]}
+                  "separated_tasks": doc["discrimination"]["separated_tasks"], "cpu": doc["cpu"]}
         if comparison is not None:
             result.update(compare=str(args.compare), identical=comparison.identical,
                           numbers_identical=not comparison.numbers, differences=comparison.numbers,
