@@ -23,6 +23,8 @@ user calibration           ``6e12 + s * 1e5 + i``           100,000     ``script
 calibration check          ``7e12 + s * 1e5 + i``           100,000     the test that the user matches bAbI
 validation                 ``8e12 + s * 1e5 + i``           100,000     ``tune``'s trials (never the test
                                                                         dialogues a tuned agent is scored on)
+LLM training               ``9e12 + s * 1e5 + i``           100,000     the verifiers adapter's train split
+                                                                        (its eval split: the evaluation stream)
 =========================  ==============================  ==========  =====================================
 
 Because training streams and test streams differ, a command's default test dialogues are never the
@@ -96,6 +98,9 @@ calibration_check_seed = SeedStream("calibration check", 7 * 10**12, 100_000,
                                     "held-out simulated dialogues the calibration test checks")
 validation_seed = SeedStream("validation", 8 * 10**12, 100_000,
                              "dialogues a hyperparameter search scores its trials on")
+llm_training_seed = SeedStream("LLM training", 9 * 10**12, 100_000,
+                               "customers a language model is trained on (dialog_gym.integrations.verifiers_env's "
+                               "train split)")
 
 #: the key that sets the chat layer's wording generator apart from any other use of a reset seed
 CHAT_TEXT_KEY = 0x63686174  # "chat"
@@ -132,7 +137,7 @@ def bootstrap_rng(seed: int = 0) -> np.random.Generator:
 #: every stream, for the disjointness test and the docs
 STREAMS: tuple[SeedStream, ...] = (episode_seed, benchmark_test_seed, training_env_seed, demonstration_seed,
                                    expert_dialogue_seed, benchmark_story_seed, dialogue_seed, calibration_seed,
-                                   calibration_check_seed, validation_seed)
+                                   calibration_check_seed, validation_seed, llm_training_seed)
 
 #: the first word of every agent generator's seed sequence: keeps them apart from the environments' generators
 AGENT_STREAM = 0xA6E27
@@ -165,6 +170,7 @@ __all__ = [
     "dialogue_seed",
     "episode_seed",
     "expert_dialogue_seed",
+    "llm_training_seed",
     "model_request_seed",
     "training_env_seed",
     "validation_seed",
