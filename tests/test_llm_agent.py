@@ -314,3 +314,55 @@ def test_without_the_openai_extra_one_line_names_it(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == ["dialog-gym rollout: error: a language-model agent (openai:MODEL) needs the "
                                         "openai extra (openai is not installed): pip install 'dialog-gym[openai]'"]
+
+
+# ------------------------------------------------------------------------------------------- the benchmark
+def test_the_benchmark_runs_a_language_model_beside_the_rl_agents(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from agents.benchmark import load_results
+    from dialog_gym.seeds import benchmark_test_seed
+
+    agent = "openai:qwen2.5:0.5b"  # a name with characters a file name should not have
+    with FakeOpenAI(expert_answer(CR1, [benchmark_test_seed(0, i) for i in range(6)])) as server:
+        command = ["benchmark", "--envs", "PyDial-CR-Env1-v0", "--agents", f"rule,{agent}", "--base-url",
+                   server.base_url, "--seeds", "1", "--episodes", "6", "--batches", "10,20", "--out", str(tmp_path),
+                   "--json", "--no-progress"]
+        assert main(command) == 0
+        first = json.loads(capsys.readouterr().out)
+        rows = {r["agent"]: r for r in first["summary"]}
+        for key in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions", "mean_reward"):
+            assert rows[agent][key] == rows["rule"][key], key  # the expert behind the endpoint: the same customers
+        runs = {r["agent"]: r for r in load_results(tmp_path / "results.json")["runs"]}
+        assert [p["dialogues"] for p in runs[agent]["curve"]] == [0, 10, 20]  # one test, shown at every batch
+        assert runs[agent]["extra"]["tokens"]["prompt"] == sum(u[0] for u in server.usage) > 0
+        cells = json.loads((tmp_path / "results.json").read_text())["cells"]
+        [llm_cell] = [c for c in cells if "openai" in c["key"]]
+        assert ":" not in llm_cell["key"] and "/" not in llm_cell["key"]
+        sent = len(server.requests)
+        assert main(command) == 0  # the same settings: every cell reused, no request sent
+        assert json.loads(capsys.readouterr().out)["cells_skipped"] == 2 and len(server.requests) == sent
+        assert main([*command, "--temperature", "0.5"]) == 0  # another setting: the language model's cell again
+        again = json.loads(capsys.readouterr().out)
+        assert again["cells_skipped"] == 1 and again["recomputed_because"] == {"settings (llm)": 1}
+        assert server.requests[-1]["temperature"] == 0.5
+
+
+def test_a_benchmark_cell_without_the_client_fails_saying_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents.benchmark import BUDGETS, benchmark_cell, plan_cells
+    from agents.cells import execute_cell
+
+    [cell] = plan_cells(BUDGETS["small"], [CR1], ["openai:m"], [0], tmp_path)
+    assert cell.params["llm"] == {"model": "m", "base_url": "https://api.openai.com/v1", "temperature": None,
+                                  "model_seed": None}
+    monkeypatch.setitem(sys.modules, "openai", None)  # as on a worker without the openai extra
+    record = execute_cell(benchmark_cell, cell)
+    assert record["status"] == "failed"
+    assert record["error"] == ("MissingExtra: a language-model agent (openai:MODEL) needs the openai extra (openai "
+                               "is not installed): pip install 'dialog-gym[openai]'")
+
+
+def test_benchmark_usage_errors_for_language_models() -> None:
+    proc = cli("benchmark", "--agents", "rule", "--base-url", "http://x/v1", "--out", "/tmp/never")
+    assert proc.returncode == 2 and "--base-url: only with an openai:MODEL agent in --agents" in proc.stderr
+    proc = cli("benchmark", "--agents", "rule,openai:", "--out", "/tmp/never")
+    assert proc.returncode == 2 and "expected openai:MODEL" in proc.stderr and len(proc.stderr.splitlines()) == 1
