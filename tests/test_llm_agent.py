@@ -133,6 +133,12 @@ def test_exhausted_retries_and_a_hang_are_errors_and_the_run_goes_on(tmp_path: P
         doc = json.loads(captured.out)
         assert status == 1 and doc["errors"] == 1 and doc["error_messages"][0].startswith("HTTP 429 after 1 retries")
         assert "1 of 2 dialogues ended in an error" in captured.err
+        server.script(hang(30))  # no dialogue finishes: the table has no numbers but the error
+        assert main(rollout(server.base_url, tmp_path / "c", "--max-retries", "0", "--timeout", "0.5",
+                            episodes=1)) == 1
+        table = capsys.readouterr().out.splitlines()
+        assert [c.strip() for c in table[2].split("|")[4:10]] == ["-", "1", "0", "-", "-", "0/0"]
+        assert json.loads((tmp_path / "c" / "summary.json").read_text())["success_rate"] is None
     [failed] = [line for line in lines_of(tmp_path / "a") if line["error"]]
     assert failed["index"] == 0 and failed["requests"] == 0 and len(failed["messages"]) == 2
 
@@ -213,6 +219,9 @@ def test_a_line_cut_short_is_dropped_and_a_bad_line_is_reported(tmp_path: Path) 
         handle.write('{"run": {"model": "m"}, "seed": 0, "ind')
     assert list(TranscriptLog(tmp_path, run).open()) == [(0, 0, 0)]
     assert log.path.read_text().count("\n") == 1  # truncated to the whole lines
+    whole = log.path.read_text()
+    log.path.write_text(whole.rstrip("\n"))  # a whole line whose newline was not written
+    assert list(TranscriptLog(tmp_path, run).open()) == [(0, 0, 0)] and log.path.read_text() == whole
     log.path.write_text("nonsense\n" + log.path.read_text())
     with pytest.raises(DialogGymError, match=r"transcripts.jsonl:1: not a transcript line"):
         TranscriptLog(tmp_path, run).open()
@@ -366,3 +375,41 @@ def test_benchmark_usage_errors_for_language_models() -> None:
     assert proc.returncode == 2 and "--base-url: only with an openai:MODEL agent in --agents" in proc.stderr
     proc = cli("benchmark", "--agents", "rule,openai:", "--out", "/tmp/never")
     assert proc.returncode == 2 and "expected openai:MODEL" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_ctrl_c_stops_the_run_and_keeps_the_finished_transcripts(tmp_path: Path) -> None:
+    """SIGINT while a request waits: status 130, one line, the transcripts of the finished dialogues whole,
+    and the same command resumes them."""
+    import signal
+    import time
+
+    seeds = [episode_seed(0, i) for i in range(3)]
+    expert = expert_answer(CR1, seeds)
+    openings = [0]
+
+    def answer(body: dict[str, Any]) -> Any:
+        if len(body["messages"]) == 2:
+            openings[0] += 1
+            if openings[0] == 3:  # the third dialogue waits until the run is interrupted
+                return hang(60)
+        return expert(body)
+
+    with FakeOpenAI(answer) as server:
+        environ = {**os.environ, "PYTHONPATH": str(REPO)}
+        proc = subprocess.Popen([sys.executable, "-m", "agents", *rollout(server.base_url, tmp_path, "--concurrency",
+                                                                          "1", episodes=3)],
+                                cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120  # a bound on waiting for the condition, not a timing assertion
+        while openings[0] < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert openings[0] == 3
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "Traceback" not in err
+        assert err.splitlines() == ["dialog-gym rollout: error: interrupted (Ctrl-C); files written so far are "
+                                    "complete, nothing is half-written"]
+        assert sorted(line["index"] for line in lines_of(tmp_path)) == [0, 1]
+        openings[0] = 10  # no more hangs
+        resumed = cli(*rollout(server.base_url, tmp_path, "--concurrency", "1", episodes=3))
+        assert resumed.returncode == 0 and "resuming: 2 of 3 dialogues already in" in resumed.stderr
+    assert sorted(line["index"] for line in lines_of(tmp_path)) == [0, 1, 2]
