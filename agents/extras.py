@@ -25,6 +25,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "web": ("starlette", "uvicorn"),
     "minari": ("minari",),
     "tensorboard": ("tensorboard",),
+    "openai": ("openai",),
     "verifiers": ("verifiers",),
 }
 
