@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ if sys.version_info < (3, 11):  # verifiers needs Python >= 3.11 (the extra inst
 import verifiers.v1 as vf
 
 from dialog_gym.chat import ChatEnv, assistant_call, make, rule_agent, run_chat_episode
-from dialog_gym.errors import ConfigError, MissingExtra
+from dialog_gym.errors import ConfigError, DialogGymError, MissingExtra
 from dialog_gym.integrations import verifiers_env
 from dialog_gym.integrations.verifiers_env import (
     TASKSET_ID,
@@ -87,7 +88,7 @@ def test_bad_arguments_raise_the_package_errors() -> None:
         load_environment("PyDial-CR-Env9-v0")
     with pytest.raises(ConfigError, match="JSON"):
         load_environment(ENV, user_config=object())
-    with pytest.raises(Exception, match="past the stream's bound"):
+    with pytest.raises(DialogGymError, match="past the stream's bound"):
         list(load_environment(ENV, num_examples=10_001).taskset)
 
 
@@ -164,9 +165,10 @@ class ScriptedModel:
 
 
 @pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Callable[[Policy, list[int]], ScriptedModel]]:
+def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[Policy, list[int]], ScriptedModel]]:
     monkeypatch.setenv("SCRIPTED_API_KEY", "not-a-key")
-    monkeypatch.setenv("HOME", str(tmp_path))  # verifiers' per-rollout folders (~/.cache/verifiers)
+    # verifiers' per-rollout folders (~/.cache/verifiers/runtimes/subprocess/<id>, removed after each rollout)
+    monkeypatch.setattr("verifiers.v1.runtimes.subprocess.CACHE_DIR", tmp_path)
     started: list[ScriptedModel] = []
 
     def start(policy: Policy, seeds: list[int]) -> ScriptedModel:
@@ -209,7 +211,8 @@ def test_a_rollout_of_the_rule_expert_scores_the_env_success(scripted: Any) -> N
         assert trace.rewards["success"].weight == 1.0 and set(trace.rewards) == {"success"}
         assert trace.metrics == {"env_reward": result.reward, "turns": result.turns, "invalid_actions": 0.0}
         assert trace.info["dialog_gym"] == {"success": result.success, "reward": result.reward, "turns": result.turns,
-                                            "invalid_actions": 0, "truncated": result.truncated, "reset_seed": seed}
+                                            "invalid_actions": 0, "truncated": result.truncated, "stopped": None,
+                                            "reset_seed": seed}
         assert len(trace.calls) == result.turns  # one model call a turn
         assert sorted(tool.name for tool in trace.tools) == sorted(t["function"]["name"] for t in chat.tools)
     assert expected[0].truncated and expected[0].turns == 25
@@ -246,3 +249,19 @@ def test_a_bad_tool_call_is_the_chat_env_wasted_turn(scripted: Any) -> None:
         assert "The turn was lost (-1)" in told["content"]
         second = next(r for r in model.requests if r["messages"][:2] == chat.messages[:2] and len(r["messages"]) > 3)
         assert second["messages"][3]["content"] == told["content"]
+
+
+def test_a_rollout_limit_ends_the_dialogue_unfinished(scripted: Any) -> None:
+    """verifiers' own limits (here ``max_turns``) refuse the model call that would pass them: the dialogue ends
+    there, scored as a failure, the trace saying which limit stopped it."""
+    config = vf.resolve_env_config({"taskset": {"id": TASKSET_ID, "env": ENV, "num_examples": 2},
+                                    "agent": {"max_turns": 2}})
+    env = vf.load_environment(config)
+    seeds = [t.data.reset_seed for t in env.taskset]
+    model = scripted(rule, seeds)
+    for episode in rollouts(env, model.ctx):
+        (trace,) = episode.traces
+        assert trace.stop_condition == "max_turns" and not trace.errors
+        assert trace.info["dialog_gym"]["stopped"] == "max_turns" and trace.info["dialog_gym"]["turns"] == 2
+        assert trace.rewards["success"].score == 0.0 and trace.metrics["turns"] == 2.0
+    assert len(model.requests) == 4  # two calls a dialogue; the third was refused before it reached the model

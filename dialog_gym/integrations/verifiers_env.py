@@ -30,14 +30,14 @@ builds the same from the command line. Needs the ``verifiers`` extra (Python >= 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 from dialog_gym.errors import ConfigError, DialogGymError, MissingExtra, missing_message
 
 try:
     import verifiers.v1 as vf
-    from openai import AsyncOpenAI
+    from openai import APIStatusError, AsyncOpenAI
 except ModuleNotFoundError as exc:  # the extra is missing: say which, in one line
     raise MissingExtra(missing_message("the verifiers adapter (dialog_gym.integrations.verifiers_env)", "verifiers",
                                        (exc.name or "verifiers").partition(".")[0])) from None
@@ -163,15 +163,19 @@ class DialogueHarness(vf.Harness[DialogueHarnessConfig]):
                      mcp_urls: dict[str, str], data: Any, **_: Any) -> Any:
         client = AsyncOpenAI(base_url=endpoint, api_key=secret)
         try:
-            trace.info["dialog_gym"] = await play(client, ctx.model, data, self.config.parallel_tool_calls)
+            trace.info["dialog_gym"] = await play(client, ctx.model, data, self.config.parallel_tool_calls,
+                                                  stopped=lambda: trace.stop_condition)
         finally:
             await client.close()
         return vf.ProgramResult(exit_code=0, stdout="", stderr="")
 
 
-async def play(client: Any, model: str, data: DialogueData, parallel_tool_calls: bool | None = False
-               ) -> dict[str, Any]:
-    """One dialogue of the model behind ``client`` with the customer of ``data``: its outcome (JSON)."""
+async def play(client: Any, model: str, data: DialogueData, parallel_tool_calls: bool | None = False,
+               stopped: Callable[[], str | None] = lambda: None) -> dict[str, Any]:
+    """One dialogue of the model behind ``client`` with the customer of ``data``: its outcome (JSON).
+
+    verifiers refuses a model call once a limit of the rollout is reached (``--env.agent.max-turns``, a token
+    budget, a ``@stop``) and names it in ``stopped()``: the dialogue then ends unfinished, a failure."""
     chat = chat_env(data.env_id, data.make_kwargs)
     try:
         messages, info = chat.reset(seed=data.reset_seed)
@@ -185,15 +189,22 @@ async def play(client: Any, model: str, data: DialogueData, parallel_tool_calls:
         total, invalid = 0.0, 0
         terminated = truncated = False
         while not (terminated or truncated):
-            completion = await client.chat.completions.create(model=model, messages=sent, tools=chat.tools,
-                                                              **extra)
+            try:
+                completion = await client.chat.completions.create(model=model, messages=sent, tools=chat.tools,
+                                                                  **extra)
+            except APIStatusError:
+                if stopped() is None:
+                    raise
+                break
             answer = assistant_message(completion)
             new, reward, terminated, truncated, info = chat.step(answer)
             sent += [answer, *new]
             total += reward
             invalid += bool(info.get("invalid_action", False))
-        return {"success": bool(info["success"]), "reward": total, "turns": int(info["turn"]),
-                "invalid_actions": invalid, "truncated": bool(truncated), "reset_seed": data.reset_seed}
+        ended = terminated or truncated
+        return {"success": ended and bool(info["success"]), "reward": total, "turns": int(info["turn"]),
+                "invalid_actions": invalid, "truncated": bool(truncated), "stopped": stopped(),
+                "reset_seed": data.reset_seed}
     finally:
         chat.close()
 
