@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterable
 
-from dialog_gym.errors import DialogGymError
+# the exception and its message live in dialog_gym.errors (dialog_gym's own integrations raise them too)
+from dialog_gym.errors import MissingExtra, install_hint, missing_message
 
 #: each extra -> the modules it provides (import names); the test tools of ``dev`` are left out
 EXTRAS: dict[str, tuple[str, ...]] = {
@@ -24,27 +25,15 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "web": ("starlette", "uvicorn"),
     "minari": ("minari",),
     "tensorboard": ("tensorboard",),
+    "openai": ("openai",),
+    "verifiers": ("verifiers",),
 }
-
-
-class MissingExtra(DialogGymError):
-    """A command or feature needs an optional extra that is not installed (the CLI exits with status 1)."""
-
-
-def install_hint(extra: str) -> str:
-    """The command that installs ``extra``."""
-    return f"pip install 'dialog-gym[{extra}]'"
 
 
 def extra_of(module: str | None) -> str | None:
     """The extra that provides ``module`` (a dotted import name), or None if none does."""
     top = (module or "").partition(".")[0]
     return next((extra for extra, modules in EXTRAS.items() if top in modules), None)
-
-
-def missing_message(what: str, extra: str, module: str) -> str:
-    """The one line saying that ``what`` needs ``extra`` (``module`` is not installed)."""
-    return f"{what} needs the {extra} extra ({module} is not installed): {install_hint(extra)}"
 
 
 def require(extras: Iterable[str], what: str) -> None:
@@ -70,3 +59,7 @@ def missing_extra_error(exc: ImportError, what: str) -> MissingExtra | None:
     if extra is None or exc.name is None:
         return None
     return MissingExtra(missing_message(what, extra, exc.name.partition(".")[0]))
+
+
+__all__ = ["EXTRAS", "MissingExtra", "extra_of", "install_hint", "installed", "missing_extra_error",
+           "missing_message", "require"]

@@ -33,3 +33,17 @@ class KnowledgeBaseError(ConfigError):
 
 class PersistenceError(DialogGymError):
     """A saved model, log or dataset cannot be read or written."""
+
+
+class MissingExtra(DialogGymError):
+    """A command or feature needs an optional extra that is not installed (the CLI exits with status 1)."""
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``extra``."""
+    return f"pip install 'dialog-gym[{extra}]'"
+
+
+def missing_message(what: str, extra: str, module: str) -> str:
+    """The one line saying that ``what`` needs ``extra`` (``module`` is not installed)."""
+    return f"{what} needs the {extra} extra ({module} is not installed): {install_hint(extra)}"

@@ -23,6 +23,8 @@ user calibration           ``6e12 + s * 1e5 + i``           100,000     ``script
 calibration check          ``7e12 + s * 1e5 + i``           100,000     the test that the user matches bAbI
 validation                 ``8e12 + s * 1e5 + i``           100,000     ``tune``'s trials (never the test
                                                                         dialogues a tuned agent is scored on)
+LLM training               ``9e12 + s * 1e5 + i``           100,000     the verifiers adapter's train split
+                                                                        (its eval split: the evaluation stream)
 =========================  ==============================  ==========  =====================================
 
 Because training streams and test streams differ, a command's default test dialogues are never the
@@ -32,7 +34,9 @@ always had, so published benchmark results stay comparable.
 
 An agent's own randomness (the random agent) is not a reset seed: :func:`agent_rng` gives it one generator
 per dialogue from the agent's seed and the dialogue's reset seed, apart from the environment's generator
-of that dialogue, so a dialogue's random actions do not depend on the dialogues run before it.
+of that dialogue, so a dialogue's random actions do not depend on the dialogues run before it. Likewise
+a language-model agent's request seeds (:func:`model_request_seed`, sent only when asked for) and the
+bootstrap intervals of pass^k (:func:`bootstrap_rng`) have seed sequences of their own.
 """
 
 from __future__ import annotations
@@ -94,6 +98,9 @@ calibration_check_seed = SeedStream("calibration check", 7 * 10**12, 100_000,
                                     "held-out simulated dialogues the calibration test checks")
 validation_seed = SeedStream("validation", 8 * 10**12, 100_000,
                              "dialogues a hyperparameter search scores its trials on")
+llm_training_seed = SeedStream("LLM training", 9 * 10**12, 100_000,
+                               "customers a language model is trained on (dialog_gym.integrations.verifiers_env's "
+                               "train split)")
 
 #: the key that sets the chat layer's wording generator apart from any other use of a reset seed
 CHAT_TEXT_KEY = 0x63686174  # "chat"
@@ -106,10 +113,31 @@ def chat_text_seed(reset_seed: int) -> list[int]:
     return [CHAT_TEXT_KEY, int(reset_seed)]
 
 
+#: the first words of the seed sequences of the language-model agent's request seeds and of the bootstrap
+#: intervals of its pass^k (``agents/llm_agent.py``, ``agents/passk.py``): apart from every other generator
+MODEL_SEED_KEY = 0x6D6F64656C  # "model"
+BOOTSTRAP_KEY = 0x626F6F74  # "boot"
+
+
+def model_request_seed(seed: int, reset_seed: int, trial: int) -> int:
+    """The ``seed`` a language-model agent sends with every request of trial ``trial`` of the dialogue reset
+    with ``reset_seed``, when its user asks for one (``--model-seed seed``): a 31-bit number (servers take a
+    signed 32- or 64-bit one) drawn from the words ``(MODEL_SEED_KEY, seed, reset_seed, trial)``, so the
+    trials of a customer differ and a rerun sends the same seeds."""
+    words = [MODEL_SEED_KEY, int(seed), int(reset_seed), int(trial)]
+    return int(np.random.SeedSequence(words).generate_state(1)[0]) & 0x7FFF_FFFF
+
+
+def bootstrap_rng(seed: int = 0) -> np.random.Generator:
+    """The generator of a bootstrap interval (resampling customers for pass^k), seeded with the words
+    ``(BOOTSTRAP_KEY, seed)``: the same interval for the same numbers, every run."""
+    return np.random.default_rng([BOOTSTRAP_KEY, int(seed)])
+
+
 #: every stream, for the disjointness test and the docs
 STREAMS: tuple[SeedStream, ...] = (episode_seed, benchmark_test_seed, training_env_seed, demonstration_seed,
                                    expert_dialogue_seed, benchmark_story_seed, dialogue_seed, calibration_seed,
-                                   calibration_check_seed, validation_seed)
+                                   calibration_check_seed, validation_seed, llm_training_seed)
 
 #: the first word of every agent generator's seed sequence: keeps them apart from the environments' generators
 AGENT_STREAM = 0xA6E27
@@ -125,6 +153,8 @@ def agent_rng(seed: int, reset_seed: int | None) -> np.random.Generator:
 
 __all__ = [
     "AGENT_STREAM",
+    "BOOTSTRAP_KEY",
+    "MODEL_SEED_KEY",
     "RUN_SEEDS",
     "STREAMS",
     "SeedStream",
@@ -132,6 +162,7 @@ __all__ = [
     "agent_rng",
     "benchmark_story_seed",
     "benchmark_test_seed",
+    "bootstrap_rng",
     "calibration_check_seed",
     "calibration_seed",
     "chat_text_seed",
@@ -139,6 +170,8 @@ __all__ = [
     "dialogue_seed",
     "episode_seed",
     "expert_dialogue_seed",
+    "llm_training_seed",
+    "model_request_seed",
     "training_env_seed",
     "validation_seed",
 ]

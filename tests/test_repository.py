@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CHECKED = ("dialog_gym", "agents", "configs", "scripts", "tests", "data", "reference", "docs", ".ci",
-           "README.md", "CHANGELOG.md", "pyproject.toml")
+CHECKED = ("dialog_gym", "agents", "dialog_gym_verifiers", "configs", "scripts", "tests", "data", "reference", "docs",
+           ".ci", "README.md", "CHANGELOG.md", "pyproject.toml")
 SKIPPED_FOLDERS = {"__pycache__", "_build", "_generated"}  # made by the tools, not part of the repository
 # a relative path climbing out of its folder, or an absolute path of the machine the project was built on
 RELATIVE = re.compile(r"(?<![\w./])(?:\.\./)+[\w./-]*")

@@ -23,6 +23,7 @@ from dialog_gym.seeds import (
     dialogue_seed,
     episode_seed,
     expert_dialogue_seed,
+    llm_training_seed,
     training_env_seed,
     validation_seed,
 )
@@ -41,6 +42,7 @@ def test_hand_computed_values():
     assert calibration_seed(0, 2999) == 6_000_000_002_999
     assert calibration_check_seed(0, 0) == 7_000_000_000_000
     assert validation_seed(3, 1) == 8_000_000_300_001
+    assert llm_training_seed(2, 7) == 9_000_000_200_007
 
 
 def test_the_benchmark_test_stream_keeps_its_published_values():

@@ -10,6 +10,7 @@ error. Environments whose observation or action spaces differ from the model's a
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from agents.commands.common import (
     DEFAULT_ENV,
@@ -18,12 +19,15 @@ from agents.commands.common import (
     dialogue_count,
     env_arg,
     format_table,
+    note,
     pct,
     positive_int,
     print_json,
     run_seed,
     saved_env,
 )
+from agents.commands.llm_args import add_llm_arguments, check_llm_arguments, llm_settings
+from agents.llm_agent import is_llm_agent
 from dialog_gym.envs import EnvRef
 
 
@@ -52,6 +56,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "act as a tool call and gives the same numbers as vector")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (with each dialogue's result under 'dialogues')")
+    p.add_argument("--trials", type=positive_int, metavar="K",
+                   help="with --policy openai:MODEL: play each customer K times (the same reset seed) and report "
+                        "pass^k for k = 1..K beside success (default: 1)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="with --policy openai:MODEL (required there): OUT/transcripts.jsonl, one line per dialogue as "
+                        "it ends, and OUT/summary.json; a rerun with the same settings plays only what is missing")
+    p.add_argument("--fresh", action="store_true",
+                   help="with --policy openai:MODEL: start OUT/transcripts.jsonl anew instead of resuming it")
+    add_llm_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -78,9 +91,17 @@ def choose_env(requested: EnvRef | None, policy: str) -> tuple[EnvRef, str | Non
                        f"for {requested}")
 
 
+def check_chat_env(env: EnvRef) -> None:
+    """The chat interface runs turn-level environments only (one line otherwise)."""
+    from agents.commands.common import UsageError
+
+    if env.family().acts != "summary":
+        raise UsageError(f"--interface chat runs turn-level environments (PyDial and summary-act ids); "
+                         f"{env} is not one")
+
+
 def run(args: argparse.Namespace) -> int:
     import warnings
-    from pathlib import Path
 
     from agents.commands.common import UsageError
     from agents.evaluation_sim import evaluate_agent
@@ -90,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
     from dialog_gym.seeds import episode_seed
     from dialog_gym.stories import write_stories
 
+    if is_llm_agent(args.policy):
+        return run_llm(args)
+    check_llm_arguments(args, False, "--policy openai:MODEL")
+    for option, given in (("--trials", args.trials), ("--out", args.out), ("--fresh", args.fresh)):
+        if given:
+            raise UsageError(f"{option}: only with --policy openai:MODEL")
     if args.policy not in BUILTIN_AGENTS and not Path(args.policy).exists():
         raise UsageError(f"--policy: unknown agent {args.policy!r}: expected one of {', '.join(BUILTIN_AGENTS)}, "
                          "the folder of a saved policy, or the output folder of 'dialog-gym train'")
@@ -105,9 +132,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--interface chat: --policy must be rule (got {args.policy!r})")
         if args.stories_out:
             raise UsageError("--interface chat: --stories-out is for the vector interface")
-        if env.family().acts != "summary":
-            raise UsageError(f"--interface chat runs turn-level environments (PyDial and summary-act ids); "
-                             f"{env} is not one")
+        check_chat_env(env)
         chat_agent = rule_agent
     warnings.filterwarnings("ignore", message=".* was trained on ")  # said above, in one line
     summary = evaluate_agent(lambda e: make_agent(args.policy, e, seed=args.seed), env, args.episodes,
@@ -139,3 +164,98 @@ def run(args: argparse.Namespace) -> int:
     if args.stories_out:
         print(f"wrote {args.episodes} stories to {args.stories_out}")
     return 0
+
+
+def run_llm(args: argparse.Namespace) -> int:
+    """``rollout --interface chat --policy openai:MODEL``: the dialogues against the endpoint (see
+    :mod:`agents.llm_agent`), the transcripts and summary in ``--out``, a table with success and pass^k."""
+    import sys
+
+    from agents.commands.common import UsageError
+    from agents.llm_agent import (
+        import_openai,
+        model_of,
+        plan_dialogues,
+        play_dialogues,
+        run_settings,
+        settings_json,
+        summarize_lines,
+    )
+    from agents.provenance import code_fingerprint
+    from dialog_gym import __version__
+    from dialog_gym.errors import DialogGymError
+    from dialog_gym.seeds import episode_seed
+    from dialog_gym.utils import write_json
+
+    try:
+        model = model_of(args.policy)
+    except DialogGymError as exc:
+        raise UsageError(f"--policy: {exc}") from None
+    if args.interface != "chat":
+        raise UsageError(f"--policy {args.policy} plays through the chat interface: add --interface chat")
+    for option, given in (("--stories-out", args.stories_out), ("--n-envs", args.n_envs != 1),
+                          ("--async", args.asynchronous)):
+        if given:
+            raise UsageError(f"{option}: not with --policy openai:MODEL (--concurrency sets the dialogues at once)")
+    if args.out is None:
+        raise UsageError(f"--policy {args.policy} needs --out DIR (where its transcripts and summary go)")
+    check_seed_range(args.seed, args.seeds, "--seeds")
+    check_output(args.out, "--out", folder=True)
+    env = args.env or env_arg(DEFAULT_ENV)
+    check_chat_env(env)
+    import_openai()
+    settings = llm_settings(args, model)
+    trials = args.trials or 1
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    dialogues = plan_dialogues(seeds, args.episodes, trials, episode_seed)
+    progress = sys.stderr.isatty() and not args.json
+    done = [0]
+
+    def show(line: dict) -> None:
+        done[0] += 1
+        print(f"\r{done[0]} dialogues played", end="", file=sys.stderr, flush=True)
+
+    run = run_settings(env, settings, seeds, episode_seed.name)
+    try:
+        lines = play_dialogues(env, settings, dialogues, args.out, run, fresh=args.fresh, note=note,
+                               on_line=show if progress else None)
+    finally:
+        if progress and done[0]:
+            print(file=sys.stderr)
+    summary = summarize_lines(lines, seeds, trials)
+    doc = {"env": str(env), "env_kwargs": env.kwargs, "policy": args.policy, "interface": "chat",
+           "episodes": args.episodes, "seeds": seeds, "seed_stream": episode_seed.name, **summary,
+           "settings": settings_json(settings), "dialog_gym_version": __version__,
+           "code_fingerprint": code_fingerprint()["sha256"], "out": str(args.out)}
+    write_json(args.out / "summary.json", doc)
+    if args.json:
+        print_json(doc)
+    else:
+        print(llm_table(doc))
+    if summary["errors"]:
+        note(f"{summary['errors']} of {summary['dialogues']} dialogues ended in an error (not counted in success or "
+             f"pass^k; in {args.out / 'transcripts.jsonl'}): {summary['error_messages'][0]}; the same command "
+             "plays them again")
+        return 1
+    return 0
+
+
+def llm_table(doc: dict) -> str:
+    """The table of a language-model rollout: success and pass^k with their intervals, errors, turns, tokens
+    (``-`` where no dialogue finished)."""
+    trials = doc["trials"]
+    passes = {k: v for k, v in doc["pass_k"].items() if k != "1"}
+
+    def cell(value: float | None, ci: list | None) -> str:
+        return "-" if value is None else pct(value, ci)
+
+    header = ["env", "policy", "customers x trials", "success [95% CI]",
+              *(f"pass^{k} [95% CI]" for k in passes), "errors", "bad calls", "turns", "reward", "tokens in/out"]
+    row = [doc["env"], doc["policy"], f"{doc['customers']} x {trials}", cell(doc["success_rate"], doc["success_ci95"]),
+           *(cell(v["value"], v["ci95"]) for v in passes.values()), str(doc["errors"]), str(doc["tool_errors"]),
+           "-" if doc["mean_turns"] is None else f"{doc['mean_turns']:.1f}",
+           "-" if doc["mean_reward"] is None else f"{doc['mean_reward']:.2f}",
+           f"{doc['tokens']['prompt']:,}/{doc['tokens']['completion']:,}"]
+    interval = ("Wilson over dialogues" if trials == 1 else
+                "percentile bootstrap over customers (2000 resamples)")
+    return format_table(header, [row]) + f"\n95% intervals: {interval}; transcripts in {doc['out']}/transcripts.jsonl"
