@@ -319,7 +319,7 @@ def plan_cells(budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str], s
 
 def benchmark_cell(cell: Cell) -> dict[str, Any]:
     """Run one cell of :func:`plan_cells` (in any process: its result depends on ``cell.params`` only)."""
-    import torch
+    from agents.rl import set_threads
 
     p = cell.params
     env = EnvRef.from_json(p["env"])
@@ -331,7 +331,7 @@ def benchmark_cell(cell: Cell) -> dict[str, Any]:
         if p[part] != here:
             raise ConfigError(f"this worker has other {PARAM_PARTS[part]} than the driver ({part} fingerprint "
                               f"{p[part][:12]} (driver) vs {here[:12]} (here))")
-    torch.set_num_threads(int(p["torch_threads"]))  # reproducible, and fastest for these small networks at 1
+    set_threads(int(p["torch_threads"]))  # torch's and numpy's: reproducible, and fastest at 1
     budget = Budget("cell", seeds=1, batches=tuple(p["batches"]), test_episodes=p["test_episodes"],
                     agents=tuple(p["agents"]), imitation_epochs=p["imitation_epochs"],
                     exact_dialogues=bool(p.get("exact_dialogues", False)))

@@ -43,6 +43,19 @@ def kernel(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.dot(x, y))
 
 
+def rank_update(cov: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
+    """``cov += left @ right.T`` in place. With torch (the ``rl`` extra) in its threads (the benchmark cell's: one),
+    since numpy's OpenBLAS starts a thread per core for the product, which on a busy machine spins; else in
+    numpy, a block of rows at a time (no temporary of C's size)."""
+    try:
+        import torch
+    except ImportError:
+        for start in range(0, len(cov), 512):
+            cov[start:start + 512] += left[start:start + 512] @ right.T
+        return
+    torch.from_numpy(cov).addmm_(torch.from_numpy(left), torch.from_numpy(right).T)
+
+
 class GPSarsa:
     """The GP-SARSA learner: dictionary, posterior and the episodic updates (module docstring).
 
@@ -204,8 +217,7 @@ class GPSarsa:
             for j, (c, _) in enumerate(self._pending):
                 u[:len(c), j] = c
             scaled = u / np.array([s for _, s in self._pending])
-            for start in range(0, n, 512):  # in row blocks: no n x n temporary
-                self.cov[start:start + 512] += scaled[start:start + 512] @ u.T
+            rank_update(self.cov, scaled, u)
         self._pending = []
         self._blocks = {}
 

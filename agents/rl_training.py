@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
@@ -34,6 +33,7 @@ from agents.rl import (
     read_agent_meta,
     save_agent,
     seed_training_envs,
+    set_threads,
 )
 from agents.sb3_adapter import drive_progress, training_logger
 from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
@@ -162,7 +162,7 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
         return train_gp_sarsa(spec, on_eval)
     if spec.algo not in ALGORITHMS:
         raise ConfigError(f"unknown algorithm {spec.algo!r} (expected one of {', '.join(LEARNERS)})")
-    torch.set_num_threads(spec.threads)
+    set_threads(spec.threads)
     out = Path(spec.out)
     start_time = time.perf_counter()
     recipe: dict[str, Any] = {}
@@ -310,6 +310,7 @@ def train_gp_sarsa(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | 
     if spec.warm_start:
         raise ConfigError("gp_sarsa has no warm start")
     check_turn_level(spec.env_id, spec.env_kwargs)
+    set_threads(spec.threads)
     start = time.perf_counter()
     out = Path(spec.out)
     hp = load_hyperparams("gp_sarsa", spec.env_id, spec.overrides, path=spec.hyperparams)
