@@ -86,7 +86,12 @@ def test_bad_arguments_raise_the_package_errors() -> None:
     with pytest.raises(ConfigError, match="JSON"):
         load_environment(ENV, user_config=object())
     with pytest.raises(DialogGymError, match="past the stream's bound"):
-        list(load_environment(ENV, num_examples=10_001).taskset)
+        load_environment(ENV, num_examples=10_001)
+    # verifiers' own config path (vf-eval's flags): a validation error naming the flag and the problem
+    with pytest.raises(ValueError, match=r"(?s)taskset.*unknown environment 'Nope-v0'"):
+        vf.resolve_env_config({"taskset": {"id": TASKSET_ID, "env": "Nope-v0"}})
+    with pytest.raises(ValueError, match="past the stream's bound"):
+        vf.resolve_env_config({"taskset": {"id": TASKSET_ID, "split": "train", "num_examples": 100_001}})
 
 
 def test_without_verifiers_the_import_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
