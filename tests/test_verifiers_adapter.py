@@ -197,3 +197,20 @@ def test_a_rollout_limit_ends_the_dialogue_unfinished(server: FakeOpenAI) -> Non
         assert trace.info["dialog_gym"]["stopped"] == "max_turns" and trace.info["dialog_gym"]["turns"] == 2
         assert trace.rewards["success"].score == 0.0 and trace.metrics["turns"] == 2.0
     assert len(server.requests) == 4  # two calls a dialogue; the third was refused before it reached the model
+
+
+def test_the_model_sees_a_system_prompt_verifiers_puts_in_place(server: FakeOpenAI, tmp_path: Path) -> None:
+    """``--env.taskset.system-prompt FILE`` (GEPA's optimised prompt) replaces the task's system message; the
+    customer and the tools stay the chat env's."""
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("You book restaurants. One tool call a turn.")
+    config = vf.resolve_env_config({"taskset": {"id": TASKSET_ID, "env": ENV, "num_examples": 1,
+                                                "system_prompt": str(prompt)}})
+    env = vf.load_environment(config)
+    server.answer = lambda body: tool_call("bye")
+    (episode,) = rollouts(env, server)
+    chat = make(ENV)
+    messages, _ = chat.reset(seed=0)
+    assert server.requests[0]["messages"] == [{"role": "system", "content": prompt.read_text()}, messages[1]]
+    assert all(r["messages"][0]["content"] == prompt.read_text() for r in server.requests)
+    assert episode.ok and episode.traces[0].info["dialog_gym"]["turns"] == len(server.requests)
