@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
+import os
+import subprocess
 import sys
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ if sys.version_info < (3, 11):  # verifiers needs Python >= 3.11 (the extra inst
 
 import verifiers.v1 as vf
 
+from agents.passk import pass_k
 from dialog_gym.chat import make, rule_agent, run_chat_episode
 from dialog_gym.errors import ConfigError, DialogGymError, MissingExtra
 from dialog_gym.integrations import verifiers_env
@@ -37,6 +42,7 @@ from tests.fake_openai import FakeOpenAI, expert_answer, text, tool_call
 
 #: the rule expert fails the first of these customers (seed 0: the dialogue runs to the 25-turn limit)
 ENV = "PyDial-SFR-Env3-v0"
+REPO = Path(__file__).resolve().parents[1]
 #: the key the scripted server wants (verifiers reads it from this variable and sends it on)
 KEY = "sk-scripted"
 
@@ -214,3 +220,27 @@ def test_the_model_sees_a_system_prompt_verifiers_puts_in_place(server: FakeOpen
     assert server.requests[0]["messages"] == [{"role": "system", "content": prompt.read_text()}, messages[1]]
     assert all(r["messages"][0]["content"] == prompt.read_text() for r in server.requests)
     assert episode.ok and episode.traces[0].info["dialog_gym"]["turns"] == len(server.requests)
+
+
+def test_vf_eval_runs_the_taskset_and_its_traces_give_pass_k(server: FakeOpenAI, tmp_path: Path) -> None:
+    """The command of docs/verifiers.md: ``vf-eval dialog-gym-verifiers ... -r 2 --no-push``; its traces.jsonl
+    read as the page says (one line an episode, grouped by the task's key) gives pass^k with agents.passk."""
+    vf_eval = Path(sys.executable).parent / "vf-eval"
+    seeds = [episode_seed(0, i) for i in range(2)]
+    server.answer = expert_answer(ENV, seeds)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "HOME": str(tmp_path), "SCRIPTED_API_KEY": KEY}
+    proc = subprocess.run([str(vf_eval), TASKSET_ID, "--env.taskset.env", ENV, "--env.taskset.num-examples", "2",
+                           "-m", "scripted", "--client.base-url", server.base_url, "--client.api-key-var",
+                           "SCRIPTED_API_KEY", "-r", "2", "--no-push", "--no-rich", "-o", str(tmp_path / "outputs")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (traces,) = (tmp_path / "outputs").glob("*/traces.jsonl")
+    outcomes: dict[str, list[bool]] = defaultdict(list)
+    for line in traces.read_text().splitlines():
+        episode = json.loads(line)
+        assert episode["ok"]
+        outcomes[episode["task"]["key"]].append(episode["traces"][0]["rewards"]["success"]["score"] == 1.0)
+    assert outcomes == {f"{ENV}:{s}": [s != 0, s != 0] for s in seeds}  # the expert fails customer 0 only
+    result = pass_k(outcomes, max_k=2)
+    assert [result[k]["value"] for k in ("1", "2")] == [0.5, 0.5]
