@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ import numpy as np
 
 from agents.cells import Cell, run_cells
 from agents.evaluation_sim import evaluate_agent
+from agents.llm_agent import LLMSettings, is_llm_agent
 from agents.plotting import agent_styles
 from agents.provenance import (
     code_fingerprint,
@@ -65,6 +67,8 @@ RL_AGENTS = {  # name -> (algorithm, warm start mode)
 }
 #: imitation agents (Rasa's policies), trained on the rule expert's dialogues by agents.policy_training
 IMITATION_AGENTS = ("memo", "augmented", "supervised", "ensemble")
+#: what a test point holds (the curves' and the table's numbers)
+TEST_KEYS = ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions", "mean_reward")
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ def available_agents() -> list[str]:
 
 def _test(make_agent: Callable, env: EnvRef, seed: int, episodes: int) -> dict[str, Any]:
     s = evaluate_agent(make_agent, env, episodes, seeds=[seed], stream=benchmark_test_seed)
-    return {k: s[k] for k in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions", "mean_reward")}
+    return {k: s[k] for k in TEST_KEYS}
 
 
 def _run_fixed(agent: str, env: EnvRef, seed: int, budget: Budget) -> RunRecord:
@@ -145,6 +149,41 @@ def _run_fixed(agent: str, env: EnvRef, seed: int, budget: Budget) -> RunRecord:
     point = _test(lambda e: make_agent(agent, e, seed=seed), env, seed, budget.test_episodes)
     curve = [{"dialogues": d, **point} for d in (0, *budget.batches)]
     return RunRecord(env.label, agent, seed, curve, time.perf_counter() - start, 0, note="no training")
+
+
+def _run_llm(agent: str, env: EnvRef, seed: int, budget: Budget, params: dict[str, Any], workdir: Path) -> RunRecord:
+    """A language-model agent (``openai:MODEL``, :mod:`agents.llm_agent`): no training, one test on the
+    benchmark's test customers of ``seed`` through the chat interface, shown at every batch as the fixed
+    baselines are. Its transcripts stay in ``workdir`` (a re-run of a failed cell plays only the dialogues
+    still missing); a dialogue that ended in an error fails the cell (the numbers would cover other customers
+    than the other agents')."""
+    from agents.llm_agent import import_openai, plan_dialogues, play_dialogues, run_settings, summarize_lines
+
+    import_openai()  # a worker without the client: the cell fails saying which extra it needs
+    settings = LLMSettings(**params["llm"], **params.get("llm_run", {}))
+    start = time.perf_counter()
+    # one folder per model settings: a change of them starts afresh, a re-run of the same resumes
+    out = workdir / f"{cell_name(agent)}_{env.short_name}_s{seed}_{json_sha256(params['llm'])[:8]}"
+    dialogues = plan_dialogues([seed], budget.test_episodes, 1, benchmark_test_seed)
+    lines = play_dialogues(env, settings, dialogues, out, run_settings(env, settings, [seed], benchmark_test_seed.name))
+    summary = summarize_lines(lines, [seed], 1)
+    if summary["errors"]:
+        raise ConfigError(f"{summary['errors']} of {len(lines)} test dialogues ended in an error "
+                          f"({summary['error_messages'][0]}); transcripts in {out}; run the benchmark again to play "
+                          "them again")
+    point = {k: summary[k] for k in TEST_KEYS}
+    curve = [{"dialogues": d, **point} for d in (0, *budget.batches)]
+    return RunRecord(env.label, agent, seed, curve, time.perf_counter() - start, 0, note="no training (language model)",
+                     extra={"tokens": summary["tokens"], "requests": summary["requests"],
+                            "tool_errors": summary["tool_errors"], "transcripts": str(out / "transcripts.jsonl")})
+
+
+def cell_name(agent: str) -> str:
+    """An agent's name as a cell key and a folder name: itself, or for a name with other characters than
+    letters, digits, ``.``, ``_`` and ``-`` (``openai:qwen2.5:0.5b``) those replaced and a short hash added."""
+    if re.fullmatch(r"[A-Za-z0-9._-]+", agent):
+        return agent
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", agent) + "-" + json_sha256(agent)[:8]
 
 
 def _run_imitation(agents: Sequence[str], env: EnvRef, seed: int, budget: Budget) -> list[RunRecord]:
@@ -184,8 +223,7 @@ def _run_rl(agent: str, env: EnvRef, seed: int, budget: Budget, workdir: Path) -
                              eval_episodes=budget.test_episodes, warm_start="rule" if warm else None,
                              warm_start_mode=warm or "conservative", progress=False, tensorboard=False))
     # the training evaluates on the same test dialogues the other agents use (benchmark_test_seed)
-    curve = [{k: p[k] for k in ("dialogues", "success_rate", "success_ci95", "mean_turns", "mean_bot_actions",
-                                 "mean_reward")} for p in result.curve]
+    curve = [{k: p[k] for k in ("dialogues", *TEST_KEYS)} for p in result.curve]
     return RunRecord(env.label, agent, seed, curve, time.perf_counter() - start, result.dialogues,
                      demonstrations=result.demonstrations, extra={"timesteps": result.timesteps})
 
@@ -202,14 +240,15 @@ def unsupported_agents(env: EnvLike, agents: Sequence[str]) -> dict[str, str]:
     says so, no env is made."""
     ref = EnvRef.of(env)
     imitation = [a for a in agents if a in IMITATION_AGENTS]
-    family = ref.family() if imitation or "gp_sarsa" in agents else None
+    llms = [a for a in agents if is_llm_agent(a)]
+    family = ref.family() if imitation or llms or "gp_sarsa" in agents else None
     if family is None:
         return {}
     if family.acts == "domain":
-        if "gp_sarsa" not in agents:
-            return {}
-        return {"gp_sarsa": f"gp_sarsa runs on the turn-level families (pydial, summary), but {ref} is a "
-                            f"{family.name} task whose actions are its domain's"}
+        turn_level = [a for a in agents if a == "gp_sarsa" or is_llm_agent(a)]
+        return {a: f"{'gp_sarsa runs' if a == 'gp_sarsa' else 'language-model agents play through the chat interface'}"
+                   f" on the turn-level families (pydial, summary), but {ref} is a {family.name} task whose actions "
+                   "are its domain's" for a in turn_level}
     problem = (f"Rasa policies choose among the domain's actions, but {ref} is a {family.name} task whose "
                f"actions are its own {family.acts} acts; run them on an action-level environment")
     return dict.fromkeys(imitation, problem)
@@ -232,11 +271,15 @@ def hyperparams_used(agent: str, env_id: str) -> dict[str, Any] | None:
 
 
 def plan_cells(budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str], seeds: Sequence[int],
-               workdir: str | os.PathLike, cpus: int = 1) -> list[Cell]:
+               workdir: str | os.PathLike, cpus: int = 1, llm: LLMSettings | None = None) -> list[Cell]:
     """The benchmark's cells, in table order: one per (environment, agent, seed), except that the imitation
     agents of an (environment, seed) are one cell (they are trained together: the ensemble reuses the
-    memoization and supervised policies)."""
-    unknown = [a for a in agents if a not in ALL_AGENTS]
+    memoization and supervised policies). A language-model agent's (``openai:MODEL``) cell holds, besides,
+    how the model is called (``llm``, its model set from the name: what its dialogues depend on, so its
+    fingerprint changes with them) and, apart from the parameters, the timeout, retries and concurrency."""
+    from agents.llm_agent import model_of
+
+    unknown = [a for a in agents if a not in ALL_AGENTS and not is_llm_agent(a)]
     if unknown:
         raise ConfigError(f"unknown agent(s) {', '.join(unknown)} (known: {', '.join(ALL_AGENTS)})")
     imitation = [a for a in agents if a in IMITATION_AGENTS]
@@ -258,8 +301,13 @@ def plan_cells(budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str], s
                           "torch_threads": cpus, "versions": versions, "code": code, "env_data": env_data,
                           "hyperparams": hyperparams}
                 kind = "imitation" if group[0] in IMITATION_AGENTS else group[0]
-                key = f"{env.key}__{'+'.join(group)}__s{seed}"
-                cells.append(Cell(key, params, {"workdir": str(workdir)}, cpus=cpus, cost=_COST.get(kind, 10.0)))
+                key = f"{env.key}__{'+'.join(map(cell_name, group))}__s{seed}"
+                context: dict[str, Any] = {"workdir": str(workdir)}
+                if is_llm_agent(group[0]):
+                    settings = replace(llm or LLMSettings(""), model=model_of(group[0]))
+                    params["llm"] = settings.identity()
+                    context["llm_run"] = {k: getattr(settings, k) for k in ("timeout", "max_retries", "concurrency")}
+                cells.append(Cell(key, params, context, cpus=cpus, cost=_COST.get(kind, 10.0)))
     return cells
 
 
@@ -283,6 +331,9 @@ def benchmark_cell(cell: Cell) -> dict[str, Any]:
     agent, seed = p["agents"][0], p["seed"]
     if agent in FIXED_AGENTS:
         records = [_run_fixed(agent, env, seed, budget)]
+    elif is_llm_agent(agent):
+        records = [_run_llm(agent, env, seed, budget, {"llm": p["llm"], "llm_run": cell.context.get("llm_run", {})},
+                            Path(cell.context["workdir"]))]
     elif agent in RL_AGENTS:
         records = [_run_rl(agent, env, seed, budget, Path(cell.context["workdir"]))]
     else:
@@ -293,7 +344,7 @@ def benchmark_cell(cell: Cell) -> dict[str, Any]:
 def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str],
                   seeds: Sequence[int], progress: bool = False, backend: str = "serial", address: str | None = None,
                   workers: int | None = None, cpus_per_cell: int = 1, retries: int = 3, fresh: bool = False,
-                  note: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  note: Callable[[str], None] | None = None, llm: LLMSettings | None = None) -> dict[str, Any]:
     """Run every cell of (env, agent, seed) not already finished in ``out`` with the same parameters (see
     :mod:`agents.cells`), then write the outputs from the cell files; returns the results document.
 
@@ -303,7 +354,7 @@ def run_benchmark(out: str | os.PathLike, budget: Budget, envs: Sequence[EnvLike
     top-level ``started``, ``wall_time``, ``hardware``, ``backend`` and ``workers`` are the original run's."""
     out = Path(out)
     refs = [EnvRef.of(env) for env in envs]
-    cells = plan_cells(budget, refs, agents, seeds, out / "runs", cpus=cpus_per_cell)
+    cells = plan_cells(budget, refs, agents, seeds, out / "runs", cpus=cpus_per_cell, llm=llm)
     for ref in refs:
         excluded = unsupported_agents(ref, agents)
         if excluded and note is not None:
@@ -529,7 +580,7 @@ def discrimination(records: Sequence[RunRecord], envs: Sequence[str], agents: Se
     success with its 95% interval (:func:`success_interval`) and the pairs of learners whose intervals do not
     overlap. ``separated_tasks[str(n)]`` counts the environments with at least one such pair after n."""
     ran = {r.agent for r in records}
-    learners = [a for a in agents if a not in FIXED_AGENTS and a in ran]
+    learners = [a for a in agents if a not in FIXED_AGENTS and not is_llm_agent(a) and a in ran]
     cells: dict[str, dict[str, dict[str, Any]]] = {}
     separated: dict[str, dict[str, list[list[str]]]] = {str(n): {} for n in points}
     for env in envs:

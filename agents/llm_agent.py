@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -184,6 +183,9 @@ class TranscriptLog:
                                      "differ): use --fresh to start over, or another --out")
             found[key] = line
             offset += len(raw) + 1
+        if offset > 0 and not self.path.read_bytes().endswith(b"\n"):  # a whole last line without its newline
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write("\n")
         return found
 
     def append(self, line: dict[str, Any]) -> None:
@@ -384,8 +386,8 @@ def summarize_lines(lines: Sequence[dict[str, Any]], seeds: Sequence[int], trial
         summary.update(summarize([episode_result(line) for line in finished]))
         summary["success_interval"] = "wilson over dialogues"
     else:
-        summary.update(episodes=0, success_rate=math.nan, success_ci95=None, mean_turns=math.nan,
-                       mean_reward=math.nan, mean_bot_actions=math.nan)
+        summary.update(episodes=0, success_rate=None, success_ci95=None, mean_turns=None, mean_reward=None,
+                       mean_bot_actions=None)
     summary["pass_k"] = pass_k(outcomes, trials)
     if trials > 1 and finished:
         summary["success_ci95"] = summary["pass_k"]["1"]["ci95"]

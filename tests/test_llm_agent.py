@@ -133,6 +133,12 @@ def test_exhausted_retries_and_a_hang_are_errors_and_the_run_goes_on(tmp_path: P
         doc = json.loads(captured.out)
         assert status == 1 and doc["errors"] == 1 and doc["error_messages"][0].startswith("HTTP 429 after 1 retries")
         assert "1 of 2 dialogues ended in an error" in captured.err
+        server.script(hang(30))  # no dialogue finishes: the table has no numbers but the error
+        assert main(rollout(server.base_url, tmp_path / "c", "--max-retries", "0", "--timeout", "0.5",
+                            episodes=1)) == 1
+        table = capsys.readouterr().out.splitlines()
+        assert [c.strip() for c in table[2].split("|")[4:10]] == ["-", "1", "0", "-", "-", "0/0"]
+        assert json.loads((tmp_path / "c" / "summary.json").read_text())["success_rate"] is None
     [failed] = [line for line in lines_of(tmp_path / "a") if line["error"]]
     assert failed["index"] == 0 and failed["requests"] == 0 and len(failed["messages"]) == 2
 
@@ -213,6 +219,9 @@ def test_a_line_cut_short_is_dropped_and_a_bad_line_is_reported(tmp_path: Path) 
         handle.write('{"run": {"model": "m"}, "seed": 0, "ind')
     assert list(TranscriptLog(tmp_path, run).open()) == [(0, 0, 0)]
     assert log.path.read_text().count("\n") == 1  # truncated to the whole lines
+    whole = log.path.read_text()
+    log.path.write_text(whole.rstrip("\n"))  # a whole line whose newline was not written
+    assert list(TranscriptLog(tmp_path, run).open()) == [(0, 0, 0)] and log.path.read_text() == whole
     log.path.write_text("nonsense\n" + log.path.read_text())
     with pytest.raises(DialogGymError, match=r"transcripts.jsonl:1: not a transcript line"):
         TranscriptLog(tmp_path, run).open()
@@ -314,3 +323,93 @@ def test_without_the_openai_extra_one_line_names_it(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == ["dialog-gym rollout: error: a language-model agent (openai:MODEL) needs the "
                                         "openai extra (openai is not installed): pip install 'dialog-gym[openai]'"]
+
+
+# ------------------------------------------------------------------------------------------- the benchmark
+def test_the_benchmark_runs_a_language_model_beside_the_rl_agents(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from agents.benchmark import load_results
+    from dialog_gym.seeds import benchmark_test_seed
+
+    agent = "openai:qwen2.5:0.5b"  # a name with characters a file name should not have
+    with FakeOpenAI(expert_answer(CR1, [benchmark_test_seed(0, i) for i in range(6)])) as server:
+        command = ["benchmark", "--envs", "PyDial-CR-Env1-v0", "--agents", f"rule,{agent}", "--base-url",
+                   server.base_url, "--seeds", "1", "--episodes", "6", "--batches", "10,20", "--out", str(tmp_path),
+                   "--json", "--no-progress"]
+        assert main(command) == 0
+        first = json.loads(capsys.readouterr().out)
+        rows = {r["agent"]: r for r in first["summary"]}
+        for key in ("success_rate", "success_ci95", "mean_turns", "mean_bot_actions", "mean_reward"):
+            assert rows[agent][key] == rows["rule"][key], key  # the expert behind the endpoint: the same customers
+        runs = {r["agent"]: r for r in load_results(tmp_path / "results.json")["runs"]}
+        assert [p["dialogues"] for p in runs[agent]["curve"]] == [0, 10, 20]  # one test, shown at every batch
+        assert runs[agent]["extra"]["tokens"]["prompt"] == sum(u[0] for u in server.usage) > 0
+        cells = json.loads((tmp_path / "results.json").read_text())["cells"]
+        [llm_cell] = [c for c in cells if "openai" in c["key"]]
+        assert ":" not in llm_cell["key"] and "/" not in llm_cell["key"]
+        sent = len(server.requests)
+        assert main(command) == 0  # the same settings: every cell reused, no request sent
+        assert json.loads(capsys.readouterr().out)["cells_skipped"] == 2 and len(server.requests) == sent
+        assert main([*command, "--temperature", "0.5"]) == 0  # another setting: the language model's cell again
+        again = json.loads(capsys.readouterr().out)
+        assert again["cells_skipped"] == 1 and again["recomputed_because"] == {"settings (llm)": 1}
+        assert server.requests[-1]["temperature"] == 0.5
+
+
+def test_a_benchmark_cell_without_the_client_fails_saying_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents.benchmark import BUDGETS, benchmark_cell, plan_cells
+    from agents.cells import execute_cell
+
+    [cell] = plan_cells(BUDGETS["small"], [CR1], ["openai:m"], [0], tmp_path)
+    assert cell.params["llm"] == {"model": "m", "base_url": "https://api.openai.com/v1", "temperature": None,
+                                  "model_seed": None}
+    monkeypatch.setitem(sys.modules, "openai", None)  # as on a worker without the openai extra
+    record = execute_cell(benchmark_cell, cell)
+    assert record["status"] == "failed"
+    assert record["error"] == ("MissingExtra: a language-model agent (openai:MODEL) needs the openai extra (openai "
+                               "is not installed): pip install 'dialog-gym[openai]'")
+
+
+def test_benchmark_usage_errors_for_language_models() -> None:
+    proc = cli("benchmark", "--agents", "rule", "--base-url", "http://x/v1", "--out", "/tmp/never")
+    assert proc.returncode == 2 and "--base-url: only with an openai:MODEL agent in --agents" in proc.stderr
+    proc = cli("benchmark", "--agents", "rule,openai:", "--out", "/tmp/never")
+    assert proc.returncode == 2 and "expected openai:MODEL" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_ctrl_c_stops_the_run_and_keeps_the_finished_transcripts(tmp_path: Path) -> None:
+    """SIGINT while a request waits: status 130, one line, the transcripts of the finished dialogues whole,
+    and the same command resumes them."""
+    import signal
+    import time
+
+    seeds = [episode_seed(0, i) for i in range(3)]
+    expert = expert_answer(CR1, seeds)
+    openings = [0]
+
+    def answer(body: dict[str, Any]) -> Any:
+        if len(body["messages"]) == 2:
+            openings[0] += 1
+            if openings[0] == 3:  # the third dialogue waits until the run is interrupted
+                return hang(60)
+        return expert(body)
+
+    with FakeOpenAI(answer) as server:
+        environ = {**os.environ, "PYTHONPATH": str(REPO)}
+        proc = subprocess.Popen([sys.executable, "-m", "agents", *rollout(server.base_url, tmp_path, "--concurrency",
+                                                                          "1", episodes=3)],
+                                cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120  # a bound on waiting for the condition, not a timing assertion
+        while openings[0] < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert openings[0] == 3
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "Traceback" not in err
+        assert err.splitlines() == ["dialog-gym rollout: error: interrupted (Ctrl-C); files written so far are "
+                                    "complete, nothing is half-written"]
+        assert sorted(line["index"] for line in lines_of(tmp_path)) == [0, 1]
+        openings[0] = 10  # no more hangs
+        resumed = cli(*rollout(server.base_url, tmp_path, "--concurrency", "1", episodes=3))
+        assert resumed.returncode == 0 and "resuming: 2 of 3 dialogues already in" in resumed.stderr
+    assert sorted(line["index"] for line in lines_of(tmp_path)) == [0, 1, 2]

@@ -19,6 +19,7 @@ from agents.commands.common import (
     print_json,
     run_seed,
 )
+from agents.commands.llm_args import add_llm_arguments, check_llm_arguments, llm_settings
 
 #: exit status of ``--compare --strict`` when the numbers differ (1 and 2 are errors)
 EXIT_DIFFERENT = 3
@@ -57,7 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "maskable_dqn: DQN that acts and bootstraps among the allowed actions, gp_sarsa: "
                                     "PyDial's GP-SARSA on turn-level tasks) and RL with "
                                     "a warm start (ppo_warm, ppo_warm_naive: behaviour-cloned from the rule expert "
-                                    "before RL)")
+                                    "before RL); and openai:MODEL, a language model behind an OpenAI-compatible "
+                                    "endpoint (--base-url), tested on the same customers through the chat "
+                                    "interface, without training")
     p.add_argument("--seeds", type=positive_int, help="number of seeds (default: the budget's)")
     p.add_argument("--first-seed", type=run_seed, default=0, help="the first seed")
     p.add_argument("--episodes", type=dialogue_count, help="test dialogues after each batch (default: the budget's)")
@@ -83,6 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the agents and suites, and exit")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of the table")
+    add_llm_arguments(p)
     p.set_defaults(func=run, extras=EXTRAS)
 
 
@@ -135,12 +139,23 @@ def run(args: argparse.Namespace) -> int:
         agents = [a.strip() for a in args.agents.split(",") if a.strip()] if given else budget.default_agents(envs)
     except DialogGymError as exc:
         raise UsageError(str(exc)) from None
+    from agents.llm_agent import import_openai, is_llm_agent, model_of
+
     available = set(available_agents())
-    unknown = [a for a in agents if a not in available]
+    unknown = [a for a in agents if a not in available and not is_llm_agent(a)]
     if given and (unknown or not agents):
         raise UsageError(f"--agents: unknown agent(s) {', '.join(unknown) or '(none given)'} "
-                         f"(known: {', '.join(available_agents())})")
-    agents = [a for a in agents if a in available]
+                         f"(known: {', '.join(available_agents())}, and openai:MODEL for a language model)")
+    agents = [a for a in agents if a in available or is_llm_agent(a)]
+    llms = [a for a in agents if is_llm_agent(a)]
+    check_llm_arguments(args, bool(llms), "an openai:MODEL agent in --agents")
+    for agent in llms:
+        try:
+            model_of(agent)
+        except DialogGymError as exc:
+            raise UsageError(f"--agents: {exc}") from None
+    if llms:
+        import_openai()  # the openai extra, before any cell runs
     if any(agent in RL_AGENTS for agent in agents) and any(b % budget.batches[0] for b in budget.batches):
         raise UsageError("--batches: RL agents need every batch to be a multiple of the first")
     if args.strict and not args.compare:
@@ -160,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
 
     doc = run_benchmark(args.out, budget, envs, agents, seeds, progress=not args.no_progress and not args.json,
                         backend=args.backend, address=args.address, workers=args.workers,
-                        cpus_per_cell=args.cpus_per_cell, retries=args.retries, fresh=args.fresh, note=note)
+                        cpus_per_cell=args.cpus_per_cell, retries=args.retries, fresh=args.fresh, note=note,
+                        llm=llm_settings(args, "") if llms else None)
     comparison = compare_results(args.compare, args.out / "results.json") if args.compare else None
     this_session = doc["history"][-1]
     if args.json:

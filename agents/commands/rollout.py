@@ -241,18 +241,20 @@ def run_llm(args: argparse.Namespace) -> int:
 
 
 def llm_table(doc: dict) -> str:
-    """The table of a language-model rollout: success and pass^k with their intervals, errors, turns, tokens."""
+    """The table of a language-model rollout: success and pass^k with their intervals, errors, turns, tokens
+    (``-`` where no dialogue finished)."""
     trials = doc["trials"]
     passes = {k: v for k, v in doc["pass_k"].items() if k != "1"}
 
     def cell(value: float | None, ci: list | None) -> str:
-        return "-" if value is None or value != value else pct(value, ci)
+        return "-" if value is None else pct(value, ci)
 
     header = ["env", "policy", "customers x trials", "success [95% CI]",
               *(f"pass^{k} [95% CI]" for k in passes), "errors", "bad calls", "turns", "reward", "tokens in/out"]
     row = [doc["env"], doc["policy"], f"{doc['customers']} x {trials}", cell(doc["success_rate"], doc["success_ci95"]),
            *(cell(v["value"], v["ci95"]) for v in passes.values()), str(doc["errors"]), str(doc["tool_errors"]),
-           f"{doc['mean_turns']:.1f}", f"{doc['mean_reward']:.2f}",
+           "-" if doc["mean_turns"] is None else f"{doc['mean_turns']:.1f}",
+           "-" if doc["mean_reward"] is None else f"{doc['mean_reward']:.2f}",
            f"{doc['tokens']['prompt']:,}/{doc['tokens']['completion']:,}"]
     interval = ("Wilson over dialogues" if trials == 1 else
                 "percentile bootstrap over customers (2000 resamples)")
