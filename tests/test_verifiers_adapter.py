@@ -1,20 +1,20 @@
 """The verifiers adapter (dialog_gym.integrations.verifiers_env) with verifiers installed: its taskset (one
 customer per task, disjoint train and eval seeds, the chat env's reset messages as prompt), verifiers'
 loader finding it from the taskset id, and whole rollouts through verifiers' own entry point
-(``Env.serving`` + ``Env.run_slot``, what ``vf-eval`` runs) against a scripted chat-completions server on
-127.0.0.1: the reward is 1.0 exactly where the chat env's own dialogue succeeds, and a bad tool call is the
-chat env's wasted turn."""
+(``Env.serving`` + ``Env.run_slot``, what ``vf-eval`` runs) against the fake chat-completions server on
+127.0.0.1 (tests/fake_openai.py) answering with the rule expert's tool calls: the reward is 1.0 exactly where
+the chat env's own dialogue succeeds, and a bad tool call is the chat env's wasted turn."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
 import json
+import os
+import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,8 @@ if sys.version_info < (3, 11):  # verifiers needs Python >= 3.11 (the extra inst
 
 import verifiers.v1 as vf
 
-from dialog_gym.chat import ChatEnv, assistant_call, make, rule_agent, run_chat_episode
+from agents.passk import pass_k
+from dialog_gym.chat import make, rule_agent, run_chat_episode
 from dialog_gym.errors import ConfigError, DialogGymError, MissingExtra
 from dialog_gym.integrations import verifiers_env
 from dialog_gym.integrations.verifiers_env import (
@@ -37,11 +38,13 @@ from dialog_gym.integrations.verifiers_env import (
     load_environment,
 )
 from dialog_gym.seeds import episode_seed, llm_training_seed
+from tests.fake_openai import FakeOpenAI, expert_answer, text, tool_call
 
 #: the rule expert fails the first of these customers (seed 0: the dialogue runs to the 25-turn limit)
 ENV = "PyDial-SFR-Env3-v0"
-#: a scripted model: (the chat env replayed from the request, assistant turns so far, reset seed) -> its answer
-Policy = Callable[[ChatEnv, int, int], dict[str, Any]]
+REPO = Path(__file__).resolve().parents[1]
+#: the key the scripted server wants (verifiers reads it from this variable and sends it on)
+KEY = "sk-scripted"
 
 
 def test_the_taskset_has_one_task_per_customer_with_the_reset_messages_as_prompt() -> None:
@@ -89,7 +92,12 @@ def test_bad_arguments_raise_the_package_errors() -> None:
     with pytest.raises(ConfigError, match="JSON"):
         load_environment(ENV, user_config=object())
     with pytest.raises(DialogGymError, match="past the stream's bound"):
-        list(load_environment(ENV, num_examples=10_001).taskset)
+        load_environment(ENV, num_examples=10_001)
+    # verifiers' own config path (vf-eval's flags): a validation error naming the flag and the problem
+    with pytest.raises(ValueError, match=r"(?s)taskset.*unknown environment 'Nope-v0'"):
+        vf.resolve_env_config({"taskset": {"id": TASKSET_ID, "env": "Nope-v0"}})
+    with pytest.raises(ValueError, match="past the stream's bound"):
+        vf.resolve_env_config({"taskset": {"id": TASKSET_ID, "split": "train", "num_examples": 100_001}})
 
 
 def test_without_verifiers_the_import_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,87 +112,20 @@ def test_without_verifiers_the_import_says_which_extra(monkeypatch: pytest.Monke
 # ---------------------------------------------------------------- rollouts against a scripted model
 
 
-def replay(messages: list[dict[str, Any]], seeds: list[int]) -> tuple[ChatEnv, int]:
-    """The chat env of the customer whose dialogue ``messages`` is: reset with each candidate seed, the
-    request's assistant messages stepped, and the env's answers compared with the request's (so the adapter
-    must send exactly what the chat env said)."""
-    for seed in seeds:
-        chat = make(ENV)
-        said, _ = chat.reset(seed=seed)
-        if said != messages[:2]:
-            continue
-        for message in messages[2:]:
-            if message["role"] == "assistant":
-                chat.step(message)
-        if [strip(m) for m in chat.messages] == [strip(m) for m in messages]:
-            return chat, seed
-    raise AssertionError(f"no customer's dialogue is {json.dumps(messages)[-400:]}")
-
-
-def strip(message: dict[str, Any]) -> dict[str, Any]:
-    """A message without the keys a client may add or leave out (a null ``content``)."""
-    return {k: v for k, v in message.items() if v is not None}
-
-
-class ScriptedModel:
-    """A chat-completions server on 127.0.0.1 answering every request with ``policy(chat, turn, seed)``
-    (see :data:`Policy`); ``ctx`` is verifiers' model context pointing at it."""
-
-    def __init__(self, policy: Policy, seeds: list[int]) -> None:
-        self.requests: list[dict[str, Any]] = []
-        model = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                model.requests.append(body)
-                chat, seed = replay(body["messages"], seeds)
-                turn = sum(m["role"] == "assistant" for m in body["messages"])
-                answer = policy(chat, turn, seed)
-                data = json.dumps({"id": f"chatcmpl-{len(model.requests)}", "object": "chat.completion",
-                                   "created": int(time.time()), "model": body["model"],
-                                   "choices": [{"index": 0, "message": answer, "finish_reason": "tool_calls"}],
-                                   "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data.encode())
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def ctx(self) -> Any:
-        url = f"http://127.0.0.1:{self.server.server_port}/v1"
-        return vf.ModelContext(model="scripted", client=vf.EvalClientConfig(base_url=url,
-                                                                            api_key_var="SCRIPTED_API_KEY"))
-
-
 @pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[Policy, list[int]], ScriptedModel]]:
-    monkeypatch.setenv("SCRIPTED_API_KEY", "not-a-key")
-    # verifiers' per-rollout folders (~/.cache/verifiers/runtimes/subprocess/<id>, removed after each rollout)
+def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeOpenAI]:
+    """The fake server, wanting :data:`KEY`; verifiers' per-rollout folders (``~/.cache/verifiers/runtimes/
+    subprocess/<id>``, removed after each rollout) in ``tmp_path``."""
+    monkeypatch.setenv("SCRIPTED_API_KEY", KEY)
     monkeypatch.setattr("verifiers.v1.runtimes.subprocess.CACHE_DIR", tmp_path)
-    started: list[ScriptedModel] = []
-
-    def start(policy: Policy, seeds: list[int]) -> ScriptedModel:
-        model = ScriptedModel(policy, seeds)
-        model.thread.start()
-        started.append(model)
-        return model
-
-    yield start
-    for model in started:
-        model.server.shutdown()
-        model.server.server_close()
+    with FakeOpenAI(api_key=KEY) as fake:
+        yield fake
 
 
-def rollouts(env: Any, ctx: Any) -> list[Any]:
+def rollouts(env: Any, server: FakeOpenAI) -> list[Any]:
     """One episode per task, through verifiers' own entry point (what vf-eval's runner does)."""
+    ctx = vf.ModelContext(model="scripted", client=vf.EvalClientConfig(base_url=server.base_url,
+                                                                        api_key_var="SCRIPTED_API_KEY"))
 
     async def run() -> list[Any]:
         async with env.serving():
@@ -193,14 +134,11 @@ def rollouts(env: Any, ctx: Any) -> list[Any]:
     return asyncio.run(run())
 
 
-def rule(chat: ChatEnv, turn: int = 0, seed: int = 0) -> dict[str, Any]:
-    return rule_agent(chat)(chat.messages, chat.env_info)
-
-
-def test_a_rollout_of_the_rule_expert_scores_the_env_success(scripted: Any) -> None:
+def test_a_rollout_of_the_rule_expert_scores_the_env_success(server: FakeOpenAI) -> None:
     env = load_environment(ENV, num_examples=4)
     seeds = [t.data.reset_seed for t in env.taskset]
-    episodes = rollouts(env, scripted(rule, seeds).ctx)
+    server.answer = expert_answer(ENV, seeds)
+    episodes = rollouts(env, server)
     chat = make(ENV)
     expected = [run_chat_episode(chat, rule_agent(chat), seed) for seed in seeds]
     assert [e.success for e in expected] == [False, True, True, True]  # both outcomes are checked
@@ -216,29 +154,30 @@ def test_a_rollout_of_the_rule_expert_scores_the_env_success(scripted: Any) -> N
         assert len(trace.calls) == result.turns  # one model call a turn
         assert sorted(tool.name for tool in trace.tools) == sorted(t["function"]["name"] for t in chat.tools)
     assert expected[0].truncated and expected[0].turns == 25
+    assert len(server.requests) == sum(e.turns for e in expected)
+    assert {r["model"] for r in server.requests} == {"scripted"}
+    assert all(r["tools"] == chat.tools for r in server.requests)  # the chat env's tools, as they are
 
 
-def test_a_bad_tool_call_is_the_chat_env_wasted_turn(scripted: Any) -> None:
+def test_a_bad_tool_call_is_the_chat_env_wasted_turn(server: FakeOpenAI) -> None:
     """Turn 0 of each dialogue is bad (no tool call, an unknown tool, arguments that are not JSON, a bad
     slot), the rest the rule expert's: the rollout's reward, return and turns are those of the same agent
     in the chat env itself, and the model is told its mistake in the next request."""
-    bad = [{"role": "assistant", "content": "Hello! How can I help?"},
-           assistant_call("teleport", {}),
-           {"role": "assistant", "content": None, "tool_calls": [
-               {"id": "call_9", "type": "function", "function": {"name": "request", "arguments": "{slot: area"}}]},
-           assistant_call("request", {"slot": "colour"})]
     env = load_environment(ENV, num_examples=4)
-    seeds = [t.data.reset_seed for t in env.taskset]
-
-    def policy(chat: ChatEnv, turn: int, seed: int) -> dict[str, Any]:
-        return bad[seeds.index(seed)] if turn == 0 else rule(chat)
-
-    model = scripted(policy, seeds)
-    episodes = rollouts(env, model.ctx)
-    for episode, seed, message in zip(episodes, seeds, bad, strict=True):
+    tasks = list(env.taskset)
+    bad = {task.data.prompt[0].content: message for task, message in zip(tasks, [
+        text("Hello! How can I help?"), tool_call("teleport", {}), tool_call("request", "{slot: area"),
+        tool_call("request", {"slot": "colour"})], strict=True)}
+    assert len(bad) == 4  # the customers' openings tell them apart
+    expert = expert_answer(ENV, [t.data.reset_seed for t in tasks])
+    server.answer = lambda body: bad[body["messages"][1]["content"]] if len(body["messages"]) == 2 else expert(body)
+    episodes = rollouts(env, server)
+    for episode, task in zip(episodes, tasks, strict=True):
+        message = bad[task.data.prompt[0].content]
         chat = make(ENV)
-        expected = run_chat_episode(chat, lambda messages, info, c=chat, m=message: (
-            m if len(messages) == 2 else rule(c)), seed)
+        agent = rule_agent(chat)
+        expected = run_chat_episode(chat, lambda messages, info, m=message, a=agent: (
+            m if len(messages) == 2 else a(messages, info)), task.data.reset_seed)
         (trace,) = episode.traces
         assert episode.ok
         assert trace.info["dialog_gym"]["invalid_actions"] == expected.invalid_actions >= 1
@@ -247,21 +186,61 @@ def test_a_bad_tool_call_is_the_chat_env_wasted_turn(scripted: Any) -> None:
         told = chat.messages[3]  # what the chat env answered the bad call with
         assert told["content"].startswith("[environment] Error:" if message.get("tool_calls") is None else "Error:")
         assert "The turn was lost (-1)" in told["content"]
-        second = next(r for r in model.requests if r["messages"][:2] == chat.messages[:2] and len(r["messages"]) > 3)
+        second = next(r for r in server.requests if r["messages"][:2] == chat.messages[:2] and len(r["messages"]) > 3)
         assert second["messages"][3]["content"] == told["content"]
 
 
-def test_a_rollout_limit_ends_the_dialogue_unfinished(scripted: Any) -> None:
+def test_a_rollout_limit_ends_the_dialogue_unfinished(server: FakeOpenAI) -> None:
     """verifiers' own limits (here ``max_turns``) refuse the model call that would pass them: the dialogue ends
     there, scored as a failure, the trace saying which limit stopped it."""
     config = vf.resolve_env_config({"taskset": {"id": TASKSET_ID, "env": ENV, "num_examples": 2},
                                     "agent": {"max_turns": 2}})
     env = vf.load_environment(config)
-    seeds = [t.data.reset_seed for t in env.taskset]
-    model = scripted(rule, seeds)
-    for episode in rollouts(env, model.ctx):
+    server.answer = expert_answer(ENV, [t.data.reset_seed for t in env.taskset])
+    for episode in rollouts(env, server):
         (trace,) = episode.traces
         assert trace.stop_condition == "max_turns" and not trace.errors
         assert trace.info["dialog_gym"]["stopped"] == "max_turns" and trace.info["dialog_gym"]["turns"] == 2
         assert trace.rewards["success"].score == 0.0 and trace.metrics["turns"] == 2.0
-    assert len(model.requests) == 4  # two calls a dialogue; the third was refused before it reached the model
+    assert len(server.requests) == 4  # two calls a dialogue; the third was refused before it reached the model
+
+
+def test_the_model_sees_a_system_prompt_verifiers_puts_in_place(server: FakeOpenAI, tmp_path: Path) -> None:
+    """``--env.taskset.system-prompt FILE`` (GEPA's optimised prompt) replaces the task's system message; the
+    customer and the tools stay the chat env's."""
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("You book restaurants. One tool call a turn.")
+    config = vf.resolve_env_config({"taskset": {"id": TASKSET_ID, "env": ENV, "num_examples": 1,
+                                                "system_prompt": str(prompt)}})
+    env = vf.load_environment(config)
+    server.answer = lambda body: tool_call("bye")
+    (episode,) = rollouts(env, server)
+    chat = make(ENV)
+    messages, _ = chat.reset(seed=0)
+    assert server.requests[0]["messages"] == [{"role": "system", "content": prompt.read_text()}, messages[1]]
+    assert all(r["messages"][0]["content"] == prompt.read_text() for r in server.requests)
+    assert episode.ok and episode.traces[0].info["dialog_gym"]["turns"] == len(server.requests)
+
+
+def test_vf_eval_runs_the_taskset_and_its_traces_give_pass_k(server: FakeOpenAI, tmp_path: Path) -> None:
+    """The command of docs/verifiers.md: ``vf-eval dialog-gym-verifiers ... -r 2 --no-push``; its traces.jsonl
+    read as the page says (one line an episode, grouped by the task's key) gives pass^k with agents.passk."""
+    vf_eval = Path(sys.executable).parent / "vf-eval"
+    seeds = [episode_seed(0, i) for i in range(2)]
+    server.answer = expert_answer(ENV, seeds)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "HOME": str(tmp_path), "SCRIPTED_API_KEY": KEY}
+    proc = subprocess.run([str(vf_eval), TASKSET_ID, "--env.taskset.env", ENV, "--env.taskset.num-examples", "2",
+                           "-m", "scripted", "--client.base-url", server.base_url, "--client.api-key-var",
+                           "SCRIPTED_API_KEY", "-r", "2", "--no-push", "--no-rich", "-o", str(tmp_path / "outputs")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (traces,) = (tmp_path / "outputs").glob("*/traces.jsonl")
+    outcomes: dict[str, list[bool]] = defaultdict(list)
+    for line in traces.read_text().splitlines():
+        episode = json.loads(line)
+        assert episode["ok"]
+        outcomes[episode["task"]["key"]].append(episode["traces"][0]["rewards"]["success"]["score"] == 1.0)
+    assert outcomes == {f"{ENV}:{s}": [s != 0, s != 0] for s in seeds}  # the expert fails customer 0 only
+    result = pass_k(outcomes, max_k=2)
+    assert [result[k]["value"] for k in ("1", "2")] == [0.5, 0.5]

@@ -42,7 +42,7 @@ except ModuleNotFoundError as exc:  # the extra is missing: say which, in one li
     raise MissingExtra(missing_message("the verifiers adapter (dialog_gym.integrations.verifiers_env)", "verifiers",
                                        (exc.name or "verifiers").partition(".")[0])) from None
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dialog_gym.chat import ChatEnv, Message, make
 from dialog_gym.envs import EnvRef
@@ -117,6 +117,15 @@ class DialogueTasksetConfig(vf.TasksetConfig):
     make_kwargs: dict[str, Any] = Field(default_factory=dict)
     """`gym.make` keywords of the env (e.g. `{"info_tracker": true}`); JSON values only."""
 
+    @model_validator(mode="after")
+    def _known_customers(self) -> DialogueTasksetConfig:
+        """A bad task name or a taskset past its stream is a config error (the CLI prints it as such)."""
+        try:
+            check_customers(self.env, self.split, self.seed, self.num_examples)
+        except DialogGymError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
 
 class DialogueTaskset(vf.Taskset[DialogueTask, DialogueTasksetConfig]):
     """One task per customer of the configured split (see :class:`DialogueTasksetConfig`)."""
@@ -124,7 +133,7 @@ class DialogueTaskset(vf.Taskset[DialogueTask, DialogueTasksetConfig]):
     def load(self) -> Iterator[DialogueTask]:
         config = self.config
         stream = SPLITS[config.split]
-        seeds = [stream(config.seed, i) for i in range(config.num_examples)]  # bad bounds raise before any env
+        seeds = [stream(config.seed, i) for i in range(config.num_examples)]
         chat = chat_env(config.env, config.make_kwargs)
         try:
             for i, reset_seed in enumerate(seeds):
@@ -137,6 +146,13 @@ class DialogueTaskset(vf.Taskset[DialogueTask, DialogueTasksetConfig]):
                     split=config.split), config.task)
         finally:
             chat.close()
+
+
+def check_customers(env: str, split: Split, seed: int, num_examples: int) -> None:
+    """Raise the package's error if ``env`` names no task (ConfigError, with the nearest ids) or the split's
+    stream has no ``num_examples`` customers for run seed ``seed``."""
+    EnvRef.of(env)
+    SPLITS[split](seed, num_examples - 1)
 
 
 def chat_env(env: str, make_kwargs: Mapping[str, Any]) -> ChatEnv:
@@ -247,7 +263,7 @@ def load_environment(env_id: str = "PyDial-CR-Env1-v0", *, split: Split = "eval"
     """The verifiers env (a :class:`DialogueEnv`) over ``num_examples`` customers of ``env_id``'s ``split``
     (``eval``: the evaluation stream of run seed ``seed``; ``train``: the LLM training stream), the env made
     with ``make_kwargs``. Run it as any verifiers env (``env.serving()``, ``env.run_slot(...)``)."""
-    EnvRef.of(env_id)  # an unknown task raises ConfigError here, naming the nearest ids
+    check_customers(env_id, split, seed, num_examples)
     try:
         json.dumps(make_kwargs)  # the config is JSON on verifiers' wire (traces, resumed runs)
     except (TypeError, ValueError) as exc:
