@@ -80,6 +80,9 @@ class Budget:
     agents: tuple[str, ...]       # the default agents on action-level tasks (the domain's actions)
     imitation_epochs: int = 200   # epochs of the supervised policy (agents.policy_training default)
     turn_agents: tuple[str, ...] | None = None  # the default agents on turn-level tasks; None: ``agents``
+    #: RL tested after exactly each batch's dialogues with several training envs too (TrainSpec.exact_dialogues);
+    #: off for the small budget, whose reference was made testing after the first step past a batch (e.g. 252)
+    exact_dialogues: bool = True
 
     def default_agents(self, envs: Sequence[EnvLike]) -> list[str]:
         """The agents run on ``envs`` when none are named: ``turn_agents`` on turn-level tasks (a family
@@ -99,7 +102,7 @@ BUDGETS: dict[str, Budget] = {
     # about 10 minutes on a 2-core CPU: the README's main job
     "small": Budget("small", seeds=2, batches=(250, 500, 750, 1000), test_episodes=100,
                     agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
-                            "a2c", "dqn", "ppo_warm"), imitation_epochs=50),
+                            "a2c", "dqn", "ppo_warm"), imitation_epochs=50, exact_dialogues=False),
     # PyDial's protocol: 4 batches of 1000 dialogues, 500 test dialogues after each, 10 seeds
     "full": Budget("pydial", seeds=10, batches=(1000, 2000, 3000, 4000), test_episodes=500,
                    agents=("random", "rule", "memo", "augmented", "supervised", "ensemble", "ppo", "maskable_ppo",
@@ -221,7 +224,8 @@ def _run_rl(agent: str, env: EnvRef, seed: int, budget: Budget, workdir: Path) -
     result = train(TrainSpec(algo, env.id, workdir / f"{agent}_{env.short_name}_s{seed}", env_kwargs=env.kwargs,
                              dialogues=budget.batches[-1], seed=seed, eval_every=step,
                              eval_episodes=budget.test_episodes, warm_start="rule" if warm else None,
-                             warm_start_mode=warm or "conservative", progress=False, tensorboard=False))
+                             warm_start_mode=warm or "conservative", progress=False, tensorboard=False,
+                             exact_dialogues=budget.exact_dialogues))
     # the training evaluates on the same test dialogues the other agents use (benchmark_test_seed)
     curve = [{k: p[k] for k in ("dialogues", *TEST_KEYS)} for p in result.curve]
     return RunRecord(env.label, agent, seed, curve, time.perf_counter() - start, result.dialogues,
@@ -299,7 +303,9 @@ def plan_cells(budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str], s
                 params = {"env": env.to_json(), "agents": list(group), "seed": seed, "batches": list(budget.batches),
                           "test_episodes": budget.test_episodes, "imitation_epochs": budget.imitation_epochs,
                           "torch_threads": cpus, "versions": versions, "code": code, "env_data": env_data,
-                          "hyperparams": hyperparams}
+                          "hyperparams": hyperparams,
+                          # absent: tested after the first step past a batch, as before the setting existed
+                          **({"exact_dialogues": True} if budget.exact_dialogues else {})}
                 kind = "imitation" if group[0] in IMITATION_AGENTS else group[0]
                 key = f"{env.key}__{'+'.join(map(cell_name, group))}__s{seed}"
                 context: dict[str, Any] = {"workdir": str(workdir)}
@@ -313,7 +319,7 @@ def plan_cells(budget: Budget, envs: Sequence[EnvLike], agents: Sequence[str], s
 
 def benchmark_cell(cell: Cell) -> dict[str, Any]:
     """Run one cell of :func:`plan_cells` (in any process: its result depends on ``cell.params`` only)."""
-    import torch
+    from agents.rl import set_threads
 
     p = cell.params
     env = EnvRef.from_json(p["env"])
@@ -325,9 +331,10 @@ def benchmark_cell(cell: Cell) -> dict[str, Any]:
         if p[part] != here:
             raise ConfigError(f"this worker has other {PARAM_PARTS[part]} than the driver ({part} fingerprint "
                               f"{p[part][:12]} (driver) vs {here[:12]} (here))")
-    torch.set_num_threads(int(p["torch_threads"]))  # reproducible, and fastest for these small networks at 1
+    set_threads(int(p["torch_threads"]))  # torch's and numpy's: reproducible, and fastest at 1
     budget = Budget("cell", seeds=1, batches=tuple(p["batches"]), test_episodes=p["test_episodes"],
-                    agents=tuple(p["agents"]), imitation_epochs=p["imitation_epochs"])
+                    agents=tuple(p["agents"]), imitation_epochs=p["imitation_epochs"],
+                    exact_dialogues=bool(p.get("exact_dialogues", False)))
     agent, seed = p["agents"][0], p["seed"]
     if agent in FIXED_AGENTS:
         records = [_run_fixed(agent, env, seed, budget)]
@@ -568,8 +575,9 @@ def table_document(doc: dict[str, Any]) -> str:
 
 
 def point_at(curve: Sequence[dict[str, Any]], dialogues: int) -> dict[str, Any] | None:
-    """The test after ``dialogues`` training dialogues: the first curve point at or past it (with several
-    environments, training stops at the first step past a batch, e.g. 1001)."""
+    """The test after ``dialogues`` training dialogues: the first curve point at or past it (results made
+    before :attr:`Budget.exact_dialogues`, and the small budget's, test RL trained with several environments
+    after the first step past a batch, e.g. 1001)."""
     return next((p for p in curve if p["dialogues"] >= dialogues), None)
 
 

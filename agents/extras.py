@@ -19,7 +19,7 @@ from dialog_gym.errors import MissingExtra, install_hint, missing_message
 
 #: each extra -> the modules it provides (import names); the test tools of ``dev`` are left out
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "rl": ("torch", "stable_baselines3", "sb3_contrib", "tqdm"),
+    "rl": ("torch", "stable_baselines3", "sb3_contrib", "tqdm", "threadpoolctl"),
     "plots": ("matplotlib",),
     "ray": ("ray", "optuna"),
     "web": ("starlette", "uvicorn"),

@@ -89,7 +89,8 @@ class LLMSettings:
     base_url: str = DEFAULT_BASE_URL
     temperature: float | None = None    # None: the server's default
     model_seed: int | None = None       # None: no seed is sent
-    timeout: float = 60.0               # seconds per request (each retry again)
+    timeout: float = 600.0              # seconds per request, each retry again (the client's default: a CPU model
+                                        # may take minutes to read a long conversation)
     max_retries: int = 2                # the client's retries of 429, 5xx and dropped connections
     concurrency: int = 4                # dialogues at once
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
@@ -34,6 +33,7 @@ from agents.rl import (
     read_agent_meta,
     save_agent,
     seed_training_envs,
+    set_threads,
 )
 from agents.sb3_adapter import drive_progress, training_logger
 from agents.warm_start import behaviour_clone, expert_demonstrations, story_demonstrations
@@ -66,6 +66,9 @@ class TrainSpec:
     threads: int = 1                       # torch threads (1 keeps runs reproducible and fast for small nets)
     hyperparams: str | None = None         # an rl-zoo hyperparameter file instead of configs/hyperparams/<algo>.yml
     validation: bool = False               # evaluate on the validation stream, not the benchmark's test dialogues
+    #: evaluate after exactly ``eval_every`` dialogues with several envs too (:class:`_Budget`); off: after the
+    #: first step that reaches it (up to ``n_envs - 1`` more: how the small benchmark's reference was made)
+    exact_dialogues: bool = True
 
 
 @dataclass
@@ -83,11 +86,17 @@ class TrainResult:
 
 class _Budget(BaseCallback):
     """Counts finished training dialogues, stops ``learn`` at the next evaluation point or the budget,
-    and drives the progress bar."""
+    and drives the progress bar.
+
+    With several training envs, dialogues may end together at the step that reaches the evaluation point;
+    :meth:`settle` counts those past the point toward the next batch (after the last batch they are not
+    counted: the budget is exact), so that the evaluations come after exactly 1000, 2000, ... dialogues. An
+    on-policy learner has not trained on any of them then (SB3 drops the rollout a stop interrupts)."""
 
     def __init__(self, bar: tqdm | None, unit: str) -> None:
         super().__init__()
         self.dialogues = 0
+        self.carried = 0  # dialogues that ended with the one reaching the last stop, past it
         self.stop_dialogues: int | None = None
         self.stop_timesteps: int | None = None
         self.bar = bar
@@ -101,6 +110,17 @@ class _Budget(BaseCallback):
         if self.stop_dialogues is not None and self.dialogues >= self.stop_dialogues:
             return False
         return not (self.stop_timesteps is not None and self.num_timesteps >= self.stop_timesteps)
+
+    def settle(self) -> None:
+        """After ``learn`` stopped at ``stop_dialogues``: count the dialogues past it as the next batch's."""
+        if self.stop_dialogues is not None and self.dialogues > self.stop_dialogues:
+            self.carried = self.dialogues - self.stop_dialogues
+            self.dialogues = self.stop_dialogues
+
+    def resume(self) -> None:
+        """Before the next ``learn``: the carried dialogues count again."""
+        self.dialogues += self.carried
+        self.carried = 0
 
 
 def checkpoint(save: Callable[[Path, dict[str, Any]], Any], out: Path, meta: dict[str, Any], point: dict[str, Any],
@@ -142,7 +162,7 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
         return train_gp_sarsa(spec, on_eval)
     if spec.algo not in ALGORITHMS:
         raise ConfigError(f"unknown algorithm {spec.algo!r} (expected one of {', '.join(LEARNERS)})")
-    torch.set_num_threads(spec.threads)
+    set_threads(spec.threads)
     out = Path(spec.out)
     start_time = time.perf_counter()
     recipe: dict[str, Any] = {}
@@ -250,12 +270,15 @@ def train(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | None = No
                 break
             if budget_timesteps and model.num_timesteps >= budget_timesteps:
                 break
+            budget.resume()
             next_eval = (budget.dialogues // spec.eval_every + 1) * spec.eval_every
             budget.stop_dialogues = min(next_eval, budget_dialogues) if budget_dialogues else next_eval
             budget.stop_timesteps = budget_timesteps
             remaining = (budget_timesteps - model.num_timesteps) if budget_timesteps else 10**12
             model.learn(total_timesteps=remaining, callback=budget, reset_num_timesteps=False,
                         tb_log_name=spec.algo, progress_bar=False)
+            if spec.exact_dialogues and budget_dialogues:
+                budget.settle()
             record({"dialogues": budget.dialogues, "timesteps": int(model.num_timesteps), **evaluate()})
     except KeyboardInterrupt:
         # Ctrl-C: keep what was trained, so that --resume goes on from here (the next evaluation comes at the
@@ -287,6 +310,7 @@ def train_gp_sarsa(spec: TrainSpec, on_eval: Callable[[dict[str, Any]], None] | 
     if spec.warm_start:
         raise ConfigError("gp_sarsa has no warm start")
     check_turn_level(spec.env_id, spec.env_kwargs)
+    set_threads(spec.threads)
     start = time.perf_counter()
     out = Path(spec.out)
     hp = load_hyperparams("gp_sarsa", spec.env_id, spec.overrides, path=spec.hyperparams)

@@ -72,6 +72,8 @@ def run_dialogues(envs: DialogueVectorEnv, act: Agent, seeds: Sequence[int | Non
     observations of the running dialogues; others act per sub-environment. Sub-environments left
     without a dialogue at the end run unseeded filler dialogues whose results are dropped."""
     n = envs.num_envs
+    if n == 1 and isinstance(envs, SyncVectorEnv) and not isinstance(act, BatchAgent):
+        return _run_in_env(envs.envs[0], act, seeds, keep_events)
     resettable = isinstance(act, Resettable)
     agents = [act] + [copy.deepcopy(act) for _ in range(n - 1)] if resettable else [act] * n
     batch = isinstance(act, BatchAgent) and not resettable
@@ -79,6 +81,7 @@ def run_dialogues(envs: DialogueVectorEnv, act: Agent, seeds: Sequence[int | Non
     events: list[list[Event]] = [[] for _ in seeds] if keep_events else []
     running = [-1] * n   # the dialogue each sub-environment runs (-1: a filler)
     upcoming = 0
+    subs = _SubEnvs(envs)
 
     def start(slots: Sequence[int]) -> list[int | None]:
         """Give each slot its next dialogue (or a filler); the reset seeds of all slots."""
@@ -91,10 +94,10 @@ def run_dialogues(envs: DialogueVectorEnv, act: Agent, seeds: Sequence[int | Non
                 agents[j].reset(reset_seeds[j])  # type: ignore[attr-defined]  # checked: Resettable
         return reset_seeds
 
-    obs, batched = envs.reset(seed=start(range(n)))
-    infos = [info_at(batched, j) for j in range(n)]
+    subs.reset(list(range(n)), start(range(n)))
     totals, invalid = [0.0] * n, [0] * n
     while any(d >= 0 for d in running):
+        obs, infos = subs.obs, subs.infos
         actions = np.zeros(n, dtype=np.int64)
         active = [j for j in range(n) if running[j] >= 0]
         if batch:
@@ -106,9 +109,9 @@ def run_dialogues(envs: DialogueVectorEnv, act: Agent, seeds: Sequence[int | Non
             if running[j] < 0:  # a filler: any allowed action
                 mask = action_mask(infos[j])
                 actions[j] = int(np.flatnonzero(mask)[0]) if mask is not None and mask.any() else 0
-        obs, rewards, terminated, truncated, batched = envs.step(actions)
-        infos = [info_at(batched, j) for j in range(n)]
-        done = np.asarray(terminated) | np.asarray(truncated)
+        rewards, terminated, truncated = subs.step(actions)
+        infos = subs.infos
+        done = terminated | truncated
         for j in range(n):
             if running[j] < 0:
                 continue
@@ -116,19 +119,89 @@ def run_dialogues(envs: DialogueVectorEnv, act: Agent, seeds: Sequence[int | Non
             invalid[j] += bool(infos[j].get("invalid_action", False))
             if done[j]:
                 info = infos[j]
-                results[running[j]] = EpisodeResult(
-                    success=bool(info["success"]), reward=totals[j], turns=int(info["turn"]),
-                    steps=int(info["steps"]), bot_actions=int(info["bot_actions"]), invalid_actions=invalid[j],
-                    gave_up=bool(info.get("user_gave_up", False)), truncated=bool(truncated[j]))
+                results[running[j]] = episode_result(info, totals[j], invalid[j], bool(truncated[j]))
                 if keep_events:
                     events[running[j]] = list(tracker_of(info).events)
                 totals[j], invalid[j] = 0.0, 0
         if done.any():
-            obs, batched = envs.reset(seed=start(np.flatnonzero(done).tolist()), options={"reset_mask": done})
-            for j in np.flatnonzero(done).tolist():
-                infos[j] = info_at(batched, j)
+            finished = np.flatnonzero(done).tolist()
+            subs.reset(finished, start(finished))
     assert all(r is not None for r in results)
     return [r for r in results if r is not None], events
+
+
+class _SubEnvs:
+    """The sub-environments of a vector env as :func:`run_dialogues` uses them: ``obs`` (stacked), ``infos``
+    (one dict per sub-environment), ``reset(slots, seeds)`` and ``step(actions)``. Those of a SyncVectorEnv
+    are stepped one by one, directly: batching their infos into the vector env's arrays only to take them
+    apart again cost as much as the steps; an AsyncVectorEnv's go through it (its sub-environments live in
+    other processes). The same dialogues either way."""
+
+    def __init__(self, envs: DialogueVectorEnv) -> None:
+        self.vector = envs
+        self.direct: list[gym.Env] | None = list(envs.envs) if isinstance(envs, SyncVectorEnv) else None
+        space = envs.single_observation_space
+        self.obs = np.zeros((envs.num_envs, *(space.shape or ())), dtype=space.dtype)
+        self.infos: list[dict[str, Any]] = [{} for _ in range(envs.num_envs)]
+
+    def reset(self, slots: Sequence[int], seeds: Sequence[int | None]) -> None:
+        """Reset the sub-environments ``slots`` (``seeds``: one per sub-environment, as the vector env takes)."""
+        if self.direct is not None:
+            for j in slots:
+                self.obs[j], self.infos[j] = self.direct[j].reset(seed=seeds[j])
+            return
+        mask = np.zeros(self.vector.num_envs, dtype=bool)
+        mask[list(slots)] = True
+        obs, batched = self.vector.reset(seed=list(seeds), options=None if mask.all() else {"reset_mask": mask})
+        self.obs = np.array(obs)
+        for j in slots:
+            self.infos[j] = info_at(batched, j)
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Step every sub-environment; the rewards, terminated and truncated flags (``obs`` and ``infos`` are
+        the new ones)."""
+        if self.direct is not None:
+            n = len(self.direct)
+            rewards, terminated, truncated = np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+            self.obs = self.obs.copy()  # a fresh array each step, as the vector env's: an agent may keep one
+            for j, env in enumerate(self.direct):
+                self.obs[j], rewards[j], terminated[j], truncated[j], self.infos[j] = env.step(actions[j])
+            return rewards, terminated, truncated
+        obs, rewards, terminated, truncated, batched = self.vector.step(actions)
+        self.obs = np.array(obs)
+        self.infos = [info_at(batched, j) for j in range(self.vector.num_envs)]
+        return np.asarray(rewards), np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
+
+
+def episode_result(info: Mapping[str, Any], reward: float, invalid: int, truncated: bool) -> EpisodeResult:
+    """A finished dialogue's result from its last info, its return and its count of masked-out actions."""
+    return EpisodeResult(success=bool(info["success"]), reward=reward, turns=int(info["turn"]),
+                         steps=int(info["steps"]), bot_actions=int(info["bot_actions"]), invalid_actions=invalid,
+                         gave_up=bool(info.get("user_gave_up", False)), truncated=truncated)
+
+
+def _run_in_env(env: gym.Env, act: Agent, seeds: Sequence[int | None], keep_events: bool
+                ) -> tuple[list[EpisodeResult], list[list[Event]]]:
+    """:func:`run_dialogues` over one sub-environment for an agent that acts one state at a time, stepping the
+    env itself: the same dialogues and results (the vector env's batching of the infos, only to be taken apart
+    again, was most of the time of a rule or random agent's dialogue)."""
+    resettable = isinstance(act, Resettable)
+    results: list[EpisodeResult] = []
+    events: list[list[Event]] = []
+    for seed in seeds:
+        if resettable:
+            act.reset(seed)  # type: ignore[attr-defined]  # checked: Resettable
+        obs, info = env.reset(seed=seed)
+        total, invalid, done, truncated = 0.0, 0, False, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(act(obs, info))
+            total += float(reward)
+            invalid += bool(info.get("invalid_action", False))
+            done = bool(terminated or truncated)
+        results.append(episode_result(info, total, invalid, bool(truncated)))
+        if keep_events:
+            events.append(list(tracker_of(info).events))
+    return results, events
 
 
 def run_episodes(env: gym.Env, act: Agent, episodes: int, seed: int = 0, keep_events: bool = False,

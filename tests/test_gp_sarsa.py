@@ -120,3 +120,102 @@ def test_train_rollout_and_benchmark_commands(tmp_path: Path, capsys):
     doc = json.loads((bench / "results.json").read_text())
     assert sorted((r["env"], r["agent"]) for r in doc["runs"]) == [
         (ENV, "gp_sarsa"), (ENV, "rule"), ("dialog_gym/Restaurant-v0", "rule")]
+
+
+class DenseGPSarsa:
+    """The episodic GP-SARSA updates written densely (full kernel vectors, C updated at every turn): the
+    reference for GPSarsa's block-wise, lazily updated form."""
+
+    def __init__(self, gamma: float, sigma: float, nu: float) -> None:
+        self.g, self.s2, self.nu = gamma, sigma ** 2, nu
+        self.points: list[np.ndarray] = []
+        self.acts: list[int] = []
+        self.k_inv, self.alpha, self.cov = np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0))
+
+    def k(self, x: np.ndarray, act: int) -> np.ndarray:
+        return np.array([float(p @ x) * (a == act) for p, a in zip(self.points, self.acts, strict=True)])
+
+    def grow(self, x: np.ndarray, act: int, coeffs: np.ndarray, delta: float) -> None:
+        n = len(self.acts)
+        k_inv = np.zeros((n + 1, n + 1))
+        k_inv[:n, :n] = self.k_inv + np.outer(coeffs, coeffs) / delta
+        k_inv[:n, n] = k_inv[n, :n] = -coeffs / delta
+        k_inv[n, n] = 1.0 / delta
+        cov = np.zeros((n + 1, n + 1))
+        cov[:n, :n] = self.cov
+        self.k_inv, self.cov, self.alpha = k_inv, cov, np.append(self.alpha, 0.0)
+        self.points.append(x)
+        self.acts.append(act)
+
+    def episode(self, xs: list[np.ndarray], acts: list[int], rewards: list[float]) -> None:
+        g, s2 = self.g, self.s2
+        a_vec = c = np.zeros(0)
+        d, s = 0.0, np.inf
+        for t in range(len(acts)):
+            x, act, initial = xs[t], acts[t], t == 0
+            nxt = None if t == len(acts) - 1 else (xs[t + 1], acts[t + 1])
+            if initial:
+                if not self.acts:
+                    self.grow(x, act, np.zeros(0), float(x @ x))
+                    a_vec = np.ones(1)
+                else:
+                    k = self.k(x, act)
+                    a_vec, delta = self.k_inv @ k, float(x @ x) - float(k @ self.k_inv @ k)
+                    if delta > self.nu:
+                        self.grow(x, act, a_vec, delta)
+                        a_vec = np.eye(len(self.acts))[-1]
+                c, d, s = np.zeros(len(self.acts)), 0.0, np.inf
+            k_prev = self.k(x, act)
+            if nxt is None:
+                a_new, delta_new, k_new = np.zeros(len(self.acts)), 0.0, np.zeros(len(self.acts))
+            else:
+                k_new = self.k(*nxt)
+                a_new = self.k_inv @ k_new
+                delta_new = float(nxt[0] @ nxt[0]) - float(k_new @ a_new)
+            dk = k_prev - g * k_new
+            carry = 0.0 if initial else g * s2 / s
+            d = rewards[t] + carry * d - float(dk @ self.alpha)
+            if nxt is not None and delta_new > self.nu:
+                cdk = self.cov @ dk
+                c_new = a_vec - cdk + carry * c
+                s_new = (1 + g * g) * s2 + float(a_vec @ (k_prev - 2 * g * k_new)) + g * g * float(nxt[0] @ nxt[0]) \
+                    - float(dk @ cdk)
+                if not initial:
+                    s_new += (2 * float(c @ dk) - g * s2) * g * s2 / s
+                self.grow(nxt[0], nxt[1], a_new, delta_new)
+                c, a_vec, s = np.append(c_new, -g), np.eye(len(self.acts))[-1], s_new
+            else:
+                c_new = carry * c + a_vec - g * a_new - self.cov @ dk
+                s_new = (1 + (0 if nxt is None else g * g)) * s2 + float(dk @ (c_new + carry * c))
+                if not initial:
+                    s_new -= g * g * s2 * s2 / s
+                c, s, a_vec = c_new, s_new, a_new
+            self.alpha = self.alpha + c * (d / s)
+            self.cov = self.cov + np.outer(c, c) / s
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_the_block_wise_lazy_updates_are_the_dense_algebra(gamma):
+    """Random dialogues over 4 acts in 5 dimensions (so that the dictionary fills up and later points are
+    dependent): the dictionary, K_inv, alpha and C of GPSarsa equal the dense reference's; the posterior too."""
+    rng = np.random.default_rng(3)
+    gp, ref = GPSarsa(n_actions=4, obs_dim=5, gamma=gamma, sigma=2.0, nu=0.01), DenseGPSarsa(gamma, 2.0, 0.01)
+    for _ in range(40):
+        turns = int(rng.integers(1, 7))
+        xs = [rng.integers(0, 2, size=5) * rng.random(5) for _ in range(turns)]
+        acts = rng.integers(4, size=turns).tolist()
+        rewards = [-1.0] * (turns - 1) + [float(rng.choice([0.0, 20.0]))]
+        gp.learn_episode(xs, acts, rewards)
+        ref.episode(xs, acts, rewards)
+        assert gp.acts.tolist() == ref.acts
+    assert len(ref.acts) == 20  # full (4 acts x 5 dimensions): the later pairs were dependent, left out
+    np.testing.assert_allclose(gp.points, np.array(ref.points))
+    np.testing.assert_allclose(gp.k_inv, ref.k_inv, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(gp.alpha, ref.alpha, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(gp.cov, ref.cov, rtol=1e-9, atol=1e-9)
+    for x in rng.random((5, 5)):
+        means, variances = gp.q_posterior(x, np.arange(4))
+        k_all = [ref.k(x, a) for a in range(4)]
+        np.testing.assert_allclose(means, [k @ ref.alpha for k in k_all], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(variances, [max(float(x @ x) - k @ ref.cov @ k, 0.0) for k in k_all], rtol=1e-9,
+                                   atol=1e-9)

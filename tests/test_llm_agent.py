@@ -277,10 +277,12 @@ def test_pass_k_with_a_model_that_succeeds_on_some_trials(tmp_path: Path, capsys
     assert "resuming: 9 of 9" not in table
 
 
-def test_a_model_seed_is_sent_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_model_seed_is_sent_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeOpenAI(expert_answer(CR1, [episode_seed(0, 0)])) as server:
-        assert main(rollout(server.base_url, tmp_path, "--model-seed", "7", "--trials", "2", "--concurrency", "1",
-                            "--json", episodes=1)) == 0
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)  # the endpoint without --base-url
+        command = [a for a in rollout("unused", tmp_path, episodes=1) if a not in ("--base-url", "unused")]
+        assert main([*command, "--model-seed", "7", "--trials", "2", "--concurrency", "1", "--json"]) == 0
         capsys.readouterr()
         seeds = {r["seed"] for r in server.requests}
     assert seeds == {model_request_seed(7, episode_seed(0, 0), 0), model_request_seed(7, episode_seed(0, 0), 1)}

@@ -261,3 +261,29 @@ def test_tensorboard_logs_when_the_extra_is_installed(tmp_path: Path, monkeypatc
     monkeypatch.setattr(rl_training, "tensorboard_available", lambda: False)
     train(replace(spec, out=tmp_path / "off"))
     assert not (tmp_path / "off" / "tensorboard").exists() and (tmp_path / "off" / "final").is_dir()
+
+
+@pytest.mark.parametrize(("algo", "seed"), [("ppo", 2), ("maskable_ppo", 1), ("a2c", 2)])  # seeds where they do
+def test_several_envs_test_after_exactly_each_batch(tmp_path: Path, algo, seed):
+    """With 8 training envs, dialogues end together: the points come after exactly 8, 16 and 24 dialogues
+    (those past a point count toward the next batch) and the budget is exact; the model and its numbers are
+    those of the old counting (tested at the first step past each point), only the labels differ."""
+    spec = TrainSpec(algo, "dialog_gym/PyDial-CR-Env1-v0", tmp_path / "exact", dialogues=24, eval_every=8,
+                     eval_episodes=1, n_envs=8, seed=seed, progress=False, tensorboard=False,
+                     overrides={"n_steps": 8})
+    exact = train(spec)
+    assert [p["dialogues"] for p in exact.curve] == [0, 8, 16, 24] and exact.dialogues == 24
+    old = train(replace(spec, out=tmp_path / "old", exact_dialogues=False))
+    labels = [p["dialogues"] for p in old.curve]
+    assert labels != [0, 8, 16, 24] and all(b <= a < b + 8 for a, b in zip(labels, [0, 8, 16, 24], strict=True))
+    same = ("success_rate", "mean_reward", "mean_turns", "timesteps")
+    assert [{k: p[k] for k in same} for p in exact.curve] == [{k: p[k] for k in same} for p in old.curve]
+
+
+def test_one_env_is_counted_as_before(tmp_path: Path):
+    """One training env never passes a point: exact counting changes nothing."""
+    spec = TrainSpec("ppo", "dialog_gym/PyDial-CR-Env1-v0", tmp_path / "a", dialogues=10, eval_every=5,
+                     eval_episodes=3, n_envs=1, progress=False, tensorboard=False, overrides={"n_steps": 16})
+    exact, old = train(spec), train(replace(spec, out=tmp_path / "b", exact_dialogues=False))
+    assert [p["dialogues"] for p in exact.curve] == [0, 5, 10]
+    assert exact.curve == old.curve and exact.timesteps == old.timesteps

@@ -117,3 +117,69 @@ def test_info_at_unbatches_nested_infos():
     assert info_at(infos, 0) == {"a": 1, "goal": {"x": "p"}}
     assert info_at(infos, 1) == {"goal": {"x": "q"}}
     assert type(info_at(infos, 0)["a"]) is int
+
+
+class VectorPath:
+    """An agent run through the vector path even over one sub-environment (a batch agent is never stepped by
+    the fast path): acts as the agent it wraps, state by state, and passes on each dialogue's reset seed."""
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+
+    def __call__(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        return self.agent(obs, info)
+
+    def act_batch(self, observations: np.ndarray, infos: list[dict[str, Any]]) -> np.ndarray:
+        return np.array([self.agent(o, i) for o, i in zip(observations, infos, strict=True)])
+
+    def reset(self, seed: int | None) -> None:
+        if hasattr(self.agent, "reset"):
+            self.agent.reset(seed)
+
+
+@pytest.mark.parametrize("env_id", ["dialog_gym/PyDial-CR-Env3-v0", ENV])
+def test_the_direct_paths_give_the_vector_envs_dialogues_and_events(env_id, monkeypatch):
+    """run_dialogues steps a SyncVectorEnv's sub-environments itself (one sub-environment and an agent acting
+    per state: the plain loop of ``_run_in_env``); the dialogues, results and events are those of an
+    AsyncVectorEnv's batched infos, for agents acting per state and in batches."""
+    import dialog_gym.rollout as rollout
+    from agents.gp_sarsa import GPSarsa, GPSarsaAgent
+    from agents.hyperparams import load_hyperparams
+
+    probe = gym.make(env_id, info_tracker=True)
+    learner = GPSarsa(int(probe.action_space.n), int(np.prod(probe.observation_space.shape)), seed=0)
+    expert = make_agent("rule", probe)
+    for seed in range(3):  # learn the expert's first dialogues: the GP's choices then vary with the state
+        obs, info = probe.reset(seed=seed)
+        steps, done = [], False
+        while not done:
+            action = expert(obs, info)
+            next_obs, reward, terminated, truncated, info = probe.step(action)
+            steps.append((obs, action, float(reward)))
+            obs, done = next_obs, terminated or truncated
+        learner.learn_episode(*map(list, zip(*steps, strict=True)))
+    model = build_model("maskable_ppo", make_vec_env(env_id, 1, 0), load_hyperparams("maskable_ppo", env_id), 0)
+    makers = {"rule": lambda env: make_agent("rule", env), "random": lambda env: make_agent("random", env, seed=2),
+              "gp_sarsa": lambda env: GPSarsaAgent(learner), "maskable_ppo": lambda env: SB3Agent(model)}
+    if env_id == ENV:  # GP-SARSA serves turn-level tasks only
+        del makers["gp_sarsa"]
+    seeds = list(range(100, 100 + EPISODES))
+    plain_loops = []
+    loop = rollout._run_in_env
+    monkeypatch.setattr(rollout, "_run_in_env", lambda *a: plain_loops.append(1) or loop(*a))
+
+    def run(make: Callable[[gym.Env], Any], n_envs: int, asynchronous: bool = False
+            ) -> tuple[list[EpisodeResult], list[list[dict]]]:
+        envs = vector_env(lambda: gym.make(env_id, info_tracker=True), n_envs, asynchronous)
+        results, events = run_dialogues(envs, make(probe), seeds, keep_events=True)
+        envs.close()
+        return results, [[e.as_dict() for e in dialogue] for dialogue in events]
+
+    for name, make in makers.items():
+        plain_loops.clear()
+        one = run(make, 1)
+        assert plain_loops == ([] if name == "maskable_ppo" else [1]), name
+        assert len({(r.steps, r.reward) for r in one[0]}) > 1, name
+        assert run(lambda env, m=make: VectorPath(m(env)), 1) == one, name  # the direct loop over one env
+        assert run(make, 3) == one, name
+        assert run(make, 2, asynchronous=True) == one, name

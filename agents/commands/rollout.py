@@ -39,7 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", type=env_arg, default=None,
                    help="environment: a short id (Restaurant-Env3-v0), a full id or an env config YAML path "
                         f"(default: the environment a saved --policy was trained on, else {DEFAULT_ENV})")
-    p.add_argument("--policy", default="rule", help="rule, random, or the folder of a saved policy/model")
+    p.add_argument("--policy", default="rule",
+                   help="rule, random, the folder of a saved policy/model, or (with --interface chat) openai:MODEL, "
+                        "a language model behind an OpenAI-compatible endpoint (see --base-url)")
     p.add_argument("--episodes", type=dialogue_count, default=100, help="dialogues per seed")
     p.add_argument("--seed", type=run_seed, default=0, help="first seed")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds (seed, seed+1, ...)")
